@@ -1,0 +1,525 @@
+//! [`AtomicFile`]: a temp file beside the target that replaces it on commit.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, IoSlice, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use crate::error::{self, ResultExt};
+use crate::options::{Durability, Options};
+use crate::sys::{self, FileKind, Meta, Temp};
+
+/// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
+const MAX_SYMLINKS: usize = 40;
+
+/// A file being written that replaces its target only on [`commit`](Self::commit).
+///
+/// Writes go to a temp file in the target's directory; readers of the target
+/// see the old content until `commit()` renames the temp over it. Dropping an
+/// `AtomicFile` without committing removes the temp and leaves the target as it
+/// was; [`discard`](Self::discard) does the same and reports errors.
+///
+/// `AtomicFile` does no buffering of its own: wrap it in a [`io::BufWriter`]
+/// for many small writes. `io::copy` from a [`File`] into
+/// [`as_file_mut`](Self::as_file_mut) takes the kernel's copy path.
+///
+/// ```
+/// use std::io::Write;
+/// use atomic_write::AtomicFile;
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("data.csv");
+/// let mut file = AtomicFile::create(&path)?;
+/// writeln!(file, "id,name")?;
+/// writeln!(file, "1,ada")?;
+/// assert!(!path.exists()); // nothing visible yet
+/// file.commit()?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "id,name\n1,ada\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct AtomicFile {
+    temp: Temp,
+    /// The target's directory, open for `*at` calls and `fsync`.
+    dir: File,
+    /// The target's directory as an absolute path, for messages.
+    dir_path: PathBuf,
+    /// The target: absolute, symlinks at its last component resolved.
+    target: PathBuf,
+    /// The target's name inside `dir`.
+    name: OsString,
+    /// `(uid, gid)` to give the file before commit, if any.
+    owner: Option<(u32, u32)>,
+    /// Permission bits to set before commit, if any.
+    mode: Option<u32>,
+    no_clobber: bool,
+    durability: Durability,
+}
+
+impl AtomicFile {
+    /// Starts replacing `path` with the default [`Options`].
+    ///
+    /// The temp file is created now, so every error that can be known now is
+    /// reported now rather than at `commit()`.
+    ///
+    /// # Errors
+    ///
+    /// Each error names the step and the path, and has the kind of its cause:
+    ///
+    /// - [`NotFound`](io::ErrorKind::NotFound): the parent directory is missing;
+    /// - [`IsADirectory`](io::ErrorKind::IsADirectory): the target is a directory;
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput): the target is a FIFO,
+    ///   socket or device (never opened: opening a FIFO blocks), or the path is
+    ///   empty or contains a NUL byte;
+    /// - [`FilesystemLoop`](io::ErrorKind::FilesystemLoop): a symlink loop;
+    /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): with `no_clobber`, the target exists;
+    /// - [`PermissionDenied`](io::ErrorKind::PermissionDenied): the directory is not writable;
+    /// - [`ReadOnlyFilesystem`](io::ErrorKind::ReadOnlyFilesystem),
+    ///   [`StorageFull`](io::ErrorKind::StorageFull), …: from creating the temp.
+    pub fn create<P: AsRef<Path>>(path: P) -> io::Result<AtomicFile> {
+        Options::new().create(path)
+    }
+
+    /// A new [`Options`] builder; the same as [`Options::new`].
+    pub fn options() -> Options {
+        Options::new()
+    }
+
+    pub(crate) fn with_options(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
+        let target = resolve(path, opts.follow_symlinks)?;
+        let (dir_path, name) = split(&target)?;
+        let dir = sys::open_dir(&dir_path)
+            .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
+        let existing = sys::stat_at(&dir, &name)
+            .context(|| format!("failed to read metadata of {}", target.display_quoted()))?;
+        let existing = check_target(existing, &target)?;
+        if opts.no_clobber && existing.is_some() {
+            return Err(error::os(libc::EEXIST, || {
+                format!("refusing to replace {}", target.display_quoted())
+            }));
+        }
+
+        // The temp is never more permissive than the result while data is
+        // being written; the final bits, which may add setuid, come at commit.
+        let mode = opts.mode.or(existing.map(|m| m.mode));
+        // A new file without an explicit mode: the kernel applies the umask (and
+        // any default ACL) exactly as for `open(O_CREAT, 0o666)`; nothing to set later.
+        let temp_mode = mode.map_or(0o666, |m| m & 0o777);
+        let owner = existing
+            .filter(|_| opts.preserve_owner)
+            .map(|m| (m.uid, m.gid));
+
+        let temp =
+            sys::create_temp(&dir, &name, temp_mode, opts.force_named_temp).context(|| {
+                format!(
+                    "failed to create temporary file in {}",
+                    dir_path.display_quoted()
+                )
+            })?;
+        let mut file = AtomicFile {
+            temp,
+            dir,
+            dir_path,
+            target,
+            name,
+            owner,
+            mode,
+            no_clobber: opts.no_clobber,
+            durability: opts.durability,
+        };
+        if opts.append && existing.is_some() {
+            file.copy_current()?;
+        }
+        Ok(file)
+    }
+
+    /// Fills the temp with the target's current content; cursor at the end.
+    fn copy_current(&mut self) -> io::Result<()> {
+        let mut src = sys::open_read_at(&self.dir, &self.name)
+            .context(|| format!("failed to open {} to append", self.target.display_quoted()))?;
+        sys::clone_or_copy(&mut src, &mut self.temp.file).context(|| {
+            format!(
+                "failed to copy {} to its temporary file",
+                self.target.display_quoted()
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The path that [`commit`](Self::commit) replaces: absolute, with any
+    /// symlinks at its last component followed (unless `follow_symlinks(false)`).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The temp file.
+    pub fn as_file(&self) -> &File {
+        &self.temp.file
+    }
+
+    /// The temp file, mutably: `io::copy` from a [`File`] into it uses the
+    /// kernel's copy path (`copy_file_range` on Linux).
+    pub fn as_file_mut(&mut self) -> &mut File {
+        &mut self.temp.file
+    }
+
+    pub(crate) fn write_all_context(&mut self, data: &[u8]) -> io::Result<()> {
+        self.temp.file.write_all(data).context(|| {
+            format!(
+                "failed to write temporary file for {}",
+                self.target.display_quoted()
+            )
+        })
+    }
+
+    /// Replaces the target with what was written, atomically and durably.
+    ///
+    /// In order: owner (if an existing target's is kept) → permission bits →
+    /// `fsync` of the temp → rename over the target (`no_clobber`: a rename
+    /// that refuses to replace) → `fsync` of the directory. With
+    /// [`Durability::None`] both syncs are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A failure before the rename removes the temp and leaves the target
+    /// untouched, content and metadata. A failed `fsync` is never retried nor
+    /// followed by a rename. A failure to sync the directory after the rename
+    /// is an error although the target has the new content: it may not
+    /// survive a power cut. With `no_clobber`, an existing target gives
+    /// [`AlreadyExists`](io::ErrorKind::AlreadyExists).
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// On Linux the temp is unnamed (`O_TMPFILE`) until just before the rename,
+    /// when `linkat` gives it a hidden random name (with `no_clobber`, `linkat`
+    /// gives it the target's name directly, which fails if that exists). Syncs
+    /// are `fsync(2)`. On Apple platforms they are `fcntl(F_FULLFSYNC)`, which
+    /// also flushes the drive's cache. Elsewhere the temp is named from the
+    /// start and syncs are `fsync(2)`.
+    pub fn commit(mut self) -> io::Result<()> {
+        self.prepare()?;
+        self.publish()?;
+        self.sync_dir()
+    }
+
+    /// Owner, mode and (with full durability) the data sync: everything before the rename.
+    pub(crate) fn prepare(&mut self) -> io::Result<()> {
+        self.temp.file.flush()?;
+        if let Some((uid, gid)) = self.owner {
+            sys::chown_best_effort(&self.temp.file, uid, gid).context(|| {
+                format!(
+                    "failed to set the owner of the temporary file for {}",
+                    self.target.display_quoted()
+                )
+            })?;
+        }
+        if let Some(mode) = self.mode {
+            sys::chmod(&self.temp.file, mode).context(|| {
+                format!(
+                    "failed to set permissions {mode:#o} on the temporary file for {}",
+                    self.target.display_quoted()
+                )
+            })?;
+        }
+        if self.durability == Durability::Full {
+            self.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// `fsync` of the temp (data and metadata).
+    pub(crate) fn sync_data(&self) -> io::Result<()> {
+        sys::sync_file(&self.temp.file).context(|| {
+            format!(
+                "failed to sync the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })
+    }
+
+    /// Puts the temp in the target's place. After `Ok`, the temp is gone.
+    pub(crate) fn publish(&mut self) -> io::Result<()> {
+        if self.no_clobber {
+            let target = &self.target;
+            match &self.temp.name {
+                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name),
+                Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name),
+            }
+            .context(|| format!("failed to create {}", target.display_quoted()))?;
+        } else {
+            if self.temp.name.is_none() {
+                self.name_temp()?;
+            }
+            let tmp = self.temp.name.as_ref().expect("named above");
+            sys::rename(&self.dir, tmp, &self.name).context(|| {
+                format!(
+                    "failed to rename {} to {}",
+                    self.dir_path.join(tmp).display_quoted(),
+                    self.target.display_quoted()
+                )
+            })?;
+        }
+        self.temp.name = None;
+        Ok(())
+    }
+
+    /// Links an unnamed temp under a fresh hidden name.
+    fn name_temp(&mut self) -> io::Result<()> {
+        let mut tries = 0;
+        loop {
+            let tmp = sys::temp_name(&self.name)?;
+            match sys::link_unnamed(&self.temp.file, &self.dir, &tmp) {
+                Ok(()) => {
+                    self.temp.name = Some(tmp);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+                Err(e) => {
+                    return Err(error::context(e, || {
+                        format!(
+                            "failed to link the temporary file into {}",
+                            self.dir_path.display_quoted()
+                        )
+                    }))
+                }
+            }
+        }
+    }
+
+    /// `fsync` of the directory, after the rename (full durability only).
+    pub(crate) fn sync_dir(&self) -> io::Result<()> {
+        if self.durability == Durability::Full {
+            sys::sync_dir(&self.dir).context(|| {
+                format!(
+                    "renamed into place but failed to sync directory {}",
+                    self.dir_path.display_quoted()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Abandons the write: removes the temp, leaves the target untouched, and
+    /// reports a failure to remove the temp (which dropping would ignore).
+    ///
+    /// # Errors
+    ///
+    /// The error from removing the named temp, if that failed (for example on a
+    /// directory made append-only after the temp was created).
+    pub fn discard(mut self) -> io::Result<()> {
+        match self.temp.name.take() {
+            Some(tmp) => sys::unlink(&self.dir, &tmp).context(|| {
+                format!(
+                    "failed to remove temporary file {}",
+                    self.dir_path.join(&tmp).display_quoted()
+                )
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The directory the temp lives in (and the target).
+    #[allow(dead_code)]
+    pub(crate) fn dir(&self) -> &File {
+        &self.dir
+    }
+}
+
+impl Drop for AtomicFile {
+    /// Removes a named temp, quietly; never syncs, never panics.
+    fn drop(&mut self) {
+        if let Some(tmp) = self.temp.name.take() {
+            let _ = sys::unlink(&self.dir, &tmp);
+        }
+    }
+}
+
+impl fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("target", &self.target)
+            .field("temp", &self.temp.name)
+            .field("fd", &self.temp.file.as_raw_fd())
+            .finish()
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.temp.file.write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.temp.file.write_vectored(bufs)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.temp.file.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.file.flush()
+    }
+}
+
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.temp.file.seek(pos)
+    }
+}
+
+impl AsFd for AtomicFile {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.temp.file.as_fd()
+    }
+}
+
+impl AsRawFd for AtomicFile {
+    fn as_raw_fd(&self) -> RawFd {
+        self.temp.file.as_raw_fd()
+    }
+}
+
+/// The path made absolute (without touching the disk) and, when `follow`,
+/// symlinks at its last component followed to the final target. A dangling
+/// link resolves to the path it names, so the write creates it.
+fn resolve(path: &Path, follow: bool) -> io::Result<PathBuf> {
+    let mut cur =
+        std::path::absolute(path).context(|| format!("invalid path {}", path.display_quoted()))?;
+    if !follow {
+        return Ok(cur);
+    }
+    for _ in 0..=MAX_SYMLINKS {
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&cur)
+                    .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
+                let base = cur.parent().unwrap_or(Path::new("/"));
+                cur = std::path::absolute(base.join(link))
+                    .context(|| format!("invalid symlink {}", cur.display_quoted()))?;
+            }
+            Ok(_) => return Ok(cur),
+            // Missing (a new file or a dangling link) or a missing parent: the
+            // directory open reports the latter with its path.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(cur)
+            }
+            Err(e) => {
+                return Err(error::context(e, || {
+                    format!("failed to resolve {}", cur.display_quoted())
+                }))
+            }
+        }
+    }
+    Err(error::os(libc::ELOOP, || {
+        format!(
+            "failed to resolve {}: too many levels of symlinks",
+            path.display_quoted()
+        )
+    }))
+}
+
+/// Splits an absolute target into its directory and its name.
+fn split(target: &Path) -> io::Result<(PathBuf, OsString)> {
+    let trailing_slash = target.as_os_str().as_encoded_bytes().ends_with(b"/");
+    match (target.parent(), target.file_name()) {
+        (Some(dir), Some(name)) if !trailing_slash && name != ".." => {
+            Ok((dir.to_path_buf(), name.to_os_string()))
+        }
+        _ => Err(error::os(libc::EISDIR, || {
+            format!(
+                "cannot replace {}: not a file name",
+                target.display_quoted()
+            )
+        })),
+    }
+}
+
+/// Refuses targets that cannot be replaced by a regular file; returns the
+/// metadata of an existing regular target (a symlink not followed is "new").
+fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Option<Meta>> {
+    match meta.map(|m| m.kind) {
+        None | Some(FileKind::Symlink) => Ok(None),
+        Some(FileKind::Regular) => Ok(meta),
+        Some(FileKind::Directory) => Err(error::os(libc::EISDIR, || {
+            format!("cannot replace {}", target.display_quoted())
+        })),
+        Some(FileKind::Special) => Err(error::context(
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (FIFO, socket or device)",
+            ),
+            || format!("cannot replace {}", target.display_quoted()),
+        )),
+    }
+}
+
+/// `"path"` with the quotes and escapes of `Debug`, as std's errors show paths.
+trait DisplayQuoted {
+    fn display_quoted(&self) -> String;
+}
+
+impl DisplayQuoted for Path {
+    fn display_quoted(&self) -> String {
+        format!("{:?}", self)
+    }
+}
+
+/// See [`crate::sweep`].
+pub(crate) fn sweep(dir: &Path, min_age: std::time::Duration) -> io::Result<usize> {
+    let abs =
+        std::path::absolute(dir).context(|| format!("invalid path {}", dir.display_quoted()))?;
+    let dir_fd = sys::open_dir(&abs)
+        .context(|| format!("failed to open directory {}", abs.display_quoted()))?;
+    let entries = std::fs::read_dir(&abs)
+        .context(|| format!("failed to read directory {}", abs.display_quoted()))?;
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries {
+        let entry =
+            entry.context(|| format!("failed to read directory {}", abs.display_quoted()))?;
+        let name = entry.file_name();
+        if !sys::is_temp_name(&name) {
+            continue;
+        }
+        let path = abs.join(&name);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(error::context(e, || {
+                    format!("failed to read metadata of {}", path.display_quoted())
+                }))
+            }
+        };
+        let old_enough = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= min_age);
+        if !meta.file_type().is_file() || !old_enough {
+            continue;
+        }
+        match sys::unlink(&dir_fd, &name) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(error::context(e, || {
+                    format!(
+                        "failed to remove stale temporary file {}",
+                        path.display_quoted()
+                    )
+                }))
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// `AtomicFile` may be moved to and shared with other threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<AtomicFile>();
+};

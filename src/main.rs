@@ -1,0 +1,302 @@
+//! `atomic-write`: replace a file atomically with standard input, or with the
+//! output of a command that succeeds.
+//!
+//! Thin by design: parse, stream into an [`AtomicFile`], commit, map errors to
+//! exit codes. Signals that would kill the process (SIGINT, SIGTERM, SIGHUP,
+//! SIGPIPE) are blocked and only let through while waiting for input, so one
+//! can interrupt the copy but never a commit halfway; on one, the temp is
+//! removed, nothing is committed, and the process dies of that signal.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atomic_write::{AtomicFile, Durability, Options};
+use clap::Parser;
+use nix::errno::Errno;
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+
+/// Regular-file input moves through `copy_file_range` in chunks this big, with a
+/// check for signals between them.
+const CHUNK: u64 = 64 << 20;
+/// Buffer for pipes and terminals: constant memory whatever the input size.
+const BUF: usize = 256 << 10;
+const SIGNALS: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGPIPE,
+];
+
+/// Replace PATH atomically with standard input (or a command's output).
+///
+/// The data goes to a temp file beside PATH, which is synced and renamed over
+/// PATH only once all input has been read: readers see the old or the new
+/// content, never a mix, and a crash, an error or a signal leaves PATH as it
+/// was. A symlink at PATH is followed, so the link stays a link.
+#[derive(Parser, Debug)]
+#[command(name = "atomic-write", version, max_term_width = 100)]
+#[command(after_help = "\
+Examples:
+  echo '{\"version\": 2}' | atomic-write config.json
+  atomic-write -m 755 script.sh < script.sh.new
+  atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
+  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
+
+Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
+with -- COMMAND, the command's own status (or 128+signal) if it fails.")]
+struct Cli {
+    /// Permission bits of the result, in octal, as chmod sets them (umask not
+    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
+    #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
+    mode: Option<u32>,
+
+    /// Fail if PATH already exists (race-free)
+    #[arg(short = 'n', long)]
+    no_clobber: bool,
+
+    /// Start from PATH's current content and add the input at its end
+    #[arg(short, long)]
+    append: bool,
+
+    /// Skip fsync: atomic for readers and crashes of this process, not power-safe
+    #[arg(long)]
+    no_sync: bool,
+
+    /// Replace a symlink at PATH itself instead of the file it points to
+    #[arg(long)]
+    no_follow: bool,
+
+    /// Instead of writing, remove stale temp files that killed writers left in
+    /// the directory PATH
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"])]
+    sweep: bool,
+
+    /// With --sweep: only temps last modified at least this many seconds ago
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600,
+        requires = "sweep"
+    )]
+    older_than: u64,
+
+    /// The file to replace
+    #[arg(value_name = "PATH")]
+    path: PathBuf,
+
+    /// Run COMMAND and save its standard output; commit only if it exits 0
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<OsString>,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
+        _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
+    }
+}
+
+/// Why the write did not happen.
+enum Failure {
+    /// An I/O error: exit 1.
+    Io(io::Error),
+    /// A signal arrived: die of it.
+    Signal(i32),
+    /// The command failed: exit with its status.
+    Command(ExitStatus),
+    /// The command could not be started: exit 126 or 127, as shells do.
+    Spawn(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let caught = Arc::new(AtomicUsize::new(0));
+    if let Err(e) = guard_signals(&caught) {
+        eprintln!("atomic-write: failed to set up signal handling: {e}");
+        return ExitCode::from(1);
+    }
+    let result = if cli.sweep {
+        sweep(&cli)
+    } else {
+        run(&cli, &caught)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Io(e)) => {
+            eprintln!("atomic-write: {}: {e}", cli.path.display());
+            ExitCode::from(1)
+        }
+        Err(Failure::Spawn(e)) => {
+            let program = cli.command[0].to_string_lossy();
+            eprintln!("atomic-write: {program}: failed to run command: {e}");
+            ExitCode::from(if e.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            })
+        }
+        Err(Failure::Command(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .or(status.signal().map(|s| 128 + s))
+                .unwrap_or(1);
+            eprintln!(
+                "atomic-write: {}: not written: command {status}",
+                cli.path.display()
+            );
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Err(Failure::Signal(sig)) => die_of(sig),
+    }
+}
+
+fn sweep(cli: &Cli) -> Result<(), Failure> {
+    let n = atomic_write::sweep(&cli.path, Duration::from_secs(cli.older_than))?;
+    if n > 0 {
+        eprintln!(
+            "atomic-write: {}: removed {n} stale temporary file(s)",
+            cli.path.display()
+        );
+    }
+    Ok(())
+}
+
+fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
+    let mut opts = Options::new();
+    opts.no_clobber(cli.no_clobber)
+        .append(cli.append)
+        .follow_symlinks(!cli.no_follow)
+        .durability(if cli.no_sync {
+            Durability::None
+        } else {
+            Durability::Full
+        });
+    if let Some(m) = cli.mode {
+        opts.mode(m);
+    }
+    let mut file = opts.create(&cli.path)?;
+
+    if cli.command.is_empty() {
+        let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
+        copy(stdin, &mut file, caught).map_err(|e| read_error(e, "standard input"))?;
+    } else {
+        // std resets the signal mask and SIGPIPE for the child.
+        let mut child = Command::new(&cli.command[0])
+            .args(&cli.command[1..])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(Failure::Spawn)?;
+        let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
+        let copied = copy(out, &mut file, caught);
+        if copied.is_err() {
+            // Ours to stop: we started it, by this PID.
+            let _ = child.kill();
+        }
+        let status = child.wait();
+        copied.map_err(|e| read_error(e, "the command's output"))?;
+        let status = status?;
+        if !status.success() {
+            return Err(Failure::Command(status));
+        }
+    }
+    check_signals(caught)?;
+    file.commit()?;
+    Ok(())
+}
+
+/// Streams `src` to the end into `file`, giving up when a signal arrives.
+fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
+    if src.metadata()?.is_file() {
+        // The kernel's copy path (copy_file_range), a chunk at a time.
+        loop {
+            let n = io::copy(&mut (&src).take(CHUNK), file.as_file_mut())?;
+            check_signals(caught)?;
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+    let mut buf = vec![0u8; BUF];
+    loop {
+        wait_readable(&src, caught)?;
+        let n = match (&src).read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        file.as_file_mut().write_all(&buf[..n])?;
+    }
+}
+
+fn read_error(f: Failure, what: &str) -> Failure {
+    match f {
+        Failure::Io(e) => Failure::Io(io::Error::new(
+            e.kind(),
+            format!("failed to read {what}: {e}"),
+        )),
+        other => other,
+    }
+}
+
+/// Blocks until `src` is readable, with the guarded signals let through
+/// meanwhile (atomically, so none is missed).
+fn wait_readable(src: &File, caught: &AtomicUsize) -> Result<(), Failure> {
+    loop {
+        let mut fds = [PollFd::new(src.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, None, Some(SigSet::empty())) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => check_signals(caught)?,
+            Err(e) => return Err(io::Error::from(e).into()),
+        }
+    }
+}
+
+/// Lets pending guarded signals run their handler, then reports any caught.
+fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
+    let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
+    match caught.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        sig => Err(Failure::Signal(sig as i32)),
+    }
+}
+
+/// Records the guarded signals in `caught` and blocks them, so they only
+/// arrive inside [`wait_readable`] and [`check_signals`].
+fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
+    let mut set = SigSet::empty();
+    for sig in SIGNALS {
+        signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
+        set.add(sig);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
+}
+
+/// Dies of `sig` (after the temp has been removed), as if it had not been caught.
+fn die_of(sig: i32) -> ExitCode {
+    let mut set = SigSet::empty();
+    for s in SIGNALS {
+        set.add(s);
+    }
+    let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+}

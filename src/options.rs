@@ -1,0 +1,156 @@
+//! [`Options`]: how a write treats modes, owners, symlinks, existing targets and
+//! durability.
+
+use std::io;
+use std::path::Path;
+
+use crate::AtomicFile;
+
+/// How much a commit waits for the storage.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// The default: once `commit()` returns `Ok`, the new content survives power
+    /// loss. The temp's data and metadata are synced before the rename and the
+    /// directory after it (`F_FULLFSYNC` on Apple platforms).
+    #[default]
+    Full,
+    /// No syncs at all. Readers and a crash of *this process* still see the old
+    /// or the new content, never a mix; a power cut or kernel crash can leave an
+    /// empty or old file. For scratch data, caches and tests.
+    None,
+}
+
+/// Options for a write, a non-consuming builder like [`tempfile::Builder`].
+///
+/// ```
+/// use atomic_write::{Durability, Options};
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("script.sh");
+/// Options::new()
+///     .mode(0o755)
+///     .durability(Durability::Full)
+///     .write_text(&path, "#!/bin/sh\necho hi\n")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// [`tempfile::Builder`]: https://docs.rs/tempfile/latest/tempfile/struct.Builder.html
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub(crate) mode: Option<u32>,
+    pub(crate) preserve_owner: bool,
+    pub(crate) no_clobber: bool,
+    pub(crate) durability: Durability,
+    pub(crate) follow_symlinks: bool,
+    pub(crate) append: bool,
+    pub(crate) force_named_temp: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: None,
+            preserve_owner: true,
+            no_clobber: false,
+            durability: Durability::Full,
+            follow_symlinks: true,
+            append: false,
+            force_named_temp: false,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: keep an existing target's mode and owner, replace an
+    /// existing target, full durability, follow symlinks, start empty.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// The exact permission bits of the result, as `chmod` sets them: the umask
+    /// is not applied, setuid/setgid/sticky (`0o7000`) are honoured.
+    ///
+    /// Without it, an existing target's bits are kept (setuid and setgid
+    /// included) and a new file gets `0o666 & !umask`.
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = Some(mode & 0o7777);
+        self
+    }
+
+    /// Keep an existing target's owner and group (default `true`).
+    ///
+    /// Best effort: where the process may not give the file away (only root
+    /// may), it keeps the group if it can and otherwise silently leaves the new
+    /// file owned by the writer.
+    pub fn preserve_owner(&mut self, yes: bool) -> &mut Self {
+        self.preserve_owner = yes;
+        self
+    }
+
+    /// Fail with [`io::ErrorKind::AlreadyExists`] if the target exists (default
+    /// `false`). Checked early in `create()` and again, race-free, at commit:
+    /// of several writers racing to create one path exactly one succeeds.
+    pub fn no_clobber(&mut self, yes: bool) -> &mut Self {
+        self.no_clobber = yes;
+        self
+    }
+
+    /// How durable a successful commit is; see [`Durability`].
+    pub fn durability(&mut self, durability: Durability) -> &mut Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Follow a symlink at the target path to the file it names (default
+    /// `true`), so the link stays a link. With `false` the link itself is
+    /// replaced by a regular file.
+    pub fn follow_symlinks(&mut self, yes: bool) -> &mut Self {
+        self.follow_symlinks = yes;
+        self
+    }
+
+    /// Start from a copy of the target's current content, with the cursor at
+    /// its end (default `false`). A missing target starts empty. The copy uses
+    /// a reflink where the filesystem can, else the kernel's copy path.
+    pub fn append(&mut self, yes: bool) -> &mut Self {
+        self.append = yes;
+        self
+    }
+
+    /// Use a named temp file even where `O_TMPFILE` works: the path taken on
+    /// filesystems without it. For tests of that path.
+    #[doc(hidden)]
+    pub fn force_named_temp(&mut self, yes: bool) -> &mut Self {
+        self.force_named_temp = yes;
+        self
+    }
+
+    /// Starts a write to `path`; see [`AtomicFile::create`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AtomicFile::create`].
+    pub fn create<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
+        AtomicFile::with_options(path.as_ref(), self)
+    }
+
+    /// Replaces `path` with `data` atomically, with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`AtomicFile::create`], writing, and [`AtomicFile::commit`].
+    pub fn write_bytes<P: AsRef<Path>>(&self, path: P, data: &[u8]) -> io::Result<()> {
+        let mut file = self.create(path)?;
+        file.write_all_context(data)?;
+        file.commit()
+    }
+
+    /// Replaces `path` with `text`, encoded as UTF-8, atomically.
+    ///
+    /// # Errors
+    ///
+    /// As [`Options::write_bytes`].
+    pub fn write_text<P: AsRef<Path>>(&self, path: P, text: &str) -> io::Result<()> {
+        self.write_bytes(path, text.as_bytes())
+    }
+}

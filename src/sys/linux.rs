@@ -1,0 +1,139 @@
+//! Linux: unnamed `O_TMPFILE` temps, `linkat` to name them, `renameat2` for
+//! `no_clobber`, `FICLONE` for reflinked appends. Falls back to [`super::unix`]
+//! where the filesystem refuses. Syscalls only: each `unsafe` block holds one
+//! call and says why it is sound.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+
+use super::unix::{self, cvt_r, Temp};
+
+/// Environment variable that makes every write use the named-temp fallback, as
+/// on a filesystem without `O_TMPFILE`. For tests of that path on Linux.
+const FORCE_NAMED_ENV: &str = "ATOMIC_WRITE_NO_TMPFILE";
+
+fn cstr(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+}
+
+/// Creates the temp: unnamed (`O_TMPFILE`) where the filesystem supports it,
+/// else named. `mode` are the permission bits (the umask applies on top).
+pub(crate) fn create_temp(
+    dir: &File,
+    target: &OsStr,
+    mode: u32,
+    force_named: bool,
+) -> io::Result<Temp> {
+    if force_named || std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0") {
+        return unix::create_named_temp(dir, target, mode);
+    }
+    let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open directory fd and the path a static C string; the
+    // mode is the variadic `mode_t` argument O_TMPFILE requires.
+    let r = cvt_r(|| unsafe {
+        libc::openat(dir.as_raw_fd(), c".".as_ptr(), flags, mode as libc::c_uint)
+    });
+    match r {
+        Ok(fd) => Ok(Temp {
+            // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+            file: unsafe { File::from_raw_fd(fd) },
+            name: None,
+        }),
+        // The filesystem (EOPNOTSUPP) or the kernel (EISDIR, EINVAL: pre-3.11
+        // kernels read O_TMPFILE as O_DIRECTORY) has no unnamed temps.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
+            ) =>
+        {
+            unix::create_named_temp(dir, target, mode)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
+pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<()> {
+    let to = cstr(name)?;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .expect("no NUL in a formatted path");
+    // SAFETY: both paths are valid C strings; `dir` is an open directory fd.
+    let r = cvt_r(|| unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    });
+    match r {
+        Ok(_) => Ok(()),
+        // No /proc mounted: AT_EMPTY_PATH does the same, given CAP_DAC_READ_SEARCH.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            // SAFETY: `file` and `dir` are open fds; the empty path is a static C string.
+            cvt_r(|| unsafe {
+                libc::linkat(
+                    file.as_raw_fd(),
+                    c"".as_ptr(),
+                    dir.as_raw_fd(),
+                    to.as_ptr(),
+                    libc::AT_EMPTY_PATH,
+                )
+            })
+            .map(drop)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Renames `from` to `to` in `dir` only if `to` does not exist:
+/// `renameat2(RENAME_NOREPLACE)`, or a link and unlink where the filesystem
+/// refuses the flag (decided on each call).
+pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    let d = dir.as_raw_fd();
+    // SAFETY: `d` is an open directory fd and `f`, `t` valid C strings; the
+    // raw syscall is used because older C libraries lack the wrapper.
+    let r = cvt_r(|| unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            d,
+            f.as_ptr(),
+            d,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        ) as libc::c_int
+    });
+    match r {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+            ) =>
+        {
+            unix::rename_noreplace(dir, from, to)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies `src` into `dst`: first a reflink (`FICLONE`, shares the blocks on
+/// btrfs and xfs), else [`io::copy`], which uses `copy_file_range`.
+pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
+    // SAFETY: both are open file descriptors; FICLONE takes the source fd as its argument.
+    let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
+    if r == 0 {
+        let len = src.metadata()?.len();
+        io::Seek::seek(dst, io::SeekFrom::Start(len))?;
+        return Ok(len);
+    }
+    unix::clone_or_copy(src, dst)
+}

@@ -1,0 +1,26 @@
+//! The one place that says `cfg(...)`: picks the platform's implementation.
+//!
+//! Both implementations expose the same functions; `file.rs` calls them without
+//! knowing which one it got. Linux adds unnamed `O_TMPFILE` temps, `linkat` and
+//! `renameat2`; everything else (and Linux's fallback) is in [`unix`].
+
+#[cfg(not(unix))]
+compile_error!(
+    "atomic-write supports Unix only for now: its durability guarantees have not been verified on this platform"
+);
+
+pub(crate) mod unix;
+
+#[cfg(target_os = "linux")]
+mod linux;
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::{clone_or_copy, create_temp, link_unnamed, rename_noreplace};
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) use unix::{clone_or_copy, create_temp, link_unnamed, rename_noreplace};
+
+pub(crate) use unix::{
+    chmod, chown_best_effort, is_temp_name, open_dir, open_read_at, rename, stat_at, sync_dir,
+    sync_file, temp_name, unlink, FileKind, Meta, Temp,
+};

@@ -1,0 +1,297 @@
+//! The portable Unix path: named temp files, `fsync`, `renameat`, directory `fsync`.
+//!
+//! This is what every Unix system uses, and what Linux falls back to where
+//! `O_TMPFILE` is refused (some FUSE, NFS, old overlayfs). Syscalls only: each
+//! `unsafe` block holds one call and says why it is sound.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+/// Marker that makes our temp names recognisable: `.NAME.atomic-write-XXXXXXXXXXXXXXXX.tmp`.
+const MARKER: &[u8] = b".atomic-write-";
+const SUFFIX: &[u8] = b".tmp";
+const RAND_HEX: usize = 16;
+/// `NAME_MAX` on every filesystem we know of.
+const NAME_MAX: usize = 255;
+
+/// A temp file and, once it has one, its name in the target's directory.
+#[derive(Debug)]
+pub(crate) struct Temp {
+    pub(crate) file: File,
+    /// `None` while the file is unnamed (`O_TMPFILE`).
+    pub(crate) name: Option<OsString>,
+}
+
+/// What kind of file sits at a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    Regular,
+    Directory,
+    Symlink,
+    /// FIFO, socket, character or block device.
+    Special,
+}
+
+/// The metadata a write preserves.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) kind: FileKind,
+    /// Permission bits including setuid, setgid and sticky.
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
+fn cstr(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+}
+
+/// Retries a syscall wrapper while it fails with `EINTR`.
+pub(crate) fn cvt_r(mut f: impl FnMut() -> libc::c_int) -> io::Result<libc::c_int> {
+    loop {
+        let r = f();
+        if r != -1 {
+            return Ok(r);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Opens a directory for `*at` calls and `fsync`.
+pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
+    let c = cstr(path.as_os_str())?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let fd = cvt_r(|| unsafe { libc::open(c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by open and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `lstat` of `name` inside `dir`; `Ok(None)` if nothing is there.
+pub(crate) fn stat_at(dir: &File, name: &OsStr) -> io::Result<Option<Meta>> {
+    let c = cstr(name)?;
+    // SAFETY: all-zero bytes are a valid `struct stat`.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `dir` is an open fd, `c` a valid C string and `st` a valid out-pointer.
+    let r = cvt_r(|| unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    });
+    match r {
+        Ok(_) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => FileKind::Regular,
+        libc::S_IFDIR => FileKind::Directory,
+        libc::S_IFLNK => FileKind::Symlink,
+        _ => FileKind::Special,
+    };
+    Ok(Some(Meta {
+        kind,
+        mode: (st.st_mode & 0o7777) as u32,
+        uid: st.st_uid,
+        gid: st.st_gid,
+    }))
+}
+
+/// A fresh hidden temp name for `target`: `.TARGET.atomic-write-<16 hex>.tmp`,
+/// the target part cut short so the whole stays within `NAME_MAX`.
+pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
+    let mut rand = [0u8; RAND_HEX / 2];
+    getrandom::fill(&mut rand).map_err(|e| match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::other(e.to_string()),
+    })?;
+    let budget = NAME_MAX - 1 - MARKER.len() - RAND_HEX - SUFFIX.len();
+    let t = target.as_bytes();
+    let t = &t[..t.len().min(budget)];
+    let mut name = Vec::with_capacity(NAME_MAX);
+    name.push(b'.');
+    name.extend_from_slice(t);
+    name.extend_from_slice(MARKER);
+    for b in rand {
+        name.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    name.extend_from_slice(SUFFIX);
+    Ok(OsString::from_vec(name))
+}
+
+/// Whether `name` has the shape of a name made by [`temp_name`].
+pub(crate) fn is_temp_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    let tail = MARKER.len() + RAND_HEX + SUFFIX.len();
+    if b.len() < 1 + tail || b[0] != b'.' || !b.ends_with(SUFFIX) {
+        return false;
+    }
+    let rest = &b[b.len() - tail..];
+    rest.starts_with(MARKER)
+        && rest[MARKER.len()..MARKER.len() + RAND_HEX]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// Creates a named temp file in `dir`: `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`,
+/// with permission bits `mode` (the umask applies on top).
+pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Result<Temp> {
+    let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let mut tries = 0;
+    loop {
+        let name = temp_name(target)?;
+        let c = cstr(&name)?;
+        // SAFETY: `dir` is an open fd and `c` a valid C string; the mode is passed
+        // as the variadic `mode_t` argument O_CREAT requires.
+        let r = cvt_r(|| unsafe {
+            libc::openat(dir.as_raw_fd(), c.as_ptr(), flags, mode as libc::c_uint)
+        });
+        match r {
+            Ok(fd) => {
+                return Ok(Temp {
+                    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+                    file: unsafe { File::from_raw_fd(fd) },
+                    name: Some(name),
+                });
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && tries < 16 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The portable platform has no unnamed temps: always a named one.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn create_temp(
+    dir: &File,
+    target: &OsStr,
+    mode: u32,
+    _force_named: bool,
+) -> io::Result<Temp> {
+    create_named_temp(dir, target, mode)
+}
+
+/// Unnamed temps do not exist here, so there is never one to link.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn link_unnamed(_file: &File, _dir: &File, _name: &OsStr) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// `renameat(dir, from, dir, to)`: atomically replaces `to`.
+pub(crate) fn rename(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    let d = dir.as_raw_fd();
+    // SAFETY: `d` is an open directory fd; `f` and `t` are valid C strings.
+    cvt_r(|| unsafe { libc::renameat(d, f.as_ptr(), d, t.as_ptr()) }).map(drop)
+}
+
+/// `linkat(dir, from, dir, to)`: fails with `EEXIST` if `to` exists.
+pub(crate) fn link(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+    let (f, t) = (cstr(from)?, cstr(to)?);
+    let d = dir.as_raw_fd();
+    // SAFETY: `d` is an open directory fd; `f` and `t` are valid C strings.
+    cvt_r(|| unsafe { libc::linkat(d, f.as_ptr(), d, t.as_ptr(), 0) }).map(drop)
+}
+
+/// Moves `from` to `to` only if `to` does not exist: link, then unlink the old name.
+/// Race-free: `link` fails with `EEXIST` atomically.
+pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+    link(dir, from, to)?;
+    // The target now holds the new content; the temp name is a second link to
+    // it. Failing to remove that is an error the caller must hear about.
+    unlink(dir, from)
+}
+
+/// `unlinkat(dir, name, 0)`.
+pub(crate) fn unlink(dir: &File, name: &OsStr) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    cvt_r(|| unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
+}
+
+/// Opens `name` in `dir` for reading, following a symlink.
+pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Copies all of `src` into `dst` from their current offsets through
+/// [`io::copy`], which uses the kernel's copy path where the OS has one.
+pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
+    io::copy(src, dst)
+}
+
+/// `fchmod`: the exact permission bits.
+pub(crate) fn chmod(file: &File, mode: u32) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is an open file descriptor.
+    cvt_r(|| unsafe { libc::fchmod(fd, mode as libc::mode_t) }).map(drop)
+}
+
+/// `fchown` to `uid:gid`, or to the group alone, or nothing: whatever the
+/// process may do. Only `EPERM` is swallowed; other errors (`EIO`, `EROFS`) are real.
+pub(crate) fn chown_best_effort(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    let fd: RawFd = file.as_raw_fd();
+    // SAFETY: `fd` is an open file descriptor.
+    match cvt_r(|| unsafe { libc::fchown(fd, uid, gid) }) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        Err(e) => return Err(e),
+    }
+    // Not allowed to give the file away; keep the group if we are a member.
+    // SAFETY: `fd` is an open file descriptor; `uid_t::MAX` (-1) leaves the owner as is.
+    match cvt_r(|| unsafe { libc::fchown(fd, libc::uid_t::MAX, gid) }) {
+        Ok(_) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes a file's data and metadata durable: `fsync`, or `F_FULLFSYNC` on Apple
+/// platforms (where `fsync` does not flush the drive's cache).
+pub(crate) fn sync_file(file: &File) -> io::Result<()> {
+    full_sync(file.as_raw_fd())
+}
+
+/// Makes a directory's entries durable; same mechanism as [`sync_file`].
+pub(crate) fn sync_dir(dir: &File) -> io::Result<()> {
+    full_sync(dir.as_raw_fd())
+}
+
+#[cfg(target_vendor = "apple")]
+fn full_sync(fd: RawFd) -> io::Result<()> {
+    // SAFETY: `fd` is an open file descriptor; F_FULLFSYNC takes no argument.
+    match cvt_r(|| unsafe { libc::fcntl(fd, libc::F_FULLFSYNC) }) {
+        Ok(_) => Ok(()),
+        // Some filesystems (network, FUSE) do not implement F_FULLFSYNC.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::ENOTTY)) => {
+            // SAFETY: `fd` is an open file descriptor.
+            cvt_r(|| unsafe { libc::fsync(fd) }).map(drop)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(target_vendor = "apple"))]
+fn full_sync(fd: RawFd) -> io::Result<()> {
+    // A failed fsync is never retried (the kernel may have dropped the dirty
+    // pages, and a retry can falsely succeed) — but EINTR means it never ran.
+    // SAFETY: `fd` is an open file descriptor.
+    cvt_r(|| unsafe { libc::fsync(fd) }).map(drop)
+}
