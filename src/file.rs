@@ -381,6 +381,10 @@ impl AsRawFd for AtomicFile {
 /// symlinks at its last component followed to the final target. A dangling
 /// link resolves to the path it names, so the write creates it.
 fn resolve(path: &Path, follow: bool) -> io::Result<PathBuf> {
+    // `absolute` drops a trailing `.`: `dir/.` would become `dir`.
+    if ends_in_dot(path) {
+        return Err(not_a_file_name(path));
+    }
     let mut cur =
         std::path::absolute(path).context(|| format!("invalid path {}", path.display_quoted()))?;
     if !follow {
@@ -391,6 +395,9 @@ fn resolve(path: &Path, follow: bool) -> io::Result<PathBuf> {
             Ok(m) if m.file_type().is_symlink() => {
                 let link = std::fs::read_link(&cur)
                     .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
+                if ends_in_dot(&link) {
+                    return Err(not_a_file_name(&cur));
+                }
                 let base = cur.parent().unwrap_or(Path::new("/"));
                 cur = std::path::absolute(base.join(link))
                     .context(|| format!("invalid symlink {}", cur.display_quoted()))?;
@@ -428,13 +435,21 @@ fn split(target: &Path) -> io::Result<(PathBuf, OsString)> {
         (Some(dir), Some(name)) if !trailing_slash && name != ".." => {
             Ok((dir.to_path_buf(), name.to_os_string()))
         }
-        _ => Err(error::os(libc::EISDIR, || {
-            format!(
-                "cannot replace {}: not a file name",
-                target.display_quoted()
-            )
-        })),
+        _ => Err(not_a_file_name(target)),
     }
+}
+
+/// Whether the last component of `path` is `.`: it names a directory, never a
+/// file in it.
+fn ends_in_dot(path: &Path) -> bool {
+    let b = path.as_os_str().as_encoded_bytes();
+    b == b"." || b.ends_with(b"/.")
+}
+
+fn not_a_file_name(path: &Path) -> io::Error {
+    error::os(libc::EISDIR, || {
+        format!("cannot replace {}: not a file name", path.display_quoted())
+    })
 }
 
 /// Refuses targets that cannot be replaced by a regular file; returns the

@@ -7,11 +7,9 @@
 //! can interrupt the copy but never a commit halfway; on one, the temp is
 //! removed, nothing is committed, and the process dies of that signal.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,9 +17,12 @@ use std::time::Duration;
 
 use atomic_write::{AtomicFile, Durability, Options};
 use clap::Parser;
+use cli::Cli;
 use nix::errno::Errno;
 use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+
+mod cli;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
@@ -34,76 +35,6 @@ const SIGNALS: [Signal; 4] = [
     Signal::SIGHUP,
     Signal::SIGPIPE,
 ];
-
-/// Replace PATH atomically with standard input (or a command's output).
-///
-/// The data goes to a temp file beside PATH, which is synced and renamed over
-/// PATH only once all input has been read: readers see the old or the new
-/// content, never a mix, and a crash, an error or a signal leaves PATH as it
-/// was. A symlink at PATH is followed, so the link stays a link.
-#[derive(Parser, Debug)]
-#[command(name = "atomic-write", version, max_term_width = 100)]
-#[command(after_help = "\
-Examples:
-  echo '{\"version\": 2}' | atomic-write config.json
-  atomic-write -m 755 script.sh < script.sh.new
-  atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
-  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
-
-Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
-with -- COMMAND, the command's own status (or 128+signal) if it fails.")]
-struct Cli {
-    /// Permission bits of the result, in octal, as chmod sets them (umask not
-    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
-    #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
-    mode: Option<u32>,
-
-    /// Fail if PATH already exists (race-free)
-    #[arg(short = 'n', long)]
-    no_clobber: bool,
-
-    /// Start from PATH's current content and add the input at its end
-    #[arg(short, long)]
-    append: bool,
-
-    /// Skip fsync: atomic for readers and crashes of this process, not power-safe
-    #[arg(long)]
-    no_sync: bool,
-
-    /// Replace a symlink at PATH itself instead of the file it points to
-    #[arg(long)]
-    no_follow: bool,
-
-    /// Instead of writing, remove stale temp files that killed writers left in
-    /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"])]
-    sweep: bool,
-
-    /// With --sweep: only temps last modified at least this many seconds ago
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        default_value_t = 3600,
-        requires = "sweep"
-    )]
-    older_than: u64,
-
-    /// The file to replace
-    #[arg(value_name = "PATH")]
-    path: PathBuf,
-
-    /// Run COMMAND and save its standard output; commit only if it exits 0
-    #[arg(last = true, value_name = "COMMAND")]
-    command: Vec<OsString>,
-}
-
-fn parse_mode(s: &str) -> Result<u32, String> {
-    let digits = s.strip_prefix("0o").unwrap_or(s);
-    match u32::from_str_radix(digits, 8) {
-        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
-        _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
-    }
-}
 
 /// Why the write did not happen.
 enum Failure {

@@ -1,0 +1,77 @@
+//! The command line, parsed by clap: a module of its own so the `cli_args`
+//! fuzz target can include it and run the parser on arbitrary arguments.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Replace PATH atomically with standard input (or a command's output).
+///
+/// The data goes to a temp file beside PATH, which is synced and renamed over
+/// PATH only once all input has been read: readers see the old or the new
+/// content, never a mix, and a crash, an error or a signal leaves PATH as it
+/// was. A symlink at PATH is followed, so the link stays a link.
+#[derive(Parser, Debug)]
+#[command(name = "atomic-write", version, max_term_width = 100)]
+#[command(after_help = "\
+Examples:
+  echo '{\"version\": 2}' | atomic-write config.json
+  atomic-write -m 755 script.sh < script.sh.new
+  atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
+  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
+
+Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
+with -- COMMAND, the command's own status (or 128+signal) if it fails.")]
+pub(crate) struct Cli {
+    /// Permission bits of the result, in octal, as chmod sets them (umask not
+    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
+    #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
+    pub(crate) mode: Option<u32>,
+
+    /// Fail if PATH already exists (race-free)
+    #[arg(short = 'n', long)]
+    pub(crate) no_clobber: bool,
+
+    /// Start from PATH's current content and add the input at its end
+    #[arg(short, long)]
+    pub(crate) append: bool,
+
+    /// Skip fsync: atomic for readers and crashes of this process, not power-safe
+    #[arg(long)]
+    pub(crate) no_sync: bool,
+
+    /// Replace a symlink at PATH itself instead of the file it points to
+    #[arg(long)]
+    pub(crate) no_follow: bool,
+
+    /// Instead of writing, remove stale temp files that killed writers left in
+    /// the directory PATH
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"])]
+    pub(crate) sweep: bool,
+
+    /// With --sweep: only temps last modified at least this many seconds ago
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600,
+        requires = "sweep"
+    )]
+    pub(crate) older_than: u64,
+
+    /// The file to replace
+    #[arg(value_name = "PATH")]
+    pub(crate) path: PathBuf,
+
+    /// Run COMMAND and save its standard output; commit only if it exits 0
+    #[arg(last = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<OsString>,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
+        _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
+    }
+}
