@@ -55,7 +55,10 @@ pub(crate) struct Cli {
         long,
         value_name = "SECONDS",
         default_value_t = 3600,
-        requires = "sweep"
+        requires = "sweep",
+        // clap deems `requires` met when the required arg conflicts with one
+        // given (`-n --older-than 5 x` passed): conflict with those too.
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"]
     )]
     pub(crate) older_than: u64,
 

@@ -46,6 +46,15 @@ fn cli_usage_errors_write_nothing() {
         &["out", "extra"],
         &["--sweep", "-n", "out"],
         &["--older-than", "5", "out"],
+        // Found by the `cli_args` fuzz target: clap deemed `--older-than`'s
+        // `requires = "sweep"` met when an option that conflicts with --sweep
+        // was given, so these were accepted and --older-than ignored.
+        &["-n", "--older-than=0", "out"],
+        &["--mode", "644", "--older-than", "5", "out"],
+        &["-a", "--older-than", "5", "out"],
+        &["--no-sync", "--older-than", "5", "out"],
+        &["--no-follow", "--older-than", "5", "out"],
+        &["--older-than", "5", "out", "--", "true"],
         &["--sweep", "out", "--", "true"],
         &["-m"],
         &["--mode=", "out"],
