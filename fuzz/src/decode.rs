@@ -108,7 +108,8 @@ const KNOWN: [&str; 16] = [
 ];
 
 /// A path relative to the scratch box: either raw bytes or `/`-joined pieces
-/// (known names, `.`, `..`, empty, a byte repeated up to 300 times, raw bytes).
+/// (known names, `.`, `..`, empty, a byte repeated up to 300 times, a
+/// directory walk repeated to near or past PATH_MAX, raw bytes).
 pub fn path_case(u: &mut Unstructured) -> Result<PathCase> {
     let follow = !u.ratio(1, 5)?;
     let no_clobber = u.ratio(1, 5)?;
@@ -119,15 +120,20 @@ pub fn path_case(u: &mut Unstructured) -> Result<PathCase> {
     } else {
         let mut parts: Vec<Vec<u8>> = Vec::new();
         for _ in 0..u.int_in_range(1..=6u8)? {
-            parts.push(match u.int_in_range(0..=7u8)? {
-                0 | 1 => u.choose(&KNOWN)?.as_bytes().to_vec(),
-                2 => b".".to_vec(),
-                3 => b"..".to_vec(),
-                4 => Vec::new(),
-                5 => {
+            parts.push(match u.int_in_range(0..=10u8)? {
+                0..=3 => u.choose(&KNOWN)?.as_bytes().to_vec(),
+                4 => b".".to_vec(),
+                5 => b"..".to_vec(),
+                6 => Vec::new(),
+                7 => {
                     let b: u8 = u.arbitrary()?;
                     let n = *u.choose(&[1usize, 254, 255, 256, 300])?;
                     vec![b; n]
+                }
+                8 => {
+                    let walk = *u.choose(&[".", "d/..", "ld/..", "d/e/../.."])?;
+                    let n = *u.choose(&[10usize, 500, 1000, 1100, 1400])?;
+                    vec![walk; n].join("/").into_bytes()
                 }
                 _ => bytes(u, 16)?,
             });
