@@ -92,8 +92,10 @@ impl AtomicFile {
             .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
         let existing = sys::stat_at(&dir, &name)
             .context(|| format!("failed to read metadata of {}", target.display_quoted()))?;
+        // With `follow_symlinks(false)` a link counts as an existing target.
+        let occupied = existing.is_some();
         let existing = check_target(existing, &target)?;
-        if opts.no_clobber && existing.is_some() {
+        if opts.no_clobber && occupied {
             return Err(error::os(libc::EEXIST, || {
                 format!("refusing to replace {}", target.display_quoted())
             }));
