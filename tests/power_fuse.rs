@@ -65,6 +65,9 @@ struct Workload {
     /// The final target (symlink followed).
     real: &'static str,
     old: Option<Vec<u8>>,
+    /// What the writer is given.
+    input: Vec<u8>,
+    /// What the target must hold after the write.
     new: Vec<u8>,
 }
 
@@ -87,8 +90,18 @@ fn workload(kind: Kind, size: usize) -> Workload {
         path,
         real: "d/file",
         old,
+        input: content(size, 2 + size as u64),
         new: content(size, 2 + size as u64),
     }
+}
+
+/// An append to the existing target: the writer is given `size` bytes, the
+/// target must end up with the old content followed by them.
+fn append_workload(size: usize) -> Workload {
+    let mut w = workload(Kind::Overwrite, size);
+    w.name = format!("Append {size} B");
+    w.new = [w.old.as_deref().unwrap_or_default(), &w.input].concat();
+    w
 }
 
 type Writer = fn(&Path, &[u8]) -> io::Result<()>;
@@ -116,6 +129,10 @@ fn crate_durability_none(path: &Path, data: &[u8]) -> io::Result<()> {
     Options::new()
         .durability(Durability::None)
         .write_bytes(path, data)
+}
+
+fn crate_append(path: &Path, data: &[u8]) -> io::Result<()> {
+    Options::new().append(true).write_bytes(path, data)
 }
 
 fn cli(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -216,7 +233,7 @@ struct Run {
 fn run(w: &Workload, writer: Writer, model: Model) -> Run {
     let mnt = Mounted::new(w.initial.clone())
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
-    let result = writer(&mnt.path.join(w.path), &w.new);
+    let result = writer(&mnt.path.join(w.path), &w.input);
     // Every operation of the write has been served when it returns.
     let reported_at = result.is_ok().then(|| mnt.ops());
     if let Err(e) = &result {
@@ -263,6 +280,18 @@ fn remount_all(w: &Workload, images: &[Image]) -> usize {
             "{}: the remounted crash state reads differently from the model",
             w.name
         );
+        if let (Ok(meta), Some((perm, uid, gid))) = (
+            fs::metadata(mnt.path.join(w.path)),
+            img.attrs(Path::new(w.path)),
+        ) {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(
+                (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+                (perm, uid, gid),
+                "{}: the remounted crash state has other attributes than the model",
+                w.name
+            );
+        }
         let want_ok = seen.as_deref() == w.old.as_deref() || seen.as_deref() == Some(&w.new[..]);
         assert!(
             want_ok,
@@ -336,6 +365,14 @@ fn crate_writes_survive_power_loss_at_every_operation() {
         (Kind::New, 9000, "no_clobber", crate_no_clobber),
         (Kind::ViaSymlink, 9000, "CLI", cli),
     ];
+    let append = append_workload(9000);
+    let r = run(&append, crate_append, Model::Strict);
+    assert!(r.verdict.ok(), "{}: {:#?}", append.name, r.verdict.samples);
+    let m = remount_all(&append, &r.images);
+    row(&append, "append", &r, m);
+    points += r.verdict.crash_points;
+    states += r.verdict.states;
+    mounted += m;
     for (kind, size, name, writer) in extra {
         let w = workload(kind, size);
         let r = run(&w, writer, Model::Strict);
