@@ -14,10 +14,11 @@
 //!    A rename between two directories changes two objects, each made durable
 //!    by its own directory's sync.
 //! 3. **Write-back may happen at any moment.** Between two syncs the kernel is
-//!    free to write back any dirty object early: a crash may keep, for each
-//!    object changed since its last sync, either its last synced version or
-//!    its current one. Files never synced are empty in their synced version
-//!    (the zero-length file of delayed allocation).
+//!    free to write back any dirty object early, and again later: a crash may
+//!    keep, for each object, its last synced version or any version it had
+//!    since (one per operation that changed it), independently of the other
+//!    objects. A file never synced is empty in its synced version (the
+//!    zero-length file of delayed allocation).
 //! 4. A durable directory entry naming an inode keeps that inode alive, as
 //!    after journal recovery; unreachable inodes are gone.
 //!
@@ -29,9 +30,8 @@
 //!
 //! The filesystem logs every mutating operation it serves ([`Op`]). A crash
 //! "before operation K" applies the first K operations to the volatile state,
-//! tracking the durable versions by the rules above, then takes every
-//! combination allowed by rule 3 (each dirty object: synced or current
-//! version). [`crash_states`] enumerates them deterministically from the log:
+//! tracking for each object the versions a crash may leave by the rules
+//! above, then takes every combination of them (rule 3). [`crash_states`] enumerates them deterministically from the log:
 //! the write runs once, every prefix is replayed.
 #![allow(dead_code)]
 
@@ -365,6 +365,15 @@ impl Op {
         }
     }
 
+    /// The inodes this operation changes (directories included).
+    fn inodes_changed(&self) -> Vec<u64> {
+        match self {
+            Op::Create { parent, ino, .. } => vec![*parent, *ino],
+            Op::Write { ino, .. } | Op::SetAttr { ino, .. } => vec![*ino],
+            _ => self.dirs_changed(),
+        }
+    }
+
     /// The directories whose entries this operation changes.
     fn dirs_changed(&self) -> Vec<u64> {
         match self {
@@ -459,14 +468,18 @@ pub enum Model {
     EagerDirs,
 }
 
+/// Most crash states one crash point may have; more means a workload too big
+/// to enumerate, which is a test bug.
+const MAX_STATES_PER_POINT: usize = 50_000;
+
 /// Durable and volatile state while replaying a log.
 struct Replay {
     model: Model,
     volatile: Image,
-    /// The last synced version of each inode that has one.
-    durable: BTreeMap<u64, Inode>,
-    /// Each inode created during the log, as it was at creation (no content).
-    born: BTreeMap<u64, Inode>,
+    /// For each inode, the versions a crash may leave: `[0]` is the last
+    /// synced one (for an inode never synced: as created, with no content),
+    /// then every version it had since, in order, the current one last.
+    history: BTreeMap<u64, Vec<Inode>>,
 }
 
 impl Replay {
@@ -474,92 +487,85 @@ impl Replay {
         Replay {
             model,
             volatile: initial.clone(),
-            durable: initial.inodes.clone(),
-            born: BTreeMap::new(),
+            history: initial
+                .inodes
+                .iter()
+                .map(|(ino, i)| (*ino, vec![i.clone()]))
+                .collect(),
         }
     }
 
     fn step(&mut self, op: &Op) {
         self.volatile.apply(op);
         if let Op::Create { ino, inode, .. } = op {
-            self.born.insert(*ino, inode.born());
+            self.history.insert(*ino, vec![inode.born()]);
         }
         match op {
             Op::Fsync { ino, datasync } => {
                 let cur = self.volatile.inodes[ino].clone();
+                let h = self.history.get_mut(ino).expect("inode history");
                 let synced = if *datasync {
-                    let base = self.synced(*ino);
                     Inode {
-                        node: cur.node,
-                        ..base
+                        node: cur.node.clone(),
+                        ..h[0].clone()
                     }
                 } else {
-                    cur
+                    cur.clone()
                 };
-                self.durable.insert(*ino, synced);
+                *h = vec![synced];
+                if h[0] != cur {
+                    h.push(cur);
+                }
             }
             Op::FsyncDir { ino } => {
                 let cur = self.volatile.inodes[ino].clone();
-                self.durable.insert(*ino, cur);
+                self.history.insert(*ino, vec![cur]);
             }
-            _ if self.model == Model::EagerDirs => {
-                for dir in op.dirs_changed() {
-                    let entries = self.volatile.inodes[&dir].node.clone();
-                    let mut d = self.synced(dir);
-                    d.node = entries;
-                    self.durable.insert(dir, d);
+            _ => {
+                for ino in op.inodes_changed() {
+                    let cur = &self.volatile.inodes[&ino];
+                    let h = self.history.get_mut(&ino).expect("inode history");
+                    if self.model == Model::EagerDirs && op.dirs_changed().contains(&ino) {
+                        // LazyFS-style: the directory change is durable at once.
+                        *h = vec![cur.clone()];
+                    } else if h.last() != Some(cur) {
+                        h.push(cur.clone());
+                    }
                 }
             }
-            _ => {}
         }
     }
 
-    /// The synced version of `ino`: last fsync'd, else as created.
-    fn synced(&self, ino: u64) -> Inode {
-        self.durable
-            .get(&ino)
-            .or_else(|| self.born.get(&ino))
-            .cloned()
-            .expect("inode known to the replay")
-    }
-
-    /// Inodes whose current version differs from their synced one.
-    fn dirty(&self) -> Vec<u64> {
-        self.volatile
-            .inodes
-            .iter()
-            .filter(|(ino, cur)| {
-                self.durable
-                    .get(ino)
-                    .or_else(|| self.born.get(ino))
-                    .is_none_or(|s| s != *cur)
-            })
-            .map(|(ino, _)| *ino)
-            .collect()
-    }
-
-    /// Every image a crash now may leave.
+    /// Every image a crash now may leave: each inode in any version of its
+    /// history, in every combination (only synced versions for `SyncedOnly`).
     fn states(&self) -> Vec<Image> {
-        let dirty = if self.model == Model::SyncedOnly {
-            Vec::new()
-        } else {
-            self.dirty()
-        };
+        let choices: Vec<(u64, &[Inode])> = self
+            .volatile
+            .inodes
+            .keys()
+            .map(|ino| {
+                let h = &self.history[ino][..];
+                (
+                    *ino,
+                    if self.model == Model::SyncedOnly {
+                        &h[..1]
+                    } else {
+                        h
+                    },
+                )
+            })
+            .collect();
+        let total: usize = choices.iter().map(|(_, h)| h.len()).product();
         assert!(
-            dirty.len() <= 12,
-            "too many dirty objects to enumerate: {}",
-            dirty.len()
+            total <= MAX_STATES_PER_POINT,
+            "too many crash states to enumerate at one point: {total}"
         );
-        let mut out = Vec::with_capacity(1 << dirty.len());
-        for mask in 0u32..(1 << dirty.len()) {
+        let mut out = Vec::with_capacity(total);
+        for mut n in 0..total {
             let mut img = Image::default();
-            for ino in self.volatile.inodes.keys() {
-                let pos = dirty.iter().position(|d| d == ino);
-                let version = match pos {
-                    Some(bit) if mask & (1 << bit) != 0 => self.volatile.inodes[ino].clone(),
-                    _ => self.synced(*ino),
-                };
-                img.inodes.insert(*ino, version);
+            for (ino, h) in &choices {
+                img.inodes.insert(*ino, h[n % h.len()].clone());
+                n /= h.len();
             }
             img.prune();
             out.push(img);
