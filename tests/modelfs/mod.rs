@@ -3,8 +3,9 @@
 //!
 //! # The durability rules
 //!
-//! The model is deliberately the weakest filesystem POSIX allows, so that a
-//! writer which is correct on it relies on nothing a real filesystem may not do:
+//! The model is deliberately as weak as the usual `fsync` contract allows, so
+//! that a writer which is correct on it relies on nothing a real filesystem
+//! may fail to do:
 //!
 //! 1. **File data and attributes** (content, size, mode, owner) become durable
 //!    only at `fsync` of that file. `fdatasync` makes the content and size
@@ -31,8 +32,9 @@
 //! The filesystem logs every mutating operation it serves ([`Op`]). A crash
 //! "before operation K" applies the first K operations to the volatile state,
 //! tracking for each object the versions a crash may leave by the rules
-//! above, then takes every combination of them (rule 3). [`crash_states`] enumerates them deterministically from the log:
-//! the write runs once, every prefix is replayed.
+//! above, then takes every combination of them (rule 3). [`crash_states`]
+//! enumerates them deterministically from the log: the write runs once,
+//! every prefix is replayed.
 #![allow(dead_code)]
 
 pub mod fuse;
