@@ -468,6 +468,64 @@ fn harness_flags_broken_writers() {
     println!("broken writer runs flagged: {flagged}");
 }
 
+/// A failing sync on the model: the write fails (never a false success), a
+/// failed file sync is never followed by a rename, and every crash state
+/// still holds the old or the new content.
+#[test]
+fn failed_syncs_are_reported_and_keep_the_old_content() {
+    if !fuse_ready() {
+        return;
+    }
+    for (file, dir) in [(Some(libc::EIO), None), (None, Some(libc::EIO))] {
+        let w = workload(Kind::Overwrite, 9000);
+        let mnt = Mounted::new(w.initial.clone())
+            .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
+        mnt.fail_syncs(file, dir);
+        let err = crate_write_bytes(&mnt.path.join(w.path), &w.input)
+            .expect_err("a failed sync must fail the write");
+        assert_eq!(atomic_write::os_error(&err), Some(libc::EIO), "{err}");
+        assert_eq!(mnt.failed_syncs(), 1, "a failed sync must not be retried");
+        let live = mnt.image();
+        let log = mnt.unmount();
+        let renamed = log.iter().any(|op| matches!(op, Op::Rename { .. }));
+        if file.is_some() {
+            assert!(!renamed, "renamed after a failed fsync: {}", describe(&log));
+            assert_eq!(live.read(Path::new(w.path)), w.old.as_deref());
+            let d = live.lookup_path(Path::new("d"), true).unwrap();
+            assert_eq!(
+                live.inodes[&d].entries().unwrap().len(),
+                1,
+                "temp left behind"
+            );
+        } else {
+            assert!(renamed, "{}", describe(&log));
+        }
+        let (v, _) = check(
+            &w.initial,
+            &log,
+            Model::Strict,
+            &Expect {
+                path: Path::new(w.path),
+                real: Path::new(w.real),
+                old: w.old.as_deref(),
+                new: &w.new,
+                new_attrs: (0o640, 0, 0),
+                reported_at: None,
+            },
+        );
+        assert!(v.ok(), "{:#?}", v.samples);
+        println!(
+            "fsync {} fails with EIO: write fails with \"{err}\"; {} crash states old-or-new",
+            if file.is_some() {
+                "of the file"
+            } else {
+                "of the directory"
+            },
+            v.states
+        );
+    }
+}
+
 /// The replay rules on hand-written logs: runs without root or FUSE.
 #[test]
 fn model_rules_on_hand_written_logs() {

@@ -30,6 +30,12 @@ pub struct Live {
     pub image: Image,
     pub log: Vec<Op>,
     next_ino: u64,
+    /// Fail every `fsync` of a file with this error (nothing becomes durable).
+    fail_fsync: Option<Errno>,
+    /// Fail every `fsync` of a directory with this error.
+    fail_fsyncdir: Option<Errno>,
+    /// Syncs failed so far.
+    failed_syncs: usize,
 }
 
 impl Live {
@@ -39,6 +45,9 @@ impl Live {
             image,
             log: Vec::new(),
             next_ino,
+            fail_fsync: None,
+            fail_fsyncdir: None,
+            failed_syncs: 0,
         }
     }
 
@@ -464,6 +473,10 @@ impl Filesystem for ModelFs {
         reply: ReplyEmpty,
     ) {
         let mut live = self.live();
+        if let Some(e) = live.fail_fsync {
+            live.failed_syncs += 1;
+            return reply.error(e);
+        }
         let r = live.attr(ino.0).map(|_| {
             live.commit(Op::Fsync {
                 ino: ino.0,
@@ -511,6 +524,10 @@ impl Filesystem for ModelFs {
         reply: ReplyEmpty,
     ) {
         let mut live = self.live();
+        if let Some(e) = live.fail_fsyncdir {
+            live.failed_syncs += 1;
+            return reply.error(e);
+        }
         let r = live
             .dir(ino.0)
             .map(|_| ())
@@ -578,6 +595,22 @@ impl Mounted {
             session: Some(session),
             _dir: dir,
         })
+    }
+
+    /// From now on, fail `fsync` of files (`file`) and of directories (`dir`)
+    /// with these errnos; a failed sync makes nothing durable and is not logged.
+    pub fn fail_syncs(&self, file: Option<i32>, dir: Option<i32>) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.fail_fsync = file.map(Errno::from_i32);
+        live.fail_fsyncdir = dir.map(Errno::from_i32);
+    }
+
+    /// Number of syncs failed on purpose so far.
+    pub fn failed_syncs(&self) -> usize {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed_syncs
     }
 
     /// Number of operations logged so far.
