@@ -222,6 +222,8 @@ fn fuse_ready() -> bool {
 }
 
 struct Run {
+    /// `(perm, uid, gid)` of the target after the write, without a crash.
+    attrs: (u32, u32, u32),
     log: Vec<Op>,
     verdict: Verdict,
     images: Vec<Image>,
@@ -261,6 +263,7 @@ fn run(w: &Workload, writer: Writer, model: Model) -> Run {
         },
     );
     Run {
+        attrs: live.attrs(Path::new(w.path)).expect("target attributes"),
         log,
         verdict,
         images,
@@ -346,6 +349,10 @@ fn crate_writes_survive_power_loss_at_every_operation() {
             let w = workload(kind, size);
             let r = run(&w, crate_write_bytes, Model::Strict);
             assert!(r.verdict.ok(), "{}: {:#?}", w.name, r.verdict.samples);
+            // Crash states are checked against these attributes: anchor them.
+            if kind != Kind::New {
+                assert_eq!(r.attrs.0, 0o640, "{}: the old mode was not kept", w.name);
+            }
             // The named-temp fallback: FUSE here has no O_TMPFILE.
             assert!(
                 r.log.iter().any(|op| matches!(op, Op::Rename { .. })),
@@ -466,6 +473,71 @@ fn harness_flags_broken_writers() {
         }
     }
     println!("broken writer runs flagged: {flagged}");
+}
+
+/// `commit_all`: three files, two directories. Each target is old or new in
+/// every crash state, and new in all of them once `commit_all` returned.
+#[test]
+fn commit_all_survives_power_loss_at_every_operation() {
+    if !fuse_ready() {
+        return;
+    }
+    let mut initial = Image::new();
+    initial.add("d", Inode::dir(0o755));
+    initial.add("e", Inode::dir(0o755));
+    let old_a = content(5000, 10);
+    let old_c = content(3000, 11);
+    initial.add("d/a", Inode::file(&old_a, 0o640));
+    initial.add("e/c", Inode::file(&old_c, 0o600));
+    // (path, old content, new content)
+    type Target<'a> = (&'a str, Option<&'a [u8]>, Vec<u8>);
+    let targets: [Target; 3] = [
+        ("d/a", Some(&old_a), content(9000, 12)),
+        ("d/b", None, content(1, 13)),
+        ("e/c", Some(&old_c), content(70_000, 14)),
+    ];
+    let mnt = Mounted::new(initial.clone())
+        .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
+    let files = targets
+        .iter()
+        .map(|(p, _, new)| {
+            let mut f = AtomicFile::create(mnt.path.join(p))?;
+            f.write_all(new)?;
+            Ok(f)
+        })
+        .collect::<io::Result<Vec<_>>>()
+        .expect("create the batch");
+    atomic_write::commit_all(files).expect("commit_all on the model filesystem");
+    let reported_at = Some(mnt.ops());
+    let live = mnt.image();
+    let log = mnt.unmount();
+    let (mut points, mut states) = (0, 0);
+    for (p, old, new) in &targets {
+        let path = Path::new(p);
+        assert_eq!(live.read(path), Some(&new[..]), "{p}");
+        let (v, _) = check(
+            &initial,
+            &log,
+            Model::Strict,
+            &Expect {
+                path,
+                real: path,
+                old: *old,
+                new,
+                new_attrs: live.attrs(path).expect("attributes"),
+                reported_at,
+            },
+        );
+        assert!(v.ok(), "{p}: {:#?}", v.samples);
+        points = v.crash_points;
+        states += v.states;
+    }
+    println!(
+        "commit_all of 3 files in 2 directories: {} operations, {points} crash points, \
+         {states} target states checked ({})",
+        log.len(),
+        describe(&log)
+    );
 }
 
 /// A failing sync on the model: the write fails (never a false success), a
