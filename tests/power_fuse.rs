@@ -69,6 +69,9 @@ struct Workload {
     input: Vec<u8>,
     /// What the target must hold after the write.
     new: Vec<u8>,
+    /// Make the model refuse `renameat2` flags (as FUSE servers without
+    /// `RENAME2` do), to reach the crate's link-based `no_clobber` fallback.
+    refuse_rename_flags: bool,
 }
 
 fn workload(kind: Kind, size: usize) -> Workload {
@@ -92,7 +95,35 @@ fn workload(kind: Kind, size: usize) -> Workload {
         old,
         input: content(size, 2 + size as u64),
         new: content(size, 2 + size as u64),
+        refuse_rename_flags: false,
     }
+}
+
+/// A new target reached through a dangling symlink: the write creates it.
+fn dangling_symlink_workload(size: usize) -> Workload {
+    let mut w = workload(Kind::New, size);
+    w.initial.add("link", Inode::symlink("d/file"));
+    w.path = "link";
+    w.name = format!("DanglingLink {size} B");
+    w
+}
+
+/// An overwrite of a setgid file owned by someone else: the commit must set
+/// owner and mode on the temp before its fsync.
+fn foreign_owner_workload(size: usize) -> Workload {
+    let mut w = workload(Kind::New, size);
+    let old = content(5000, 1);
+    w.initial.add(
+        "d/file",
+        Inode {
+            uid: 1000,
+            gid: 1000,
+            ..Inode::file(&old, 0o2750)
+        },
+    );
+    w.old = Some(old);
+    w.name = format!("Owner1000 {size} B");
+    w
 }
 
 /// An append to the existing target: the writer is given `size` bytes, the
@@ -235,6 +266,7 @@ struct Run {
 fn run(w: &Workload, writer: Writer, model: Model) -> Run {
     let mnt = Mounted::new(w.initial.clone())
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
+    mnt.refuse_rename_flags(w.refuse_rename_flags);
     let result = writer(&mnt.path.join(w.path), &w.input);
     // Every operation of the write has been served when it returns.
     let reported_at = result.is_ok().then(|| mnt.ops());
@@ -367,21 +399,30 @@ fn crate_writes_survive_power_loss_at_every_operation() {
             mounted += m;
         }
     }
-    let extra: [(Kind, usize, &str, Writer); 3] = [
-        (Kind::Overwrite, 9000, "AtomicFile 3000 B", crate_streaming),
-        (Kind::New, 9000, "no_clobber", crate_no_clobber),
-        (Kind::ViaSymlink, 9000, "CLI", cli),
+    let mut no_clobber_link = workload(Kind::New, 9000);
+    no_clobber_link.refuse_rename_flags = true;
+    let extra: [(Workload, &str, Writer); 7] = [
+        (append_workload(9000), "append", crate_append),
+        (
+            workload(Kind::Overwrite, 9000),
+            "AtomicFile 3000 B",
+            crate_streaming,
+        ),
+        (workload(Kind::New, 9000), "no_clobber", crate_no_clobber),
+        (no_clobber_link, "no_clobber, link", crate_no_clobber),
+        (
+            dangling_symlink_workload(9000),
+            "write_bytes",
+            crate_write_bytes,
+        ),
+        (
+            foreign_owner_workload(9000),
+            "write_bytes",
+            crate_write_bytes,
+        ),
+        (workload(Kind::ViaSymlink, 9000), "CLI", cli),
     ];
-    let append = append_workload(9000);
-    let r = run(&append, crate_append, Model::Strict);
-    assert!(r.verdict.ok(), "{}: {:#?}", append.name, r.verdict.samples);
-    let m = remount_all(&append, &r.images);
-    row(&append, "append", &r, m);
-    points += r.verdict.crash_points;
-    states += r.verdict.states;
-    mounted += m;
-    for (kind, size, name, writer) in extra {
-        let w = workload(kind, size);
+    for (w, name, writer) in extra {
         let r = run(&w, writer, Model::Strict);
         assert!(
             r.verdict.ok(),
@@ -389,6 +430,27 @@ fn crate_writes_survive_power_loss_at_every_operation() {
             w.name,
             r.verdict.samples
         );
+        if w.name.starts_with("Owner1000") {
+            assert_eq!(r.attrs, (0o2750, 1000, 1000), "owner and mode not kept");
+            assert!(
+                r.log.iter().any(|op| matches!(
+                    op,
+                    Op::SetAttr {
+                        uid: Some(1000),
+                        ..
+                    }
+                )),
+                "{}",
+                describe(&r.log)
+            );
+        }
+        if w.refuse_rename_flags {
+            assert!(
+                r.log.iter().any(|op| matches!(op, Op::Link { .. })),
+                "the link fallback was not taken: {}",
+                describe(&r.log)
+            );
+        }
         let m = remount_all(&w, &r.images);
         row(&w, name, &r, m);
         points += r.verdict.crash_points;

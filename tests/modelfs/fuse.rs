@@ -36,6 +36,8 @@ pub struct Live {
     fail_fsyncdir: Option<Errno>,
     /// Syncs failed so far.
     failed_syncs: usize,
+    /// Answer `ENOSYS` to renames with flags (the kernel then says `EINVAL`).
+    refuse_rename_flags: bool,
 }
 
 impl Live {
@@ -48,6 +50,7 @@ impl Live {
             fail_fsync: None,
             fail_fsyncdir: None,
             failed_syncs: 0,
+            refuse_rename_flags: false,
         }
     }
 
@@ -138,6 +141,9 @@ impl Live {
         newname: &OsStr,
         flags: RenameFlags,
     ) -> Result<(), Errno> {
+        if self.refuse_rename_flags && !flags.is_empty() {
+            return Err(Errno::ENOSYS);
+        }
         if flags.intersects(RenameFlags::RENAME_EXCHANGE | RenameFlags::RENAME_WHITEOUT) {
             return Err(Errno::EINVAL);
         }
@@ -603,6 +609,14 @@ impl Mounted {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.fail_fsync = file.map(Errno::from_i32);
         live.fail_fsyncdir = dir.map(Errno::from_i32);
+    }
+
+    /// Whether to refuse `renameat2` flags, as FUSE servers without `RENAME2` do.
+    pub fn refuse_rename_flags(&self, yes: bool) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .refuse_rename_flags = yes;
     }
 
     /// Number of syncs failed on purpose so far.
