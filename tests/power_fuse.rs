@@ -69,6 +69,8 @@ struct Workload {
     input: Vec<u8>,
     /// What the target must hold after the write.
     new: Vec<u8>,
+    /// Mount the model with `O_TMPFILE`: the crate's unnamed-temp path.
+    tmpfile: bool,
     /// Make the model refuse `renameat2` flags (as FUSE servers without
     /// `RENAME2` do), to reach the crate's link-based `no_clobber` fallback.
     refuse_rename_flags: bool,
@@ -96,6 +98,7 @@ fn workload(kind: Kind, size: usize) -> Workload {
         input: content(size, 2 + size as u64),
         new: content(size, 2 + size as u64),
         refuse_rename_flags: false,
+        tmpfile: false,
     }
 }
 
@@ -264,7 +267,7 @@ struct Run {
 /// its log under `model`.
 #[track_caller]
 fn run(w: &Workload, writer: Writer, model: Model) -> Run {
-    let mnt = Mounted::new(w.initial.clone())
+    let mnt = Mounted::mount(w.initial.clone(), w.tmpfile)
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
     mnt.refuse_rename_flags(w.refuse_rename_flags);
     let result = writer(&mnt.path.join(w.path), &w.input);
@@ -339,7 +342,7 @@ fn remount_all(w: &Workload, images: &[Image]) -> usize {
 
 fn row(w: &Workload, writer: &str, r: &Run, mounted: usize) {
     println!(
-        "| {:<20} | {:<18} | {:>4} | {:>6} | {:>6} | {:>7} | {:>9} | {:<7} |",
+        "| {:<20} | {:<30} | {:>4} | {:>6} | {:>6} | {:>7} | {:>9} | {:<7} |",
         w.name,
         writer,
         r.log.len(),
@@ -356,7 +359,7 @@ fn row(w: &Workload, writer: &str, r: &Run, mounted: usize) {
 
 fn header() {
     println!(
-        "| workload             | writer             |  ops | points | states | mounted | leftovers | verdict |"
+        "| workload             | writer                         |  ops | points | states | mounted | leftovers | verdict |"
     );
 }
 
@@ -369,98 +372,95 @@ fn describe(log: &[Op]) -> String {
         .join("; ")
 }
 
+/// Which temp the crate used, from the log.
+fn temp_kind(log: &[Op]) -> &'static str {
+    if log.iter().any(|op| matches!(op, Op::Tmpfile { .. })) {
+        "O_TMPFILE"
+    } else {
+        "named"
+    }
+}
+
 #[test]
 fn crate_writes_survive_power_loss_at_every_operation() {
     if !fuse_ready() {
         return;
     }
     header();
-    let (mut points, mut states, mut mounted) = (0, 0, 0);
-    for kind in [Kind::New, Kind::Overwrite, Kind::ViaSymlink] {
-        for size in SIZES {
-            let w = workload(kind, size);
-            let r = run(&w, crate_write_bytes, Model::Strict);
-            assert!(r.verdict.ok(), "{}: {:#?}", w.name, r.verdict.samples);
+    let (mut runs, mut points, mut states, mut mounted) = (0, 0, 0, 0);
+    // Without O_TMPFILE on the model (the crate's named-temp fallback), then with it.
+    for tmpfile in [false, true] {
+        let mut workloads: Vec<(Workload, &str, Writer)> = Vec::new();
+        for kind in [Kind::New, Kind::Overwrite, Kind::ViaSymlink] {
+            for size in SIZES {
+                workloads.push((workload(kind, size), "write_bytes", crate_write_bytes));
+            }
+        }
+        let mut no_clobber_link = workload(Kind::New, 9000);
+        no_clobber_link.refuse_rename_flags = true;
+        workloads.extend([
+            (append_workload(9000), "append", crate_append as Writer),
+            (
+                workload(Kind::Overwrite, 9000),
+                "AtomicFile 3000 B",
+                crate_streaming,
+            ),
+            (workload(Kind::New, 9000), "no_clobber", crate_no_clobber),
+            (no_clobber_link, "no_clobber, link", crate_no_clobber),
+            (
+                dangling_symlink_workload(9000),
+                "write_bytes",
+                crate_write_bytes,
+            ),
+            (
+                foreign_owner_workload(9000),
+                "write_bytes",
+                crate_write_bytes,
+            ),
+            (workload(Kind::ViaSymlink, 9000), "CLI", cli),
+        ]);
+        for (mut w, name, writer) in workloads {
+            w.tmpfile = tmpfile;
+            let r = run(&w, writer, Model::Strict);
+            assert!(
+                r.verdict.ok(),
+                "{} / {name}: {:#?}",
+                w.name,
+                r.verdict.samples
+            );
+            let want = if tmpfile { "O_TMPFILE" } else { "named" };
+            assert_eq!(temp_kind(&r.log), want, "{}: {}", w.name, describe(&r.log));
             // Crash states are checked against these attributes: anchor them.
-            if kind != Kind::New {
+            if matches!(w.name.split(' ').next(), Some("Overwrite" | "ViaSymlink")) {
                 assert_eq!(r.attrs.0, 0o640, "{}: the old mode was not kept", w.name);
             }
-            // The named-temp fallback: FUSE here has no O_TMPFILE.
-            assert!(
-                r.log.iter().any(|op| matches!(op, Op::Rename { .. })),
-                "{}: expected a rename in {}",
-                w.name,
-                describe(&r.log)
-            );
+            if w.name.starts_with("Owner1000") {
+                assert_eq!(r.attrs, (0o2750, 1000, 1000), "owner and mode not kept");
+            }
+            if w.refuse_rename_flags {
+                assert!(
+                    r.log.iter().any(|op| matches!(op, Op::Link { .. })),
+                    "the link fallback was not taken: {}",
+                    describe(&r.log)
+                );
+            }
             let m = remount_all(&w, &r.images);
-            row(&w, "write_bytes", &r, m);
+            row(&w, &format!("{name} ({want})"), &r, m);
+            runs += 1;
             points += r.verdict.crash_points;
             states += r.verdict.states;
             mounted += m;
         }
     }
-    let mut no_clobber_link = workload(Kind::New, 9000);
-    no_clobber_link.refuse_rename_flags = true;
-    let extra: [(Workload, &str, Writer); 7] = [
-        (append_workload(9000), "append", crate_append),
-        (
-            workload(Kind::Overwrite, 9000),
-            "AtomicFile 3000 B",
-            crate_streaming,
-        ),
-        (workload(Kind::New, 9000), "no_clobber", crate_no_clobber),
-        (no_clobber_link, "no_clobber, link", crate_no_clobber),
-        (
-            dangling_symlink_workload(9000),
-            "write_bytes",
-            crate_write_bytes,
-        ),
-        (
-            foreign_owner_workload(9000),
-            "write_bytes",
-            crate_write_bytes,
-        ),
-        (workload(Kind::ViaSymlink, 9000), "CLI", cli),
-    ];
-    for (w, name, writer) in extra {
-        let r = run(&w, writer, Model::Strict);
-        assert!(
-            r.verdict.ok(),
-            "{} / {name}: {:#?}",
-            w.name,
-            r.verdict.samples
-        );
-        if w.name.starts_with("Owner1000") {
-            assert_eq!(r.attrs, (0o2750, 1000, 1000), "owner and mode not kept");
-            assert!(
-                r.log.iter().any(|op| matches!(
-                    op,
-                    Op::SetAttr {
-                        uid: Some(1000),
-                        ..
-                    }
-                )),
-                "{}",
-                describe(&r.log)
-            );
-        }
-        if w.refuse_rename_flags {
-            assert!(
-                r.log.iter().any(|op| matches!(op, Op::Link { .. })),
-                "the link fallback was not taken: {}",
-                describe(&r.log)
-            );
-        }
-        let m = remount_all(&w, &r.images);
-        row(&w, name, &r, m);
-        points += r.verdict.crash_points;
-        states += r.verdict.states;
-        mounted += m;
+    println!(
+        "total: {runs} writes, {points} crash points, {states} crash states checked, {mounted} remounted"
+    );
+    for tmpfile in [false, true] {
+        let mut w = workload(Kind::Overwrite, 9000);
+        w.tmpfile = tmpfile;
+        let r = run(&w, crate_write_bytes, Model::Strict);
+        println!("operations of one overwrite: {}", describe(&r.log));
     }
-    println!("total: {points} crash points, {states} crash states checked, {mounted} remounted");
-    let w = workload(Kind::Overwrite, 9000);
-    let r = run(&w, crate_write_bytes, Model::Strict);
-    println!("operations of one overwrite: {}", describe(&r.log));
 }
 
 #[test]
@@ -579,6 +579,11 @@ fn commit_all_survives_power_loss_at_every_operation() {
     if !fuse_ready() {
         return;
     }
+    commit_all_case(false);
+    commit_all_case(true);
+}
+
+fn commit_all_case(tmpfile: bool) {
     let mut initial = Image::new();
     initial.add("d", Inode::dir(0o755));
     initial.add("e", Inode::dir(0o755));
@@ -593,7 +598,7 @@ fn commit_all_survives_power_loss_at_every_operation() {
         ("d/b", None, content(1, 13)),
         ("e/c", Some(&old_c), content(70_000, 14)),
     ];
-    let mnt = Mounted::new(initial.clone())
+    let mnt = Mounted::mount(initial.clone(), tmpfile)
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
     let files = targets
         .iter()
@@ -630,8 +635,9 @@ fn commit_all_survives_power_loss_at_every_operation() {
         states += v.states;
     }
     println!(
-        "commit_all of 3 files in 2 directories: {} operations, {points} crash points, \
-         {states} target states checked ({})",
+        "commit_all of 3 files in 2 directories ({} temps): {} operations, {points} crash \
+         points, {states} target states checked ({})",
+        temp_kind(&log),
         log.len(),
         describe(&log)
     );
@@ -645,9 +651,10 @@ fn failed_syncs_are_reported_and_keep_the_old_content() {
     if !fuse_ready() {
         return;
     }
-    for (file, dir) in [(Some(libc::EIO), None), (None, Some(libc::EIO))] {
+    let cases = [(Some(libc::EIO), None), (None, Some(libc::EIO))];
+    for ((file, dir), tmpfile) in cases.into_iter().flat_map(|c| [(c, false), (c, true)]) {
         let w = workload(Kind::Overwrite, 9000);
-        let mnt = Mounted::new(w.initial.clone())
+        let mnt = Mounted::mount(w.initial.clone(), tmpfile)
             .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
         mnt.fail_syncs(file, dir);
         let err = crate_write_bytes(&mnt.path.join(w.path), &w.input)
@@ -659,6 +666,11 @@ fn failed_syncs_are_reported_and_keep_the_old_content() {
         let renamed = log.iter().any(|op| matches!(op, Op::Rename { .. }));
         if file.is_some() {
             assert!(!renamed, "renamed after a failed fsync: {}", describe(&log));
+            assert!(
+                !log.iter().any(|op| matches!(op, Op::Link { .. })),
+                "linked after a failed fsync: {}",
+                describe(&log)
+            );
             assert_eq!(live.read(Path::new(w.path)), w.old.as_deref());
             let d = live.lookup_path(Path::new("d"), true).unwrap();
             assert_eq!(
@@ -684,12 +696,14 @@ fn failed_syncs_are_reported_and_keep_the_old_content() {
         );
         assert!(v.ok(), "{:#?}", v.samples);
         println!(
-            "fsync {} fails with EIO: write fails with \"{err}\"; {} crash states old-or-new",
+            "fsync {} fails with EIO ({} temp): write fails with \"{err}\"; {} crash states \
+             old-or-new",
             if file.is_some() {
                 "of the file"
             } else {
                 "of the directory"
             },
+            temp_kind(&log),
             v.states
         );
     }

@@ -4,9 +4,11 @@
 //!
 //! Attribute and entry caching is off (TTL 0) and write-back caching is not
 //! requested, so every `write(2)`, `fsync(2)` and directory change of the
-//! writer reaches the model as one operation, in order. `O_TMPFILE` is not
-//! implemented (fuser has no `tmpfile` operation): the kernel answers
-//! `EOPNOTSUPP` and the crate takes its named-temp fallback.
+//! writer reaches the model as one operation, in order. Mounted with
+//! [`Mounted::new`], the model has no `O_TMPFILE` (fuser has no `tmpfile`
+//! operation: the kernel answers `EOPNOTSUPP` and the crate takes its
+//! named-temp fallback); [`Mounted::with_tmpfile`] adds it through the proxy in
+//! `tmpfile.rs`.
 
 use std::ffi::OsStr;
 use std::io;
@@ -52,6 +54,17 @@ impl Live {
             failed_syncs: 0,
             refuse_rename_flags: false,
         }
+    }
+
+    /// A fresh inode number.
+    pub fn alloc_ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino - 1
+    }
+
+    /// Serves a mutating operation from outside `fuser` (the `O_TMPFILE` proxy).
+    pub fn serve(&mut self, op: Op) {
+        self.commit(op);
     }
 
     /// Serves a mutating operation: log it, then apply it.
@@ -117,8 +130,7 @@ impl Live {
         if self.dir(parent)?.contains_key(name) {
             return Err(Errno::EEXIST);
         }
-        let ino = self.next_ino;
-        self.next_ino += 1;
+        let ino = self.alloc_ino();
         let inode = Inode {
             uid: req.uid(),
             gid: req.gid(),
@@ -583,22 +595,49 @@ pub struct Mounted {
     pub path: PathBuf,
     live: Arc<Mutex<Live>>,
     session: Option<BackgroundSession>,
+    /// Set when mounted by hand with the `O_TMPFILE` proxy.
+    proxy: Option<super::tmpfile::Proxy>,
     _dir: tempfile::TempDir,
 }
 
 impl Mounted {
-    /// Mounts `image` (it is the state at mount time; the log starts empty).
+    /// Mounts `image` (it is the state at mount time; the log starts empty),
+    /// without `O_TMPFILE`.
     pub fn new(image: Image) -> io::Result<Mounted> {
+        Mounted::mount(image, false)
+    }
+
+    /// Mounts `image` with `O_TMPFILE` support.
+    pub fn with_tmpfile(image: Image) -> io::Result<Mounted> {
+        Mounted::mount(image, true)
+    }
+
+    /// Mounts `image` with or without `O_TMPFILE`.
+    pub fn mount(image: Image, tmpfile: bool) -> io::Result<Mounted> {
         let dir = tempfile::Builder::new().prefix("aw-modelfs-").tempdir()?;
         let live = Arc::new(Mutex::new(Live::new(image)));
         let fs = ModelFs { live: live.clone() };
         let mut config = Config::default();
         config.mount_options = vec![MountOption::FSName("aw-modelfs".into()), MountOption::RW];
-        let session = fuser::spawn_mount(fs, dir.path(), &config)?;
+        let (session, proxy) = if tmpfile {
+            let (fd, proxy) = super::tmpfile::mount(dir.path(), live.clone())?;
+            let session = fuser::Session::from_fd(fs, fd, config.acl, config.clone())
+                .and_then(fuser::Session::spawn);
+            match session {
+                Ok(s) => (s, Some(proxy)),
+                Err(e) => {
+                    super::tmpfile::umount(dir.path());
+                    return Err(e);
+                }
+            }
+        } else {
+            (fuser::spawn_mount(fs, dir.path(), &config)?, None)
+        };
         Ok(Mounted {
             path: dir.path().to_path_buf(),
             live,
             session: Some(session),
+            proxy,
             _dir: dir,
         })
     }
@@ -652,6 +691,19 @@ impl Mounted {
     }
 
     fn umount(&mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            let session = self.session.take();
+            if super::tmpfile::umount(&self.path) {
+                // The connection is gone: the proxy and fuser's thread end.
+                proxy.join();
+                if let Some(s) = session {
+                    let _ = s.join();
+                }
+            } else {
+                eprintln!("modelfs: {} was busy; detached", self.path.display());
+            }
+            return;
+        }
         if let Some(s) = self.session.take() {
             if let Err(e) = s.umount_and_join() {
                 eprintln!(

@@ -38,6 +38,7 @@
 #![allow(dead_code)]
 
 pub mod fuse;
+pub mod tmpfile;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet};
@@ -282,6 +283,11 @@ pub enum Op {
         ino: u64,
         inode: Inode,
     },
+    /// A new regular file without a name (`O_TMPFILE`).
+    Tmpfile {
+        ino: u64,
+        inode: Inode,
+    },
     Link {
         ino: u64,
         parent: u64,
@@ -336,6 +342,7 @@ impl Op {
                 };
                 format!("{kind}({parent}/{}) = {ino}", name.to_string_lossy())
             }
+            Op::Tmpfile { ino, .. } => format!("tmpfile() = {ino}"),
             Op::Link { ino, parent, name } => {
                 format!("link({ino} -> {parent}/{})", name.to_string_lossy())
             }
@@ -371,6 +378,7 @@ impl Op {
     fn inodes_changed(&self) -> Vec<u64> {
         match self {
             Op::Create { parent, ino, .. } => vec![*parent, *ino],
+            Op::Tmpfile { ino, .. } => vec![*ino],
             Op::Write { ino, .. } | Op::SetAttr { ino, .. } => vec![*ino],
             _ => self.dirs_changed(),
         }
@@ -402,6 +410,9 @@ impl Image {
             } => {
                 self.inodes.insert(*ino, inode.clone());
                 self.dir_mut(*parent).insert(name.clone(), *ino);
+            }
+            Op::Tmpfile { ino, inode } => {
+                self.inodes.insert(*ino, inode.clone());
             }
             Op::Link { ino, parent, name } => {
                 self.dir_mut(*parent).insert(name.clone(), *ino);
@@ -499,7 +510,7 @@ impl Replay {
 
     fn step(&mut self, op: &Op) {
         self.volatile.apply(op);
-        if let Op::Create { ino, inode, .. } = op {
+        if let Op::Create { ino, inode, .. } | Op::Tmpfile { ino, inode } = op {
             self.history.insert(*ino, vec![inode.born()]);
         }
         match op {
