@@ -10,6 +10,8 @@
 //!
 //! File data is durable only after `fsync` of the file, directory entries only
 //! after `fsync` of that directory (see tests/modelfs/mod.rs for the rules).
+//! Each crate write runs on the model without `O_TMPFILE` (the named-temp
+//! fallback) and with it (tests/modelfs/tmpfile.rs).
 //! Before trusting that, the suite shows the harness flags deliberately broken
 //! writers kept below: no file fsync, no directory fsync, truncate-in-place.
 //!
