@@ -74,6 +74,20 @@ pub fn mount(dir: &Path, live: Arc<Mutex<Live>>) -> io::Result<(OwnedFd, Proxy)>
         umount(dir);
         return Err(e);
     }
+    // Room for the largest message (a write of `max_write` bytes) and more.
+    for fd in fds {
+        let size: libc::c_int = 4 << 20;
+        // SAFETY: `fd` is an open socket; `size` outlives the call and its length is given.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUFFORCE,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
     // SAFETY: socketpair just returned these two fds, owned by nobody else.
     let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let sock = File::from(ours);
