@@ -513,3 +513,51 @@ pub fn holds_unnamed_temp(pid: u32, dir: &Path) -> bool {
             l.starts_with(&prefix) && l.ends_with(" (deleted)")
         })
 }
+
+/// Sends `sig` to the process `pid` (one we started).
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions; the PID is a child of ours.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    assert_eq!(
+        r,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The size of the temp file that process `pid` is writing in `dir`: a named
+/// temp in `dir`, or an unnamed one held open (found through `/proc/PID/fd`).
+pub fn temp_size(pid: u32, dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(t) = temps(dir).pop() {
+        return fs::metadata(dir.join(OsStr::from_bytes(&t)))
+            .ok()
+            .map(|m| m.len());
+    }
+    let prefix = format!("{}/#", dir.display());
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| {
+            fs::read_link(e.path()).is_ok_and(|l| {
+                let l = l.to_string_lossy();
+                l.starts_with(&prefix) && l.ends_with(" (deleted)")
+            })
+        })
+        .and_then(|e| fs::metadata(e.path()).ok())
+        .map(|m| m.len())
+}
+
+/// Peak resident set size (`VmHWM`) of process `pid`, in KiB.
+pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    l["VmHWM:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
