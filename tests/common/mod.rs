@@ -561,3 +561,23 @@ pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// Waits for `child` up to `secs`; panics (the [`ChildGuard`] then kills it)
+/// if it is still running, so a child that ignores a signal fails the test
+/// instead of hanging it.
+#[track_caller]
+pub fn wait_timeout(g: &mut ChildGuard, secs: u64) -> std::process::ExitStatus {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = g.child().try_wait().expect("try_wait") {
+            g.0 = None;
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "child {} still running after {secs} s",
+            g.child().id()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
