@@ -390,6 +390,8 @@ fn crate_writes_survive_power_loss_at_every_operation() {
     }
     header();
     let (mut runs, mut points, mut states, mut mounted) = (0, 0, 0, 0);
+    // Per temp path: crash states checked, and those with a temp left behind.
+    let mut leftovers = [(0, 0); 2];
     // Without O_TMPFILE on the model (the crate's named-temp fallback), then with it.
     for tmpfile in [false, true] {
         let mut workloads: Vec<(Workload, &str, Writer)> = Vec::new();
@@ -449,6 +451,8 @@ fn crate_writes_survive_power_loss_at_every_operation() {
             let m = remount_all(&w, &r.images);
             row(&w, &format!("{name} ({want})"), &r, m);
             runs += 1;
+            leftovers[usize::from(tmpfile)].0 += r.verdict.states;
+            leftovers[usize::from(tmpfile)].1 += r.verdict.with_leftovers;
             points += r.verdict.crash_points;
             states += r.verdict.states;
             mounted += m;
@@ -457,6 +461,9 @@ fn crate_writes_survive_power_loss_at_every_operation() {
     println!(
         "total: {runs} writes, {points} crash points, {states} crash states checked, {mounted} remounted"
     );
+    for (path, (all, left)) in ["named", "O_TMPFILE"].iter().zip(leftovers) {
+        println!("{path} temps: a temp left behind in {left} of {all} crash states");
+    }
     for tmpfile in [false, true] {
         let mut w = workload(Kind::Overwrite, 9000);
         w.tmpfile = tmpfile;
@@ -581,11 +588,16 @@ fn commit_all_survives_power_loss_at_every_operation() {
     if !fuse_ready() {
         return;
     }
-    commit_all_case(false);
-    commit_all_case(true);
+    for tmpfile in [false, true] {
+        commit_all_case(tmpfile, false);
+        commit_all_case(tmpfile, true);
+    }
 }
 
-fn commit_all_case(tmpfile: bool) {
+/// With `fail_second`, renaming the second file fails: the first target is
+/// already replaced (and, as documented, its directory still synced, so it is
+/// durable once `commit_all` returned its error); the others stay old.
+fn commit_all_case(tmpfile: bool, fail_second: bool) {
     let mut initial = Image::new();
     initial.add("d", Inode::dir(0o755));
     initial.add("e", Inode::dir(0o755));
@@ -602,6 +614,9 @@ fn commit_all_case(tmpfile: bool) {
     ];
     let mnt = Mounted::mount(initial.clone(), tmpfile)
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
+    if fail_second {
+        mnt.fail_rename_to("b", libc::EIO);
+    }
     let files = targets
         .iter()
         .map(|(p, _, new)| {
@@ -611,13 +626,39 @@ fn commit_all_case(tmpfile: bool) {
         })
         .collect::<io::Result<Vec<_>>>()
         .expect("create the batch");
-    atomic_write::commit_all(files).expect("commit_all on the model filesystem");
+    let result = atomic_write::commit_all(files);
+    assert_eq!(
+        result.is_err(),
+        fail_second,
+        "commit_all on the model filesystem: {result:?}"
+    );
     let reported_at = Some(mnt.ops());
     let live = mnt.image();
     let log = mnt.unmount();
     let (mut points, mut states) = (0, 0);
-    for (p, old, new) in &targets {
+    for (i, (p, old, new)) in targets.iter().enumerate() {
         let path = Path::new(p);
+        if fail_second && i > 0 {
+            // Not replaced: the target is old in the live state and in every
+            // crash state, and its temp is gone.
+            assert_eq!(live.read(path), *old, "{p}");
+            let (v, _) = check(
+                &initial,
+                &log,
+                Model::Strict,
+                &Expect {
+                    path,
+                    real: path,
+                    old: *old,
+                    new: b"never written: any new content is wrong",
+                    new_attrs: (0, 0, 0),
+                    reported_at: None,
+                },
+            );
+            assert!(v.ok(), "{p}: {:#?}", v.samples);
+            states += v.states;
+            continue;
+        }
         assert_eq!(live.read(path), Some(&new[..]), "{p}");
         let (v, _) = check(
             &initial,
@@ -637,9 +678,14 @@ fn commit_all_case(tmpfile: bool) {
         states += v.states;
     }
     println!(
-        "commit_all of 3 files in 2 directories ({} temps): {} operations, {points} crash \
+        "commit_all of 3 files in 2 directories ({} temps{}): {} operations, {points} crash \
          points, {states} target states checked ({})",
         temp_kind(&log),
+        if fail_second {
+            ", second rename fails"
+        } else {
+            ""
+        },
         log.len(),
         describe(&log)
     );

@@ -40,6 +40,8 @@ pub struct Live {
     failed_syncs: usize,
     /// Answer `ENOSYS` to renames with flags (the kernel then says `EINVAL`).
     refuse_rename_flags: bool,
+    /// Fail renames onto this name with this error.
+    fail_rename_to: Option<(std::ffi::OsString, Errno)>,
 }
 
 impl Live {
@@ -53,6 +55,7 @@ impl Live {
             fail_fsyncdir: None,
             failed_syncs: 0,
             refuse_rename_flags: false,
+            fail_rename_to: None,
         }
     }
 
@@ -153,6 +156,9 @@ impl Live {
         newname: &OsStr,
         flags: RenameFlags,
     ) -> Result<(), Errno> {
+        if let Some((_, e)) = self.fail_rename_to.as_ref().filter(|(n, _)| n == newname) {
+            return Err(*e);
+        }
         if self.refuse_rename_flags && !flags.is_empty() {
             return Err(Errno::ENOSYS);
         }
@@ -656,6 +662,14 @@ impl Mounted {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .refuse_rename_flags = yes;
+    }
+
+    /// From now on, fail every rename onto `name` with `errno`.
+    pub fn fail_rename_to(&self, name: &str, errno: i32) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fail_rename_to = Some((name.into(), Errno::from_i32(errno)));
     }
 
     /// Number of syncs failed on purpose so far.

@@ -644,8 +644,10 @@ pub struct Verdict {
     pub wrong_attrs: usize,
     /// The first few bad states, described.
     pub samples: Vec<String>,
-    /// Most entries left beside the target in one state (named temps).
+    /// Most entries left beside the target in one state (temps).
     pub max_leftovers: usize,
+    /// States with at least one such entry.
+    pub with_leftovers: usize,
 }
 
 impl Verdict {
@@ -719,6 +721,7 @@ pub fn check(initial: &Image, log: &[Op], model: Model, want: &Expect) -> (Verdi
                 .filter(|n| !before.contains(*n) && n.as_os_str() != real_name)
                 .count();
             v.max_leftovers = v.max_leftovers.max(extra);
+            v.with_leftovers += usize::from(extra > 0);
         }
         distinct
             .entry(s.image.digest())
