@@ -164,3 +164,26 @@ fn model_examples() {
     };
     ops::run(&case, base.path());
 }
+
+/// The checks are live: a change the model did not predict fails the run — a
+/// target changed (or created) and a stray temp-like file.
+#[test]
+fn model_catches_changes_it_did_not_predict() {
+    let base = common::scratch();
+    let file = Init::File {
+        content: b"x".to_vec(),
+        mode: 0o644,
+    };
+    for (init, slot) in [
+        (Init::Absent, Some(0)),
+        (file.clone(), Some(0)),
+        (file, None),
+    ] {
+        let case = Case {
+            init: vec![init; SLOTS],
+            ops: vec![Op::Sabotage { slot }],
+        };
+        let caught = std::panic::catch_unwind(|| ops::run(&case, base.path()));
+        assert!(caught.is_err(), "sabotage not detected: {case:?}");
+    }
+}

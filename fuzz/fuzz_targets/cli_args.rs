@@ -17,7 +17,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut u = arbitrary::Unstructured::new(data);
-    let Ok(argv) = decode::argv(&mut u) else { return };
+    let Ok(argv) = decode::argv(&mut u) else {
+        return;
+    };
     match cli::Cli::try_parse_from(&argv) {
         Ok(cli) => {
             assert!(cli.mode.is_none_or(|m| m <= 0o7777), "{argv:?}: {cli:?}");
@@ -29,9 +31,16 @@ fuzz_target!(|data: &[u8]| {
                     "{argv:?}: --sweep with write options: {cli:?}"
                 );
             } else {
-                assert!(!argv.iter().any(|a| a.as_encoded_bytes().starts_with(b"--older-than"))
-                    || cli.command.iter().any(|c| c.as_encoded_bytes().starts_with(b"--older-than")),
-                    "{argv:?}: --older-than without --sweep: {cli:?}");
+                assert!(
+                    !argv
+                        .iter()
+                        .any(|a| a.as_encoded_bytes().starts_with(b"--older-than"))
+                        || cli
+                            .command
+                            .iter()
+                            .any(|c| c.as_encoded_bytes().starts_with(b"--older-than")),
+                    "{argv:?}: --older-than without --sweep: {cli:?}"
+                );
             }
         }
         Err(e) => {

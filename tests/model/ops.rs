@@ -119,6 +119,13 @@ pub enum Op {
         slot: usize,
         data: Vec<u8>,
     },
+    /// Changes the directory behind the model's back, so the check must
+    /// fail: appends a byte to a slot (created if absent), or with `None`
+    /// leaves a stray file named like a temp. Only for showing that the
+    /// checks can fail; never generated.
+    Sabotage {
+        slot: Option<usize>,
+    },
 }
 
 /// A whole test case.
@@ -430,7 +437,8 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
                 Resolved::Slot(t) => match m.entries.get(&t) {
                     Some(Entry::Dir) => Err(io::ErrorKind::IsADirectory),
                     Some(Entry::Fifo) => Err(io::ErrorKind::InvalidInput),
-                    Some(Entry::File { .. }) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
+                    // A symlink not followed counts as an existing target.
+                    Some(_) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
                     existing => {
                         let (content, old_mode) = match existing {
                             Some(Entry::File { content, mode }) => (content.clone(), Some(*mode)),
@@ -557,6 +565,17 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
         Op::Drop { h } => {
             let Some(i) = pick(handles, *h) else { return };
             drop(handles.remove(i));
+        }
+        Op::Sabotage { slot: Some(slot) } => {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(m.path(slot % SLOTS))
+                .unwrap();
+            f.write_all(b"!").unwrap();
+        }
+        Op::Sabotage { slot: None } => {
+            fs::write(m.dir.join(".f0.atomic-write-0123456789abcdef.tmp"), "").unwrap();
         }
         Op::External { slot, data } => {
             let slot = slot % SLOTS;
