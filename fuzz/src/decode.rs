@@ -115,6 +115,7 @@ pub fn path_case(u: &mut Unstructured) -> Result<PathCase> {
     let no_clobber = u.ratio(1, 5)?;
     let named = u.ratio(1, 4)?;
     let commit = u.ratio(3, 4)?;
+    let relative = u.ratio(1, 3)?;
     let rel = if u.ratio(1, 4)? {
         u.bytes(u.len())?.to_vec()
     } else {
@@ -150,6 +151,7 @@ pub fn path_case(u: &mut Unstructured) -> Result<PathCase> {
         no_clobber,
         named,
         commit,
+        relative,
     })
 }
 

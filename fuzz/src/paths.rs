@@ -32,6 +32,26 @@ pub struct PathCase {
     pub named: bool,
     /// `write_bytes` if true, else `create`, write, drop.
     pub commit: bool,
+    /// Pass `rel` as is, from `R/box` as the working directory, rather than
+    /// joined onto `R/box`.
+    pub relative: bool,
+}
+
+/// The working directory, changed for the life of this guard.
+struct Cwd(std::path::PathBuf);
+
+impl Cwd {
+    fn enter(dir: &Path) -> Cwd {
+        let old = std::env::current_dir().unwrap();
+        std::env::set_current_dir(dir).unwrap();
+        Cwd(old)
+    }
+}
+
+impl Drop for Cwd {
+    fn drop(&mut self) {
+        let _ = std::env::set_current_dir(&self.0);
+    }
 }
 
 const DATA: &[u8] = b"written by the fuzzer\n";
@@ -240,12 +260,16 @@ pub fn check(case: &PathCase, base: &Path) {
     assert_eq!(snapshot(r), before, "setup");
 
     let rb = r.as_os_str().as_bytes();
-    let path_bytes = if case.rel.is_empty() {
-        Vec::new()
+    let abs_bytes = [rb, b"/box/", &case.rel].concat();
+    // Relative: resolved against the working directory, which is R/box for
+    // this call (the fuzzer runs one input at a time on one thread).
+    let path_bytes = if case.rel.is_empty() || case.relative {
+        case.rel.clone()
     } else {
-        [rb, b"/box/", &case.rel].concat()
+        abs_bytes.clone()
     };
     let path = Path::new(OsStr::from_bytes(&path_bytes));
+    let _cwd = case.relative.then(|| Cwd::enter(&r.join("box")));
 
     let mut w = Walker {
         tree: &before,
@@ -268,7 +292,7 @@ pub fn check(case: &PathCase, base: &Path) {
             }
         }
     };
-    let may_fail = path_bytes.len() >= LONG;
+    let may_fail = abs_bytes.len() >= LONG;
 
     let mut opts = Options::new();
     opts.follow_symlinks(case.follow)
