@@ -47,18 +47,31 @@ fn init(u: &mut Unstructured) -> Result<Init> {
     })
 }
 
+fn create(u: &mut Unstructured) -> Result<Create> {
+    Ok(Create {
+        slot: slot(u)?,
+        mode: if u.ratio(1, 3)? { Some(mode(u)?) } else { None },
+        no_clobber: u.ratio(1, 5)?,
+        append: u.ratio(1, 3)?,
+        follow: !u.ratio(1, 5)?,
+        full_sync: u.ratio(1, 8)?,
+        named: u.ratio(1, 4)?,
+    })
+}
+
 fn op(u: &mut Unstructured) -> Result<Op> {
     let h = u.int_in_range(0..=3usize)?;
-    Ok(match u.int_in_range(0..=15u8)? {
-        0..=2 => Op::Create(Create {
-            slot: slot(u)?,
-            mode: if u.ratio(1, 3)? { Some(mode(u)?) } else { None },
-            no_clobber: u.ratio(1, 5)?,
-            append: u.ratio(1, 3)?,
-            follow: !u.ratio(1, 5)?,
-            full_sync: u.ratio(1, 8)?,
-            named: u.ratio(1, 4)?,
-        }),
+    Ok(match u.int_in_range(0..=17u8)? {
+        0..=2 => Op::Create(create(u)?),
+        16 => Op::CommitAll {
+            hs: (0..u.int_in_range(0..=4u8)?)
+                .map(|_| u.int_in_range(0..=3usize))
+                .collect::<Result<_>>()?,
+        },
+        17 => Op::WriteBytes {
+            create: create(u)?,
+            data: bytes(u, 128)?,
+        },
         3 | 4 => Op::Write {
             h,
             data: bytes(u, 256)?,

@@ -107,6 +107,15 @@ pub enum Op {
     Commit {
         h: usize,
     },
+    /// `commit_all` of the picked handles (each once, in this order).
+    CommitAll {
+        hs: Vec<usize>,
+    },
+    /// `Options::write_bytes`: create, write all, commit in one call.
+    WriteBytes {
+        create: Create,
+        data: Vec<u8>,
+    },
     Discard {
         h: usize,
     },
@@ -212,6 +221,53 @@ impl Model {
             mode
         } else {
             (mode | 0o600) & !0o6000
+        }
+    }
+
+    fn options(&self, c: &Create) -> Options {
+        let mut opts = Options::new();
+        opts.no_clobber(c.no_clobber)
+            .append(c.append)
+            .follow_symlinks(c.follow)
+            .force_named_temp(c.named)
+            .durability(if c.full_sync {
+                Durability::Full
+            } else {
+                Durability::None
+            });
+        if let Some(x) = c.mode {
+            opts.mode(self.usable_mode(x));
+        }
+        opts
+    }
+
+    /// What `create` gives: the target slot, the temp's initial content and
+    /// the final mode; or the kind of error.
+    fn expect_create(&self, c: &Create) -> Result<(usize, Vec<u8>, u32), io::ErrorKind> {
+        match self.resolve(c.slot % SLOTS, c.follow) {
+            Resolved::Missing => Err(io::ErrorKind::NotFound),
+            // `FilesystemLoop` (not nameable on stable Rust yet).
+            Resolved::Loop => Err(io::Error::from_raw_os_error(libc::ELOOP).kind()),
+            Resolved::Slot(t) => match self.entries.get(&t) {
+                Some(Entry::Dir) => Err(io::ErrorKind::IsADirectory),
+                Some(Entry::Fifo) => Err(io::ErrorKind::InvalidInput),
+                // A symlink not followed counts as an existing target.
+                Some(_) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
+                existing => {
+                    let (content, old_mode) = match existing {
+                        Some(Entry::File { content, mode }) => (content.clone(), Some(*mode)),
+                        _ => (Vec::new(), None),
+                    };
+                    Ok((
+                        t,
+                        if c.append { content } else { Vec::new() },
+                        c.mode
+                            .map(|x| self.usable_mode(x))
+                            .or(old_mode)
+                            .unwrap_or(0o666 & !UMASK),
+                    ))
+                }
+            },
         }
     }
 
@@ -414,44 +470,8 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
             if handles.len() >= MAX_HANDLES {
                 return;
             }
-            let slot = c.slot % SLOTS;
-            let mut opts = Options::new();
-            opts.no_clobber(c.no_clobber)
-                .append(c.append)
-                .follow_symlinks(c.follow)
-                .force_named_temp(c.named)
-                .durability(if c.full_sync {
-                    Durability::Full
-                } else {
-                    Durability::None
-                });
-            let mode = c.mode.map(|x| m.usable_mode(x));
-            if let Some(x) = mode {
-                opts.mode(x);
-            }
-            let got = opts.create(m.path(slot));
-            let want = match m.resolve(slot, c.follow) {
-                Resolved::Missing => Err(io::ErrorKind::NotFound),
-                // `FilesystemLoop` (not nameable on stable Rust yet).
-                Resolved::Loop => Err(io::Error::from_raw_os_error(libc::ELOOP).kind()),
-                Resolved::Slot(t) => match m.entries.get(&t) {
-                    Some(Entry::Dir) => Err(io::ErrorKind::IsADirectory),
-                    Some(Entry::Fifo) => Err(io::ErrorKind::InvalidInput),
-                    // A symlink not followed counts as an existing target.
-                    Some(_) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
-                    existing => {
-                        let (content, old_mode) = match existing {
-                            Some(Entry::File { content, mode }) => (content.clone(), Some(*mode)),
-                            _ => (Vec::new(), None),
-                        };
-                        Ok((
-                            t,
-                            if c.append { content } else { Vec::new() },
-                            mode.or(old_mode).unwrap_or(0o666 & !UMASK),
-                        ))
-                    }
-                },
-            };
+            let got = m.options(c).create(m.path(c.slot % SLOTS));
+            let want = m.expect_create(c);
             match (got, want) {
                 (Ok(file), Ok((target, content, mode))) => {
                     assert_eq!(file.target(), m.path(target), "{step}: target()");
@@ -556,6 +576,55 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
                         mode: hd.mode,
                     },
                 );
+            }
+        }
+        Op::CommitAll { hs } => {
+            let mut picked: Vec<usize> = Vec::new();
+            for &h in hs {
+                if let Some(i) = pick(handles, h) {
+                    if !picked.contains(&i) {
+                        picked.push(i);
+                    }
+                }
+            }
+            // Take them out, in the order given; the others stay live.
+            let mut all: Vec<Option<Handle>> = handles.drain(..).map(Some).collect();
+            let batch: Vec<Handle> = picked.iter().map(|&i| all[i].take().unwrap()).collect();
+            handles.extend(all.into_iter().flatten());
+            let mut files = Vec::new();
+            let mut models = Vec::new();
+            for hd in batch {
+                files.push(hd.file);
+                models.push((hd.target, hd.content, hd.mode, hd.no_clobber));
+            }
+            let got = atomic_write::commit_all(files);
+            // In order until the first that cannot be published; that one and
+            // the rest are discarded.
+            let mut want = Ok(());
+            for (target, content, mode, no_clobber) in models {
+                if no_clobber && m.entries.contains_key(&target) {
+                    want = Err(io::ErrorKind::AlreadyExists);
+                    break;
+                }
+                m.entries.insert(target, Entry::File { content, mode });
+            }
+            match (got, want) {
+                (Ok(()), Ok(())) => {}
+                (Err(e), Err(kind)) => assert_eq!(e.kind(), kind, "{step}: {e}"),
+                (got, want) => panic!("{step}: got {got:?}, model {want:?}"),
+            }
+        }
+        Op::WriteBytes { create, data } => {
+            let got = m
+                .options(create)
+                .write_bytes(m.path(create.slot % SLOTS), data);
+            match (got, m.expect_create(create)) {
+                (Ok(()), Ok((target, mut content, mode))) => {
+                    content.extend_from_slice(data);
+                    m.entries.insert(target, Entry::File { content, mode });
+                }
+                (Err(e), Err(kind)) => assert_eq!(e.kind(), kind, "{step}: {e}"),
+                (got, want) => panic!("{step}: got {got:?}, model {want:?}"),
             }
         }
         Op::Discard { h } => {
