@@ -258,6 +258,31 @@ both_paths! {
         assert_eq!(read(&p), b"old");
         assert_only(&d, &["f"]);
     }
+
+    /// A sticky directory (like /tmp) where the target belongs to someone
+    /// else: the kernel refuses the rename (EPERM), which only `commit()` can
+    /// find out. The write fails with exit 1 and one line, the target is
+    /// untouched and the temp removed.
+    fn sticky_dir_foreign_target(named: bool) {
+        if !require_root() || !require("setpriv") {
+            return;
+        }
+        let (_t, d) = scratch_for_nobody(0o1777);
+        let p = d.join("f");
+        fs::write(&p, b"root's").unwrap();
+        chmod(&p, 0o666);
+        let mut c = as_nobody(bin());
+        if named {
+            c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
+        }
+        let out = cli_input(c.arg(&p), b"nobody's");
+        let line = assert_io_failure(&out, &p);
+        assert!(line.contains("failed to rename"), "{line}");
+        assert!(line.ends_with("Operation not permitted (os error 1)"), "{line}");
+        assert_eq!(read(&p), b"root's");
+        assert_eq!(owner(&p), (0, 0));
+        assert_only(&d, &["f"]);
+    }
 }
 
 /// Child half of `permission_denied_lib`: `create(AW_PATH)` must fail; prints
