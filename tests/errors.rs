@@ -178,6 +178,27 @@ both_paths! {
         assert_only(&m.path, &["f"]);
     }
 
+    /// Disk full while `append(true)` copies the current content in
+    /// `create()`: `StorageFull` naming the copy step; old content intact.
+    fn disk_full_append_copy(named: bool) {
+        if !require_root() {
+            return;
+        }
+        let m = Mount::tmpfs("64k", "");
+        let p = m.path.join("f");
+        let old = vec![b'o'; 40 << 10];
+        fs::write(&p, &old).unwrap();
+        let err = opts(named).append(true).create(&p).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StorageFull, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("failed to copy {p:?} to its temporary file")),
+            "{err}"
+        );
+        assert_eq!(read(&p), old);
+        assert_only(&m.path, &["f"]);
+    }
+
     /// No inode left for the temp: `StorageFull` from `create()`.
     fn no_inodes(named: bool) {
         if !require_root() {
