@@ -337,6 +337,19 @@ impl AtomicFile {
     ///
     /// The error from removing the named temp, if that failed (for example on a
     /// directory made append-only after the temp was created).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("settings.toml");
+    /// std::fs::write(&path, "old = true\n")?;
+    /// let mut file = AtomicFile::create(&path)?;
+    /// file.write_all(b"half of the new")?;
+    /// file.discard()?; // changed our mind
+    /// assert_eq!(std::fs::read_to_string(&path)?, "old = true\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn discard(mut self) -> io::Result<()> {
         match self.temp.name.take() {
             Some(tmp) => sys::unlink(&self.dir, &tmp).context(|| {
