@@ -396,6 +396,7 @@ fn usage_errors_exit_2() {
         &["--older-than", "5", "f"],
         &["--sweep", "--append", "f"],
         &["-m"],
+        &[""],
     ];
     for args in cases {
         let out = cli_input(Command::new(bin()).current_dir(d.path()).args(*args), b"x");
