@@ -81,7 +81,10 @@ impl Options {
     ///
     /// Best effort: where the process may not give the file away (only root
     /// may), it keeps the group if it can and otherwise silently leaves the new
-    /// file owned by the writer.
+    /// file owned by the writer. An existing target's setuid (setgid) bit is
+    /// then not carried over to a file whose owner (group) differs from the
+    /// target's, as `cp -p` does; an explicit [`mode`](Self::mode) is applied
+    /// as given.
     pub fn preserve_owner(&mut self, yes: bool) -> &mut Self {
         self.preserve_owner = yes;
         self
