@@ -1014,8 +1014,8 @@ fn parses_a_log() {
         summary,
         [
             (8, 2, 0, 1024),
-            (0, 0, FLAG_FLUSH, 2048),
-            (16, 4, FLAG_DISCARD, 2560),
+            (0, 0, FLAG_FLUSH, 2560),
+            (16, 4, FLAG_DISCARD, 3072),
             (2, 1, FLAG_FUA, 3584)
         ]
     );
