@@ -353,28 +353,36 @@ const EXT4: Fs = Fs {
         "-E",
         "lazy_itable_init=0,lazy_journal_init=0",
     ],
-    must_catch: &[NO_FSYNC, NO_DIR_FSYNC, TRUNCATE_IN_PLACE],
+    must_catch: &BROKEN,
 };
 
 const XFS: Fs = Fs {
     name: "xfs",
     mib: 300,
     mkfs: &["mkfs.xfs", "-q", "-f"],
-    must_catch: &[NO_FSYNC, NO_DIR_FSYNC, TRUNCATE_IN_PLACE],
+    must_catch: &BROKEN,
 };
 
 const BTRFS: Fs = Fs {
     name: "btrfs",
     mib: 128,
     mkfs: &["mkfs.btrfs", "-q", "-f"],
-    must_catch: &[NO_FSYNC, NO_DIR_FSYNC, TRUNCATE_IN_PLACE],
+    must_catch: &BROKEN,
 };
 
 const CLI: &str = "atomic-write CLI";
 const NO_FSYNC: &str = "no fsync";
 const NO_DIR_FSYNC: &str = "no directory fsync";
 const TRUNCATE_IN_PLACE: &str = "truncate in place";
-const BROKEN: [&str; 3] = [NO_FSYNC, NO_DIR_FSYNC, TRUNCATE_IN_PLACE];
+const NO_DATA_FSYNC: &str = "no data fsync";
+const CLI_NO_SYNC: &str = "atomic-write --no-sync";
+const BROKEN: [&str; 5] = [
+    NO_FSYNC,
+    NO_DIR_FSYNC,
+    TRUNCATE_IN_PLACE,
+    NO_DATA_FSYNC,
+    CLI_NO_SYNC,
+];
 
 const SIZES: [usize; 5] = [0, 1, 4096, 9000, 1 << 20];
 
@@ -385,10 +393,11 @@ const RANDOM_SUBSETS: usize = 16;
 fn write_with(writer: &str, target: &Path, data: &[u8], scratch: &Path) -> io::Result<()> {
     let tmp = target.with_file_name(".target.tmp");
     match writer {
-        CLI => {
+        CLI | CLI_NO_SYNC => {
             let input = scratch.join("input");
             fs::write(&input, data)?;
             let out = Command::new(common::bin())
+                .args((writer == CLI_NO_SYNC).then_some("--no-sync"))
                 .arg(target)
                 .stdin(File::open(&input)?)
                 .output()?;
@@ -404,6 +413,12 @@ fn write_with(writer: &str, target: &Path, data: &[u8], scratch: &Path) -> io::R
         NO_FSYNC => {
             fs::write(&tmp, data)?;
             fs::rename(&tmp, target)
+        }
+        // The rename is made durable, but the data it points to is not.
+        NO_DATA_FSYNC => {
+            fs::write(&tmp, data)?;
+            fs::rename(&tmp, target)?;
+            File::open(target.parent().unwrap())?.sync_all()
         }
         // The data is synced, but the rename lives only in the directory.
         NO_DIR_FSYNC => {
@@ -681,9 +696,15 @@ struct Report {
     violations: Vec<(&'static str, String)>,
     /// Per writer: crash states with a temp file beside the target.
     temps: Vec<(&'static str, usize)>,
+    /// Names of the cases with a bad crash state, once per bad state.
+    bad_cases: Vec<String>,
 }
 
 impl Report {
+    fn flag(&mut self, case: &Case, what: String) {
+        self.violations.push((case.w.writer, what));
+        self.bad_cases.push(case.name());
+    }
     fn count(&self, writer: &str) -> usize {
         self.violations.iter().filter(|(w, _)| *w == writer).count()
     }
@@ -727,6 +748,7 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
         violations: Vec::new(),
         temps: Vec::new(),
         states_by: Vec::new(),
+        bad_cases: Vec::new(),
     };
     for case in cases {
         for st in states(log, case, &mut rng) {
@@ -764,9 +786,22 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
             let m = match Mounted::mount(&lo.dev, fs.name, &mnt) {
                 Ok(m) => m,
                 Err(e) => {
-                    report
-                        .violations
-                        .push((case.w.writer, format!("{}: mount failed: {e}", describe())));
+                    let kernel = common::run(Command::new("dmesg").arg("--notime")).stdout;
+                    let kernel = String::from_utf8_lossy(&kernel);
+                    let tail: Vec<&str> = kernel.lines().rev().take(12).collect();
+                    if let Some(keep) = std::env::var_os("ATOMIC_WRITE_KEEP_FAILED") {
+                        let to =
+                            Path::new(&keep).join(format!("{}-{}.img", fs.name, report.states));
+                        let _ = fs::copy(&state_path, &to);
+                        eprintln!("kept the crash state in {}", to.display());
+                    }
+                    report.flag(
+                        case,
+                        format!(
+                            "{}: mount failed: {e}; kernel log, newest first: {tail:?}",
+                            describe()
+                        ),
+                    );
                     continue;
                 }
             };
@@ -795,23 +830,18 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
                 Some(b) => format!("{} bytes, neither old nor new", b.len()),
             };
             if !link_ok {
-                report.violations.push((
-                    case.w.writer,
-                    format!("{}: the symlink is gone", describe()),
-                ));
+                report.flag(case, format!("{}: the symlink is gone", describe()));
             } else if st.must_be_new && !is_new {
                 let what = if is_old { "the old state" } else { &what };
-                report.violations.push((
-                    case.w.writer,
+                report.flag(
+                    case,
                     format!(
                         "{}: {what}, but the writer had reported success",
                         describe()
                     ),
-                ));
+                );
             } else if !is_new && !is_old {
-                report
-                    .violations
-                    .push((case.w.writer, format!("{}: {what}", describe())));
+                report.flag(case, format!("{}: {what}", describe()));
             }
         }
     }
@@ -918,13 +948,16 @@ fn run(fs: &Fs) {
         recorded,
         t.elapsed() - recorded,
     );
+    let mut bad = report.bad_cases.clone();
+    bad.dedup();
+    for name in bad {
+        let n = report.bad_cases.iter().filter(|c| **c == name).count();
+        println!("  {name}: {n} bad crash states");
+    }
     for w in BROKEN {
-        let first = report.violations.iter().find(|(v, _)| *v == w);
-        println!(
-            "  {w}: {} bad crash states; first: {}",
-            report.count(w),
-            first.map_or("-", |f| &f.1)
-        );
+        if let Some((_, first)) = report.violations.iter().find(|(v, _)| *v == w) {
+            println!("  e.g. {first}");
+        }
     }
     let cli: Vec<&String> = report
         .violations
