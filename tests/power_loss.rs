@@ -827,6 +827,9 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
             let is_old = found == case.old;
             let what = match &found {
                 None => "no target".to_string(),
+                Some(b) if !b.is_empty() && b.iter().all(|&x| x == 0) => {
+                    format!("{} zero bytes, neither old nor new", b.len())
+                }
                 Some(b) => format!("{} bytes, neither old nor new", b.len()),
             };
             if !link_ok {
@@ -952,12 +955,8 @@ fn run(fs: &Fs) {
     bad.dedup();
     for name in bad {
         let n = report.bad_cases.iter().filter(|c| **c == name).count();
-        println!("  {name}: {n} bad crash states");
-    }
-    for w in BROKEN {
-        if let Some((_, first)) = report.violations.iter().find(|(v, _)| *v == w) {
-            println!("  e.g. {first}");
-        }
+        let i = report.bad_cases.iter().position(|c| *c == name).unwrap();
+        println!("  {name}: {n} bad crash states, e.g. {}", report.violations[i].1);
     }
     let cli: Vec<&String> = report
         .violations
