@@ -956,7 +956,10 @@ fn run(fs: &Fs) {
     for name in bad {
         let n = report.bad_cases.iter().filter(|c| **c == name).count();
         let i = report.bad_cases.iter().position(|c| *c == name).unwrap();
-        println!("  {name}: {n} bad crash states, e.g. {}", report.violations[i].1);
+        println!(
+            "  {name}: {n} bad crash states, e.g. {}",
+            report.violations[i].1
+        );
     }
     let cli: Vec<&String> = report
         .violations
