@@ -62,11 +62,18 @@ impl Entry {
     }
 }
 
-/// The superblock's sector size and entry count (the count is only updated at
-/// flushes, so it may lag behind the entries actually present).
+/// The log sector size we ask qemu for.
+const LOG_SECTOR: u64 = 512;
+
+/// The superblock's sector size and entry count. qemu writes the superblock
+/// at flushes only: before the first one it is zeroes (then the sector size
+/// is the one we asked for), and the count may lag behind the entries present.
 fn read_super(read_at: &mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>) -> (u64, u64) {
     let mut sb = [0u8; 28];
     read_at(0, &mut sb).expect("read log superblock");
+    if sb == [0; 28] {
+        return (LOG_SECTOR, 0);
+    }
     let u64_at = |o: usize| u64::from_le_bytes(sb[o..o + 8].try_into().unwrap());
     assert_eq!(u64_at(0), LOG_MAGIC, "bad log magic");
     assert_eq!(u64_at(8), LOG_VERSION, "unsupported log version");
@@ -81,7 +88,7 @@ fn read_super(read_at: &mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>) -> (u64
 /// Walks the log's entries up to its end (or a torn last entry).
 fn walk(len: u64, read_at: &mut dyn FnMut(u64, &mut [u8]) -> io::Result<()>) -> (u64, Vec<Entry>) {
     if len == 0 {
-        return (512, Vec::new());
+        return (LOG_SECTOR, Vec::new());
     }
     let (ss, _) = read_super(read_at);
     let mut entries = Vec::new();
@@ -190,19 +197,22 @@ impl Daemon {
             .arg("--blockdev")
             .arg(format!(
                 "driver=file,node-name=base,filename={}",
-                image.display()
+                qemu_opt(image)
             ))
             .arg("--blockdev")
             .arg(format!(
                 "driver=file,node-name=logfile,filename={}",
-                log.display()
+                qemu_opt(log)
             ))
             .arg("--blockdev")
-            .arg("driver=blklogwrites,node-name=logged,file=base,log=logfile,log-sector-size=512")
+            .arg(format!(
+                "driver=blklogwrites,node-name=logged,file=base,log=logfile,\
+                 log-sector-size={LOG_SECTOR}"
+            ))
             .arg("--export")
             .arg(format!(
                 "type=fuse,id=exp,node-name=logged,mountpoint={},writable=on",
-                export.display()
+                qemu_opt(export)
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -230,6 +240,11 @@ impl Daemon {
         }
         d
     }
+}
+
+/// A path as a qemu option value (a comma is written twice).
+fn qemu_opt(p: &Path) -> String {
+    p.display().to_string().replace(',', ",,")
 }
 
 fn is_fuse_mounted(path: &Path) -> bool {
@@ -873,6 +888,7 @@ fn run(fs: &Fs) {
         "qemu-storage-daemon",
         "fusermount3",
         "losetup",
+        "cmp",
         "mkfs.xfs",
         fs.mkfs[0],
     ];
