@@ -710,7 +710,7 @@ struct Report {
     /// Per writer: crash states that broke the contract, described.
     violations: Vec<(&'static str, String)>,
     /// Per writer: crash states with a temp file beside the target.
-    temps: Vec<(&'static str, usize)>,
+    temps: Vec<(&'static str, String)>,
     /// Names of the cases with a bad crash state, once per bad state.
     bad_cases: Vec<String>,
 }
@@ -724,11 +724,7 @@ impl Report {
         self.violations.iter().filter(|(w, _)| *w == writer).count()
     }
     fn temps(&self, writer: &str) -> usize {
-        self.temps
-            .iter()
-            .filter(|(w, _)| *w == writer)
-            .map(|t| t.1)
-            .sum()
+        self.temps.iter().filter(|(w, _)| *w == writer).count()
     }
 }
 
@@ -832,7 +828,7 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
                 Vec::new()
             };
             if names.iter().any(|n| n != "target" && n != "link") {
-                report.temps.push((case.w.writer, 1));
+                report.temps.push((case.w.writer, case.name()));
             }
             let link_ok = !case.w.via_link
                 || fs::read_link(d.join("link")).is_ok_and(|l| l == Path::new("target"));
@@ -967,6 +963,12 @@ fn run(fs: &Fs) {
         recorded,
         t.elapsed() - recorded,
     );
+    let mut temps: Vec<&String> = report.temps.iter().map(|t| &t.1).collect();
+    temps.dedup();
+    for name in temps {
+        let n = report.temps.iter().filter(|t| t.1 == *name).count();
+        println!("  {name}: {n} crash states with a temp file beside the target");
+    }
     let mut bad = report.bad_cases.clone();
     bad.dedup();
     for name in bad {
