@@ -70,6 +70,9 @@
 //!
 //! # Limits
 //!
+//! - Only the target's own directory is synced, not its parent: a directory
+//!   created just before the write needs its parent synced by the caller, or
+//!   a power cut can lose both.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
 //! - Extended attributes and ACLs of an existing target are not copied.
@@ -82,11 +85,13 @@
 //!   process crashes only, not power loss.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch;
 mod error;
 mod file;
 mod options;
 mod sys;
 
+pub use batch::commit_all;
 pub use error::os_error;
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
