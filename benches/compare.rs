@@ -34,10 +34,11 @@ const BATCH: usize = 100;
 type Writer = fn(&Path, &[u8]);
 
 /// The implementations compared, floor first.
-const WRITERS: [(&str, Writer); 6] = [
+const WRITERS: [(&str, Writer); 7] = [
     ("floor", floor),
     ("write_bytes", crate_write_bytes),
     ("AtomicFile", crate_atomic_file),
+    ("named temp", crate_named_temp),
     ("atomic-write-file", atomic_write_file),
     ("atomicwrites", atomicwrites),
     ("tempfile", tempfile_persist),
@@ -66,6 +67,15 @@ fn crate_atomic_file(path: &Path, data: &[u8]) {
     let mut f = atomic_write::AtomicFile::create(path).unwrap();
     f.write_all(data).unwrap();
     f.commit().unwrap();
+}
+
+/// `write_bytes` with the named-temp fallback instead of `O_TMPFILE`: shows
+/// what the unnamed temp (and its `linkat`) costs.
+fn crate_named_temp(path: &Path, data: &[u8]) {
+    atomic_write::Options::new()
+        .force_named_temp(true)
+        .write_bytes(path, data)
+        .unwrap();
 }
 
 fn atomic_write_file(path: &Path, data: &[u8]) {
