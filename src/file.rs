@@ -93,8 +93,10 @@ impl AtomicFile {
             dir,
             meta: existing,
         } = resolve(path, opts.follow_symlinks)?;
+        // With `follow_symlinks(false)` a link counts as an existing target.
+        let occupied = existing.is_some();
         let existing = check_target(existing, &target)?;
-        if opts.no_clobber && existing.is_some() {
+        if opts.no_clobber && occupied {
             return Err(error::os(libc::EEXIST, || {
                 format!("refusing to replace {}", target.display_quoted())
             }));
