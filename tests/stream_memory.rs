@@ -19,6 +19,7 @@ fn one_gib_from_a_pipe_peaks_under_8_mib() {
     let dir = common::scratch();
     let out = dir.path().join("out");
     // --no-sync: memory does not depend on syncing, and the disk is spared.
+    #[allow(clippy::zombie_processes)] // reaped below by wait4, for its rusage
     let mut child = Command::new(common::bin())
         .arg("--no-sync")
         .arg(&out)
