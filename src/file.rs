@@ -387,9 +387,9 @@ fn resolve(path: &Path, follow: bool) -> io::Result<PathBuf> {
         return Ok(cur);
     }
     for _ in 0..=MAX_SYMLINKS {
-        match std::fs::symlink_metadata(&cur) {
+        match error::retry_interrupted(|| std::fs::symlink_metadata(&cur)) {
             Ok(m) if m.file_type().is_symlink() => {
-                let link = std::fs::read_link(&cur)
+                let link = error::retry_interrupted(|| std::fs::read_link(&cur))
                     .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
                 let base = cur.parent().unwrap_or(Path::new("/"));
                 cur = std::path::absolute(base.join(link))

@@ -193,7 +193,9 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     let mut file = opts.create(&cli.path)?;
 
     if cli.command.is_empty() {
-        let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
+        let stdin = File::from(retry_interrupted(|| {
+            io::stdin().as_fd().try_clone_to_owned()
+        })?);
         copy(stdin, &mut file, caught).map_err(|e| read_error(e, "standard input"))?;
     } else {
         // std resets the signal mask and SIGPIPE for the child.
@@ -222,10 +224,12 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
 
 /// Streams `src` to the end into `file`, giving up when a signal arrives.
 fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if src.metadata()?.is_file() {
-        // The kernel's copy path (copy_file_range), a chunk at a time.
+    if retry_interrupted(|| src.metadata())?.is_file() {
+        // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
+        // (which io::copy passes on there) loses nothing: the offsets say where
+        // to resume.
         loop {
-            let n = io::copy(&mut (&src).take(CHUNK), file.as_file_mut())?;
+            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))?;
             check_signals(caught)?;
             if n == 0 {
                 return Ok(());
@@ -244,6 +248,16 @@ fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
             return Ok(());
         }
         file.as_file_mut().write_all(&buf[..n])?;
+    }
+}
+
+/// Retries `f` while it fails with `EINTR`.
+fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
     }
 }
 

@@ -234,7 +234,17 @@ pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
 /// Copies all of `src` into `dst` from their current offsets through
 /// [`io::copy`], which uses the kernel's copy path where the OS has one.
 pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
-    io::copy(src, dst)
+    // EINTR: nothing was lost; the file offsets say where to resume.
+    let mut total = 0;
+    loop {
+        match io::copy(src, dst) {
+            Ok(n) => return Ok(total + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                total = io::Seek::stream_position(dst)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `fchmod`: the exact permission bits.

@@ -194,3 +194,9 @@ impl Drop for Mount {
 pub fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
+
+// Crash, fault and concurrency suites (issue 3).
+pub mod scenario;
+pub mod trace;
+pub mod versions;
+pub mod writers;
