@@ -79,7 +79,7 @@ impl Writer {
             ),
             Writer::Py(kind) => (
                 vec![
-                    "python3".into(),
+                    python().into(),
                     "-I".into(),
                     "-S".into(),
                     script("aw-writers.py", WRITERS_PY).into(),
@@ -103,7 +103,7 @@ impl Writer {
 /// A reader process that validates every read of the given paths until the
 /// stop file appears, then prints `reads=N bad=N missing=N first='...'`.
 pub fn reader(stop: &Path, targets: &[PathBuf]) -> Command {
-    let mut c = Command::new("python3");
+    let mut c = Command::new(python());
     c.args(["-I", "-S"])
         .arg(script("aw-reader.py", READER_PY))
         .arg(stop)
@@ -160,6 +160,17 @@ impl ReaderReport {
     /// Whether the reader saw anything but whole versions.
     pub fn violations(&self) -> u64 {
         self.bad + self.missing
+    }
+}
+
+/// The system's Python 3: `/usr/bin/python3` where it exists, rather than a
+/// version manager's shim on PATH (a shell script that would add thousands of
+/// syscalls to every traced run).
+pub fn python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
     }
 }
 
@@ -228,6 +239,22 @@ def write_all(fd, data):
         n = os.write(fd, view[:CHUNK])
         view = view[n:]
 
+def again(f, *args):
+    # Python retries EINTR only for "slow" calls (PEP 475); stat, rename and
+    # friends need it done by hand.
+    while True:
+        try:
+            return f(*args)
+        except InterruptedError:
+            pass
+
+def close(fd):
+    # After close() fails with EINTR the fd is gone (Linux): never retry.
+    try:
+        os.close(fd)
+    except InterruptedError:
+        pass
+
 data = sys.stdin.buffer.read()
 
 if kind == 'truncate':
@@ -242,13 +269,13 @@ if kind == 'truncate':
 
 try:
     try:
-        real = os.path.realpath(path, strict=True)
+        real = again(lambda: os.path.realpath(path, strict=True))
     except FileNotFoundError:
-        real = os.path.realpath(path)
+        real = again(os.path.realpath, path)
     d, name = os.path.split(real)
     tmp = os.path.join(d, '.%s.pywriter-%s.tmp' % (name, os.urandom(8).hex()))
     try:
-        mode = os.stat(real).st_mode & 0o7777
+        mode = again(os.stat, real).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
 except OSError as e:
@@ -257,7 +284,7 @@ ignore = kind == 'ignoreerrors'
 
 def step(f, *args):
     try:
-        return f(*args)
+        return again(f, *args)
     except OSError as e:
         if ignore:
             return None
@@ -278,26 +305,26 @@ if kind == 'nofsync':
     pass
 elif kind == 'renameafterfail':
     try:
-        os.fsync(fd)
+        again(os.fsync, fd)
     except OSError:
         pass
 elif kind == 'retryfsync':
     try:
-        os.fsync(fd)
+        again(os.fsync, fd)
     except OSError:
         step(os.fsync, fd)
 else:
     step(os.fsync, fd)
-step(os.close, fd)
+step(close, fd)
 step(os.rename, tmp, real)
 if kind == 'nodirfsync':
     sys.exit(0)
 try:
-    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    dfd = again(os.open, d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.fsync(dfd)
+        again(os.fsync, dfd)
     finally:
-        os.close(dfd)
+        close(dfd)
 except OSError as e:
     if kind in ('ignoreerrors', 'ignoredirfsyncerror'):
         sys.exit(0)
