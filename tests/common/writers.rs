@@ -48,6 +48,11 @@ pub const IGNORES_ERRORS: Writer = Writer::Py("ignoreerrors");
 pub const LEAVES_TEMP: Writer = Writer::Py("leavetemp");
 /// Reports success although the directory sync after the rename failed.
 pub const IGNORES_DIR_FSYNC_ERROR: Writer = Writer::Py("ignoredirfsyncerror");
+/// "No clobber" by checking first, then renaming over: racy.
+pub const RACY_NO_CLOBBER: Writer = Writer::Py("racynoclobber");
+/// The correct writer with `--no-clobber` semantics (`link`, which fails if the
+/// target exists, instead of the rename).
+pub const GOOD_NO_CLOBBER: Writer = Writer::Py("goodnoclobber");
 
 impl Writer {
     /// A short name for messages.
@@ -278,6 +283,8 @@ try:
         mode = again(os.stat, real).st_mode & 0o7777
     except FileNotFoundError:
         mode = None
+    if kind == 'racynoclobber' and os.path.lexists(real):
+        fail(OSError(17, 'File exists'))
 except OSError as e:
     fail(e)
 ignore = kind == 'ignoreerrors'
@@ -316,7 +323,17 @@ elif kind == 'retryfsync':
 else:
     step(os.fsync, fd)
 step(close, fd)
-step(os.rename, tmp, real)
+if kind == 'goodnoclobber':
+    refused = None
+    try:
+        again(os.link, tmp, real)
+    except OSError as e:
+        refused = e
+    step(os.unlink, tmp)
+    if refused:
+        fail(refused)
+else:
+    step(os.rename, tmp, real)
 if kind == 'nodirfsync':
     sys.exit(0)
 try:
