@@ -120,7 +120,7 @@ fn case(
         if code != Some(0) {
             return fail("EINTR was not retried".into());
         }
-        return complete().or_else(|e| fail(e));
+        return complete().or_else(&fail);
     }
     if code == Some(0) {
         if sync {
@@ -147,7 +147,7 @@ fn case(
         }
         Ok(())
     } else {
-        complete().or_else(|e| fail(e))
+        complete().or_else(fail)
     }
 }
 

@@ -405,11 +405,27 @@ impl Input {
             Input::Pipe(data) => {
                 use std::io::Write;
                 assert!(data.len() <= 65536, "a pipe holds 64 KiB");
-                let (r, mut w) = std::io::pipe().expect("pipe");
-                w.write_all(data).expect("fill pipe");
-                drop(w);
+                let (r, w) = pipe();
+                File::from(w).write_all(data).expect("fill pipe");
                 r.into()
             }
         }
+    }
+}
+
+/// `pipe2(O_CLOEXEC)` (`std::io::pipe` needs Rust 1.87; the crate's MSRV is 1.85).
+#[allow(unsafe_code)]
+fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints for pipe2 to fill.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both fds were just created by pipe2 and are owned by nobody else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
     }
 }
