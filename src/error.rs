@@ -115,18 +115,6 @@ pub fn os_error(err: &io::Error) -> Option<i32> {
     }
 }
 
-/// Retries `f` while it fails with `EINTR` ([`io::ErrorKind::Interrupted`]): for
-/// std calls that do not retry themselves (`statx`, `readlink`, and `io::copy`'s
-/// `copy_file_range` path, which returns `EINTR` despite its documentation).
-pub(crate) fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    loop {
-        match f() {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r,
-        }
-    }
-}
-
 /// An error of the given OS code with a description.
 pub(crate) fn os(code: i32, what: impl FnOnce() -> String) -> io::Error {
     context(io::Error::from_raw_os_error(code), what)

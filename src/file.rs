@@ -86,14 +86,17 @@ impl AtomicFile {
     }
 
     pub(crate) fn with_options(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
-        let target = resolve(path, opts.follow_symlinks)?;
-        let (dir_path, name) = split(&target)?;
-        let dir = sys::open_dir(&dir_path)
-            .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
-        let existing = sys::stat_at(&dir, &name)
-            .context(|| format!("failed to read metadata of {}", target.display_quoted()))?;
+        let Resolved {
+            target,
+            dir_path,
+            name,
+            dir,
+            meta: existing,
+        } = resolve(path, opts.follow_symlinks)?;
+        // With `follow_symlinks(false)` a link counts as an existing target.
+        let occupied = existing.is_some();
         let existing = check_target(existing, &target)?;
-        if opts.no_clobber && existing.is_some() {
+        if opts.no_clobber && occupied {
             return Err(error::os(libc::EEXIST, || {
                 format!("refusing to replace {}", target.display_quoted())
             }));
@@ -223,16 +226,42 @@ impl AtomicFile {
 
     /// Owner, mode and (with full durability) the data sync: everything before the rename.
     pub(crate) fn prepare(&mut self) -> io::Result<()> {
+        self.prepare_metadata()?;
+        if self.durability == Durability::Full {
+            self.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Flush, owner, mode: everything before the rename but the data sync.
+    ///
+    /// One `fstat` of the temp tells which of `fchown` and `fchmod` would
+    /// change anything; the others are skipped. That is exact, not a guess: the
+    /// temp is reachable only through our descriptor, and `fchown` changes no
+    /// permission bit but setuid/setgid (then `fchmod` always runs).
+    pub(crate) fn prepare_metadata(&mut self) -> io::Result<()> {
         self.temp.file.flush()?;
-        if let Some((uid, gid)) = self.owner {
+        if self.owner.is_none() && self.mode.is_none() {
+            return Ok(());
+        }
+        let now = sys::fstat(&self.temp.file).context(|| {
+            format!(
+                "failed to read metadata of the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
+        let mut bits_known = true;
+        if let Some((uid, gid)) = self.owner.filter(|&o| o != (now.uid, now.gid)) {
             sys::chown_best_effort(&self.temp.file, uid, gid).context(|| {
                 format!(
                     "failed to set the owner of the temporary file for {}",
                     self.target.display_quoted()
                 )
             })?;
+            // chown may clear setuid/setgid, and changes no other bit.
+            bits_known = now.mode & 0o6000 == 0;
         }
-        if let Some(mode) = self.mode {
+        if let Some(mode) = self.mode.filter(|&m| !bits_known || m != now.mode) {
             sys::chmod(&self.temp.file, mode).context(|| {
                 format!(
                     "failed to set permissions {mode:#o} on the temporary file for {}",
@@ -240,10 +269,12 @@ impl AtomicFile {
                 )
             })?;
         }
-        if self.durability == Durability::Full {
-            self.sync_data()?;
-        }
         Ok(())
+    }
+
+    /// The commit's durability.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// `fsync` of the temp (data and metadata).
@@ -338,7 +369,6 @@ impl AtomicFile {
     }
 
     /// The directory the temp lives in (and the target).
-    #[allow(dead_code)]
     pub(crate) fn dir(&self) -> &File {
         &self.dir
     }
@@ -396,41 +426,45 @@ impl AsRawFd for AtomicFile {
     }
 }
 
-/// The path made absolute (without touching the disk) and, when `follow`,
-/// symlinks at its last component followed to the final target. A dangling
-/// link resolves to the path it names, so the write creates it.
-fn resolve(path: &Path, follow: bool) -> io::Result<PathBuf> {
+/// A resolved target: its directory open, its metadata read.
+struct Resolved {
+    target: PathBuf,
+    dir_path: PathBuf,
+    name: OsString,
+    dir: File,
+    /// `lstat` of the target; `None` if nothing is there.
+    meta: Option<Meta>,
+}
+
+/// Makes the path absolute (without touching the disk), opens its directory
+/// and reads the target's metadata there; when `follow`, a symlink at the last
+/// component is followed (`readlinkat`) and the same is done for the path it
+/// names, up to [`MAX_SYMLINKS`] times. A dangling link resolves to the path it
+/// names, so the write creates it. In the common case — no symlink — this is
+/// one `open` of the directory and one `fstatat` of the target.
+fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
     let mut cur =
         std::path::absolute(path).context(|| format!("invalid path {}", path.display_quoted()))?;
-    if !follow {
-        return Ok(cur);
-    }
     for _ in 0..=MAX_SYMLINKS {
-        match error::retry_interrupted(|| std::fs::symlink_metadata(&cur)) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link = error::retry_interrupted(|| std::fs::read_link(&cur))
-                    .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
-                let base = cur.parent().unwrap_or(Path::new("/"));
-                cur = std::path::absolute(base.join(link))
-                    .context(|| format!("invalid symlink {}", cur.display_quoted()))?;
-            }
-            Ok(_) => return Ok(cur),
-            // Missing (a new file or a dangling link) or a missing parent: the
-            // directory open reports the latter with its path.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(cur)
-            }
-            Err(e) => {
-                return Err(error::context(e, || {
-                    format!("failed to resolve {}", cur.display_quoted())
-                }))
-            }
+        let (dir_path, name) = split(&cur)?;
+        let dir = sys::open_dir(&dir_path)
+            .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
+        let meta = sys::stat_at(&dir, &name)
+            .context(|| format!("failed to read metadata of {}", cur.display_quoted()))?;
+        if follow && meta.is_some_and(|m| m.kind == FileKind::Symlink) {
+            let link = sys::read_link_at(&dir, &name)
+                .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
+            cur = std::path::absolute(dir_path.join(link))
+                .context(|| format!("invalid symlink {}", cur.display_quoted()))?;
+            continue;
         }
+        return Ok(Resolved {
+            target: cur,
+            dir_path,
+            name,
+            dir,
+            meta,
+        });
     }
     Err(error::os(libc::ELOOP, || {
         format!(

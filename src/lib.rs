@@ -82,11 +82,13 @@
 //!   process crashes only, not power loss.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch;
 mod error;
 mod file;
 mod options;
 mod sys;
 
+pub use batch::commit_all;
 pub use error::os_error;
 pub use file::AtomicFile;
 pub use options::{Durability, Options};

@@ -137,3 +137,46 @@ pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
     }
     unix::clone_or_copy(src, dst)
 }
+
+/// Filesystems whose `syncfs` makes every file's data and metadata durable, as
+/// an `fsync` of each would: ext2/3/4 (journal commit and cache flush), xfs
+/// (log force), btrfs (transaction commit), and tmpfs (nothing to sync).
+/// Elsewhere (FUSE without `FUSE_SYNCFS`, network filesystems, …) `syncfs` may
+/// do less, and callers sync file by file.
+#[allow(clippy::unnecessary_cast)] // the constants' type differs between targets
+const SYNCFS_TRUSTED: [i64; 4] = [
+    libc::EXT4_SUPER_MAGIC as i64,
+    libc::XFS_SUPER_MAGIC as i64,
+    libc::BTRFS_SUPER_MAGIC as i64,
+    libc::TMPFS_MAGIC as i64,
+];
+
+/// `syncfs` of the filesystem holding `dir` if it is one whose `syncfs` is a
+/// full sync (see [`SYNCFS_TRUSTED`]): `Ok(true)` once synced, `Ok(false)`
+/// (nothing done) on any other filesystem.
+pub(crate) fn sync_fs(dir: &File) -> io::Result<bool> {
+    // SAFETY: all-zero bytes are a valid `struct statfs`.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `dir` is an open fd and `st` a valid out-pointer.
+    cvt_r(|| unsafe { libc::fstatfs(dir.as_raw_fd(), &mut st) })?;
+    #[allow(clippy::useless_conversion)] // `f_type`'s type differs between targets
+    let f_type = i64::from(st.f_type);
+    if !SYNCFS_TRUSTED.contains(&f_type) {
+        return Ok(false);
+    }
+    // SAFETY: `dir` is an open fd.
+    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) })?;
+    Ok(true)
+}
+
+/// After [`sync_fs`]: `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` over
+/// the whole file writes anything still dirty and, through the file's error
+/// sequence, reports a writeback error since the file was opened, even on
+/// kernels before 5.8 whose `syncfs` did not. No journal commit, no cache flush.
+pub(crate) fn check_written(file: &File) -> io::Result<()> {
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+        | libc::SYNC_FILE_RANGE_WRITE
+        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
+    cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) }).map(drop)
+}

@@ -15,12 +15,16 @@ pub(crate) mod unix;
 mod linux;
 
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{clone_or_copy, create_temp, link_unnamed, rename_noreplace};
+pub(crate) use linux::{
+    check_written, clone_or_copy, create_temp, link_unnamed, rename_noreplace, sync_fs,
+};
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) use unix::{clone_or_copy, create_temp, link_unnamed, rename_noreplace};
+pub(crate) use unix::{
+    check_written, clone_or_copy, create_temp, link_unnamed, rename_noreplace, sync_fs,
+};
 
 pub(crate) use unix::{
-    chmod, chown_best_effort, is_temp_name, open_dir, open_read_at, rename, stat_at, sync_dir,
-    sync_file, temp_name, unlink, FileKind, Meta, Temp,
+    chmod, chown_best_effort, fstat, is_temp_name, open_dir, open_read_at, read_link_at, rename,
+    stat_at, sync_dir, sync_file, temp_name, unlink, FileKind, Meta, Temp,
 };

@@ -45,6 +45,9 @@ pub(crate) struct Meta {
     pub(crate) mode: u32,
     pub(crate) uid: u32,
     pub(crate) gid: u32,
+    /// Device and inode: the file's identity.
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
 }
 
 fn cstr(name: &OsStr) -> io::Result<CString> {
@@ -91,32 +94,77 @@ pub(crate) fn stat_at(dir: &File, name: &OsStr) -> io::Result<Option<Meta>> {
         )
     });
     match r {
-        Ok(_) => {}
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(e) => return Err(e),
+        Ok(_) => Ok(Some(meta(&st))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
     }
+}
+
+/// `fstat` of an open file (or directory).
+pub(crate) fn fstat(file: &File) -> io::Result<Meta> {
+    // SAFETY: all-zero bytes are a valid `struct stat`.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `file` is an open fd and `st` a valid out-pointer.
+    cvt_r(|| unsafe { libc::fstat(file.as_raw_fd(), &mut st) })?;
+    Ok(meta(&st))
+}
+
+#[allow(clippy::unnecessary_cast)] // `dev_t`/`ino_t` are narrower on some platforms
+fn meta(st: &libc::stat) -> Meta {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFREG => FileKind::Regular,
         libc::S_IFDIR => FileKind::Directory,
         libc::S_IFLNK => FileKind::Symlink,
         _ => FileKind::Special,
     };
-    Ok(Some(Meta {
+    Meta {
         kind,
         mode: (st.st_mode & 0o7777) as u32,
         uid: st.st_uid,
         gid: st.st_gid,
-    }))
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+    }
+}
+
+/// `readlinkat`: the target of the symlink `name` in `dir`.
+pub(crate) fn read_link_at(dir: &File, name: &OsStr) -> io::Result<OsString> {
+    let c = cstr(name)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    loop {
+        let cap = buf.capacity();
+        // SAFETY: `dir` is an open fd, `c` a valid C string, and `buf` has room
+        // for `cap` bytes; readlinkat writes at most that many.
+        let n = unsafe {
+            libc::readlinkat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                buf.as_mut_ptr().cast::<libc::c_char>(),
+                cap,
+            )
+        };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(err);
+        }
+        let n = n as usize;
+        if n < cap {
+            // SAFETY: readlinkat initialised the first `n` bytes.
+            unsafe { buf.set_len(n) };
+            return Ok(OsString::from_vec(buf));
+        }
+        // Possibly truncated: try again with more room.
+        buf.reserve(cap * 2);
+    }
 }
 
 /// A fresh hidden temp name for `target`: `.TARGET.atomic-write-<16 hex>.tmp`,
 /// the target part cut short so the whole stays within `NAME_MAX`.
 pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
-    let mut rand = [0u8; RAND_HEX / 2];
-    getrandom::fill(&mut rand).map_err(|e| match e.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::other(e.to_string()),
-    })?;
+    let rand = random_u64().to_be_bytes();
     let budget = NAME_MAX - 1 - MARKER.len() - RAND_HEX - SUFFIX.len();
     let t = target.as_bytes();
     let t = &t[..t.len().min(budget)];
@@ -129,6 +177,20 @@ pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
     }
     name.extend_from_slice(SUFFIX);
     Ok(OsString::from_vec(name))
+}
+
+/// 64 unpredictable bits without a syscall per call: SipHash, keyed by std's
+/// [`RandomState`](std::hash::RandomState), of a process-wide counter. std
+/// seeds those keys from the OS's random source (`getrandom`) once per thread
+/// and derives fresh keys for every `RandomState`, so names differ from call to
+/// call and cannot be guessed by other users. (A forked child may repeat its
+/// parent's names; the exclusive create or link then fails with `EEXIST` and
+/// the caller draws again.)
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Whether `name` has the shape of a name made by [`temp_name`].
@@ -277,6 +339,22 @@ pub(crate) fn chown_best_effort(file: &File, uid: u32, gid: u32) -> io::Result<(
 /// platforms (where `fsync` does not flush the drive's cache).
 pub(crate) fn sync_file(file: &File) -> io::Result<()> {
     full_sync(file.as_raw_fd())
+}
+
+/// Syncs the whole filesystem holding `dir`, where that is known to make every
+/// file on it durable. The portable path knows no such filesystem: `Ok(false)`,
+/// and the caller syncs file by file.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn sync_fs(_dir: &File) -> io::Result<bool> {
+    Ok(false)
+}
+
+/// After [`sync_fs`]: writes what is still dirty of `file` and reports any
+/// writeback error since it was opened. Here, where `sync_fs` never syncs, a
+/// full [`sync_file`].
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn check_written(file: &File) -> io::Result<()> {
+    sync_file(file)
 }
 
 /// Makes a directory's entries durable; same mechanism as [`sync_file`].

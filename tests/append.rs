@@ -1,0 +1,138 @@
+//! `append(true)`: the temp starts as a copy of the current content with the
+//! cursor at its end; the mode (and owner) are kept; a missing target starts
+//! empty; the target is untouched until commit.
+
+mod common;
+
+use std::fs;
+use std::io::{Seek, SeekFrom, Write};
+
+use common::*;
+
+both_paths! {
+    /// Old content + new bytes, mode kept, nothing visible before commit.
+    fn old_plus_new(named: bool) {
+        let d = scratch();
+        let p = d.path().join("log");
+        fs::write(&p, b"line 1\n").unwrap();
+        chmod(&p, 0o640);
+        let mut f = opts(named).append(true).create(&p).unwrap();
+        assert_eq!(f.stream_position().unwrap(), 7, "cursor not at the end");
+        f.write_all(b"line 2\n").unwrap();
+        assert_eq!(read(&p), b"line 1\n", "target changed before commit");
+        assert_mid_write(d.path(), &[b"log"], b"log", named);
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"line 1\nline 2\n");
+        assert_eq!(mode(&p), 0o640);
+        assert_only(d.path(), &["log"]);
+    }
+
+    /// setuid/setgid modes and the one-shot form.
+    fn mode_kept_oneshot(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"abc").unwrap();
+        chmod(&p, 0o4750);
+        opts(named).append(true).write_bytes(&p, b"def").unwrap();
+        assert_eq!(read(&p), b"abcdef");
+        assert_eq!(mode(&p), 0o4750);
+        opts(named).append(true).mode(0o600).write_text(&p, "g").unwrap();
+        assert_eq!(read(&p), b"abcdefg");
+        assert_eq!(mode(&p), 0o600);
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// A large file (several MiB, binary) is copied whole.
+    fn large_binary(named: bool) {
+        let d = scratch();
+        let p = d.path().join("big");
+        let old: Vec<u8> = (0..(5 << 20) + 3u32).map(|i| (i * 7 + i / 4096) as u8).collect();
+        fs::write(&p, &old).unwrap();
+        opts(named).append(true).write_bytes(&p, b"\0tail\0").unwrap();
+        let got = read(&p);
+        assert_eq!(got.len(), old.len() + 6);
+        assert!(got[..old.len()] == old[..], "old content not copied exactly");
+        assert_eq!(&got[old.len()..], b"\0tail\0");
+    }
+
+    /// A missing target starts empty.
+    fn missing_starts_empty(named: bool) {
+        let d = scratch();
+        let p = d.path().join("new");
+        let mut f = opts(named).append(true).create(&p).unwrap();
+        assert_eq!(f.stream_position().unwrap(), 0);
+        f.write_all(b"only this").unwrap();
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"only this");
+        assert_eq!(mode(&p), 0o666 & !current_umask());
+        assert_only(d.path(), &["new"]);
+    }
+
+    /// Dropping an append leaves the target as it was.
+    fn drop_untouched(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"keep").unwrap();
+        let mut f = opts(named).append(true).create(&p).unwrap();
+        f.write_all(b" more").unwrap();
+        drop(f);
+        assert_eq!(read(&p), b"keep");
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// Appending through a symlink appends to the file behind it.
+    fn through_symlink(named: bool) {
+        let d = scratch();
+        fs::write(d.path().join("real"), b"a").unwrap();
+        std::os::unix::fs::symlink("real", d.path().join("link")).unwrap();
+        opts(named).append(true).write_bytes(d.path().join("link"), b"b").unwrap();
+        assert_eq!(read(&d.path().join("real")), b"ab");
+        assert!(fs::symlink_metadata(d.path().join("link")).unwrap().file_type().is_symlink());
+    }
+
+    /// The copied content can be rewritten: seek back and overwrite.
+    fn seek_into_copy(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"hello world").unwrap();
+        let mut f = opts(named).append(true).create(&p).unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.write_all(b"HELLO").unwrap();
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"HELLO world");
+    }
+
+    /// Root appending to a file owned by 65534 keeps the owner.
+    fn owner_kept(named: bool) {
+        if !require_root() {
+            return;
+        }
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"x").unwrap();
+        chown(&p, 65534, 65534);
+        opts(named).append(true).write_bytes(&p, b"y").unwrap();
+        assert_eq!(owner(&p), (65534, 65534));
+        assert_eq!(read(&p), b"xy");
+    }
+}
+
+/// Append on a tmpfs, which has no reflinks: the `FICLONE` attempt fails and
+/// the kernel copy path is taken.
+#[test]
+fn append_on_tmpfs() {
+    if !require_root() {
+        return;
+    }
+    let m = Mount::tmpfs("16m", "");
+    let p = m.path.join("f");
+    fs::write(&p, vec![7u8; 3 << 20]).unwrap();
+    for named in [false, true] {
+        opts(named).append(true).write_bytes(&p, b"!").unwrap();
+    }
+    let got = read(&p);
+    assert_eq!(got.len(), (3 << 20) + 2);
+    assert!(got[..3 << 20].iter().all(|&b| b == 7));
+    assert_eq!(&got[3 << 20..], b"!!");
+    assert_only(&m.path, &["f"]);
+}

@@ -1,0 +1,487 @@
+//! The `atomic-write` CLI, driven as a user would: stdin to file in constant
+//! memory, the options, `-- COMMAND`, exit codes and the one-line error,
+//! read errors and signals mid-input, `--help` and `--version`.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::symlink;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+both_paths! {
+    /// Standard input replaces the file; the mode of the existing file is kept.
+    fn stdin_to_file(named: bool) {
+        let d = scratch();
+        let p = d.path().join("out");
+        fs::write(&p, b"old").unwrap();
+        chmod(&p, 0o640);
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        let out = cli_input(cli(named).arg(&p), &data);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty() && out.stderr.is_empty());
+        assert_eq!(read(&p), data);
+        assert_eq!(mode(&p), 0o640);
+        assert_only(d.path(), &["out"]);
+        // Empty input makes an empty file.
+        let out = cli_input(cli(named).arg(&p), b"");
+        assert!(out.status.success());
+        assert_eq!(read(&p), b"");
+    }
+
+    /// Standard input that is a regular file (`< file`).
+    fn stdin_regular_file(named: bool) {
+        let d = scratch();
+        let src = d.path().join("src");
+        let data: Vec<u8> = (0..(9 << 20) + 11u32).map(|i| (i / 3) as u8).collect();
+        fs::write(&src, &data).unwrap();
+        let p = d.path().join("dst");
+        let out = run(cli(named)
+            .arg(&p)
+            .stdin(fs::File::open(&src).unwrap()));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), data);
+        assert_only(d.path(), &["dst", "src"]);
+    }
+
+    /// Regular-file input moves through the kernel's copy path
+    /// (`copy_file_range`), not read/write through a buffer.
+    fn stdin_regular_file_kernel_copy(named: bool) {
+        if !require("strace") {
+            return;
+        }
+        let d = scratch();
+        let src = d.path().join("src");
+        fs::write(&src, vec![3u8; 1 << 20]).unwrap();
+        let p = d.path().join("dst");
+        let log = d.path().join("trace");
+        let out = run(Command::new("strace")
+            .args(["-f", "-qq", "-e", "trace=copy_file_range,read,write", "-o"])
+            .arg(&log)
+            .arg(bin())
+            .arg(&p)
+            .env("ATOMIC_WRITE_NO_TMPFILE", if named { "1" } else { "0" })
+            .stdin(fs::File::open(&src).unwrap()));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let trace = fs::read_to_string(&log).unwrap();
+        // stdin (duplicated to another fd) copied in the kernel, all of it.
+        let copied: u64 = trace
+            .lines()
+            .filter(|l| l.contains("copy_file_range("))
+            .filter_map(|l| l.rsplit("= ").next()?.trim().parse::<u64>().ok())
+            .sum();
+        assert_eq!(copied, 1 << 20, "input not moved by copy_file_range:\n{trace}");
+        assert_eq!(read(&p).len(), 1 << 20);
+    }
+
+    /// `-m/--mode`: exact bits, octal with or without `0o`; a bad mode is a
+    /// usage error (exit 2) that writes nothing.
+    fn mode_option(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        chmod(&p, 0o600);
+        for (arg, want) in [("755", 0o755), ("0o4755", 0o4755), ("0644", 0o644), ("0", 0)] {
+            let out = cli_input(cli(named).args(["--mode", arg]).arg(&p), b"m");
+            assert!(out.status.success(), "{arg}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(mode(&p), want, "--mode {arg}");
+        }
+        let out = cli_input(cli(named).args(["-m", "640"]).arg(&p), b"short");
+        assert!(out.status.success());
+        assert_eq!(mode(&p), 0o640);
+        assert_eq!(read(&p), b"short");
+        for bad in ["9", "abc", "17777", "", "-1"] {
+            let out = cli_input(cli(named).arg(format!("--mode={bad}")).arg(&p), b"bad");
+            assert_eq!(out.status.code(), Some(2), "--mode={bad}");
+            assert!(out.stdout.is_empty());
+            assert_eq!(read(&p), b"short");
+            assert_eq!(mode(&p), 0o640);
+        }
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// `-n/--no-clobber`: creates a new file; refuses an existing one with
+    /// exit 1 and one line, the file untouched.
+    fn no_clobber_option(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        let out = cli_input(cli(named).arg("--no-clobber").arg(&p), b"first");
+        assert!(out.status.success());
+        assert_eq!(read(&p), b"first");
+        for flag in ["-n", "--no-clobber"] {
+            let out = cli_input(cli(named).arg(flag).arg(&p), b"second");
+            let line = assert_io_failure(&out, &p);
+            assert_eq!(
+                line,
+                format!(
+                    "atomic-write: {}: refusing to replace {p:?}: File exists (os error 17)",
+                    p.display()
+                )
+            );
+            assert_eq!(read(&p), b"first");
+        }
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// `-a/--append`: old content + input; mode kept; missing file starts empty.
+    fn append_option(named: bool) {
+        let d = scratch();
+        let p = d.path().join("log");
+        fs::write(&p, b"one\n").unwrap();
+        chmod(&p, 0o604);
+        assert!(cli_input(cli(named).arg("--append").arg(&p), b"two\n").status.success());
+        assert!(cli_input(cli(named).arg("-a").arg(&p), b"three\n").status.success());
+        assert_eq!(read(&p), b"one\ntwo\nthree\n");
+        assert_eq!(mode(&p), 0o604);
+        let q = d.path().join("new");
+        assert!(cli_input(cli(named).arg("-a").arg(&q), b"fresh").status.success());
+        assert_eq!(read(&q), b"fresh");
+        // Regular-file stdin appended through the copy path.
+        let src = d.path().join("src");
+        fs::write(&src, b"four\n").unwrap();
+        let out = run(cli(named).arg("-a").arg(&p).stdin(fs::File::open(&src).unwrap()));
+        assert!(out.status.success());
+        assert_eq!(read(&p), b"one\ntwo\nthree\nfour\n");
+        assert_only(d.path(), &["log", "new", "src"]);
+    }
+
+    /// `--no-sync`: the same result without any fsync (checked with strace);
+    /// without it, the temp and the directory are synced.
+    fn no_sync_option(named: bool) {
+        if !require("strace") {
+            return;
+        }
+        let d = scratch();
+        let p = d.path().join("f");
+        let count_syncs = |extra: &[&str]| -> usize {
+            let log = d.path().join("trace");
+            let mut c = Command::new("strace");
+            c.args(["-f", "-qq", "-e", "trace=fsync,fdatasync,sync_file_range,syncfs", "-o"])
+                .arg(&log)
+                .arg(bin())
+                .args(extra)
+                .arg(&p);
+            if named {
+                c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
+            }
+            let out = cli_input(&mut c, b"synced?");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(read(&p), b"synced?");
+            let n = fs::read_to_string(&log).unwrap().lines().filter(|l| l.contains("sync")).count();
+            fs::remove_file(&log).unwrap();
+            n
+        };
+        assert_eq!(count_syncs(&["--no-sync"]), 0, "--no-sync still syncs");
+        assert!(count_syncs(&[]) >= 2, "default must sync the temp and the directory");
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// `--no-follow` replaces a symlink itself; by default it is followed.
+    fn no_follow_option(named: bool) {
+        let d = scratch();
+        let real = d.path().join("real");
+        fs::write(&real, b"real").unwrap();
+        let link = d.path().join("link");
+        symlink("real", &link).unwrap();
+        assert!(cli_input(cli(named).arg(&link), b"followed").status.success());
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(read(&real), b"followed");
+        assert!(cli_input(cli(named).arg("--no-follow").arg(&link), b"replaced").status.success());
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        assert_eq!(read(&link), b"replaced");
+        assert_eq!(read(&real), b"followed");
+        assert_only(d.path(), &["link", "real"]);
+    }
+
+    /// `-- COMMAND ARGS`: the command's stdout is saved when it exits 0.
+    fn command_success(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        let out = run(cli(named)
+            .arg(&p)
+            .args(["--", "sh", "-c", "printf 'from %s' \"$0\"; echo to-stderr >&2", "cmd"])
+            .stdin(Stdio::null()));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), b"from cmd");
+        // The command's stderr passes through.
+        assert_eq!(out.stderr, b"to-stderr\n");
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// A failing command: nothing committed (its partial output is dropped),
+    /// no temp left, and the CLI exits with the command's status.
+    fn command_failure(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        for code in [1, 3, 42] {
+            let out = run(cli(named)
+                .arg(&p)
+                .args(["--", "sh", "-c", &format!("printf partial; exit {code}")]));
+            assert_eq!(out.status.code(), Some(code));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(stderr.starts_with(&format!("atomic-write: {}: ", p.display())), "{stderr}");
+            assert_eq!(read(&p), b"old");
+            assert_only(d.path(), &["f"]);
+        }
+        // Killed by a signal: 128 + signal.
+        let out = run(cli(named)
+            .arg(&p)
+            .args(["--", "sh", "-c", "printf partial; kill -KILL $$"]));
+        assert_eq!(out.status.code(), Some(128 + libc::SIGKILL));
+        assert_eq!(read(&p), b"old");
+        // Not found: 127, like a shell; not executable: 126.
+        let out = run(cli(named).arg(&p).args(["--", "/nonexistent/command"]));
+        assert_eq!(out.status.code(), Some(127));
+        let noexec = d.path().join("noexec");
+        fs::write(&noexec, b"#!/bin/sh\necho hi\n").unwrap();
+        chmod(&noexec, 0o644);
+        let out = run(cli(named).arg(&p).arg("--").arg(&noexec));
+        assert_eq!(out.status.code(), Some(126));
+        assert_eq!(read(&p), b"old");
+        assert_only(d.path(), &["f", "noexec"]);
+    }
+
+    /// I/O failures exit 1 with exactly one line `atomic-write: <path>: ...`.
+    fn io_failure_one_line(named: bool) {
+        let d = scratch();
+        let p = d.path().join("missing/f");
+        let out = cli_input(cli(named).arg(&p), b"x");
+        let line = assert_io_failure(&out, &p);
+        assert_eq!(
+            line,
+            format!(
+                "atomic-write: {}: failed to open directory {:?}: No such file or directory (os error 2)",
+                p.display(),
+                d.path().join("missing")
+            )
+        );
+        let dir = d.path().to_path_buf();
+        let out = cli_input(cli(named).arg(&dir), b"x");
+        let line = assert_io_failure(&out, &dir);
+        assert!(line.ends_with("Is a directory (os error 21)"), "{line}");
+        // A FIFO: refused without blocking.
+        let fifo = d.path().join("fifo");
+        mkfifo(&fifo);
+        let mut c = cli(named);
+        c.arg(&fifo);
+        let out = within(20, "the CLI on a FIFO", move || cli_input(&mut c, b"x"));
+        let line = assert_io_failure(&out, &fifo);
+        assert!(line.contains("not a regular file"), "{line}");
+        assert_only(d.path(), &["fifo"]);
+    }
+
+    /// A read error on stdin (stdin is a directory: EISDIR) commits nothing,
+    /// leaves no temp, exits 1 with one line.
+    fn stdin_read_error(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        fs::create_dir(d.path().join("sub")).unwrap();
+        let out = run(cli(named)
+            .arg(&p)
+            .stdin(fs::File::open(d.path().join("sub")).unwrap()));
+        let line = assert_io_failure(&out, &p);
+        assert!(line.contains("failed to read standard input"), "{line}");
+        assert!(line.contains("Is a directory"), "{line}");
+        assert_eq!(read(&p), b"old");
+        assert_only(d.path(), &["f", "sub"]);
+        // Same in --append mode and for a new file.
+        let q = d.path().join("new");
+        let out = run(cli(named)
+            .arg("-a")
+            .arg(&q)
+            .stdin(fs::File::open(d.path().join("sub")).unwrap()));
+        assert_io_failure(&out, &q);
+        assert_only(d.path(), &["f", "sub"]);
+    }
+
+    /// SIGTERM, SIGINT, SIGHUP and SIGPIPE mid-input (stdin a pipe kept open,
+    /// data already in the temp): nothing committed, no temp left, and the
+    /// process dies of the signal. With `ATOMIC_WRITE_NO_TMPFILE=1` the temp
+    /// is a real file on disk that must be removed.
+    fn signal_mid_input(named: bool) {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGPIPE] {
+            let d = scratch();
+            let p = d.path().join("f");
+            fs::write(&p, b"old").unwrap();
+            let mut g = ChildGuard(Some(
+                cli(named)
+                    .arg(&p)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            ));
+            let pid = g.child().id();
+            let mut stdin = g.child().stdin.take().unwrap();
+            stdin.write_all(&[b'x'; 100_000]).unwrap();
+            wait_until(20, "the input in the temp", || temp_size(pid, d.path()) == Some(100_000));
+            if named {
+                assert_eq!(temps(d.path()).len(), 1);
+            }
+            signal(pid, sig);
+            let status = wait_timeout(&mut g, 20);
+            drop(stdin);
+            assert_eq!(status.signal(), Some(sig), "signal {sig}: {status}");
+            assert_eq!(read(&p), b"old", "signal {sig} committed");
+            assert_only(d.path(), &["f"]);
+        }
+    }
+
+    /// A signal while `-- COMMAND` runs: nothing committed, the CLI dies of it.
+    fn signal_during_command(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        let mut g = ChildGuard(Some(
+            cli(named)
+                .arg(&p)
+                .args(["--", "sh", "-c", "printf partial; exec sleep 30"])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        ));
+        let pid = g.child().id();
+        wait_until(20, "the command's output in the temp", || temp_size(pid, d.path()) == Some(7));
+        signal(pid, libc::SIGTERM);
+        let status = wait_timeout(&mut g, 20);
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert_eq!(read(&p), b"old");
+        assert_only(d.path(), &["f"]);
+    }
+}
+
+/// Usage errors exit 2, print to stderr only, and write nothing.
+#[test]
+fn usage_errors_exit_2() {
+    let d = scratch();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["--bogus", "f"],
+        &["f", "g"],
+        &["--older-than", "5", "f"],
+        &["--sweep", "--append", "f"],
+        &["-m"],
+    ];
+    for args in cases {
+        let out = cli_input(Command::new(bin()).current_dir(d.path()).args(*args), b"x");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+        assert_only(d.path(), &[]);
+    }
+}
+
+/// `--help`/`-h` and `--version`/`-V` go to stdout and exit 0.
+#[test]
+fn help_and_version() {
+    for flag in ["--help", "-h"] {
+        let out = run(Command::new(bin()).arg(flag));
+        assert!(out.status.success(), "{flag}");
+        assert!(out.stderr.is_empty());
+        let s = String::from_utf8(out.stdout).unwrap();
+        assert!(s.contains("Usage: atomic-write"), "{s}");
+        for opt in [
+            "--mode",
+            "--no-clobber",
+            "--append",
+            "--no-sync",
+            "--no-follow",
+            "--version",
+        ] {
+            assert!(s.contains(opt), "{flag} does not mention {opt}");
+        }
+    }
+    for flag in ["--version", "-V"] {
+        let out = run(Command::new(bin()).arg(flag));
+        assert!(out.status.success(), "{flag}");
+        assert!(out.stderr.is_empty());
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("atomic-write {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+/// Exit 0 on success with nothing on stdout or stderr.
+#[test]
+fn success_is_quiet() {
+    let d = scratch();
+    let p = d.path().join("f");
+    let out = cli_input(Command::new(bin()).arg(&p), b"quiet");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+/// 1 GiB streamed from a pipe with peak RSS (VmHWM, polled) well under 64 MiB;
+/// the content arrives whole. Full suite only (writes 1 GiB).
+#[test]
+fn one_gib_constant_memory() {
+    if !full_suite() {
+        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the 1 GiB stream");
+        return;
+    }
+    const CHUNK: usize = 1 << 20;
+    const CHUNKS: usize = 1024;
+    let chunk = |i: usize| -> Vec<u8> {
+        let mut c = vec![(i % 251) as u8; CHUNK];
+        c[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        c
+    };
+    for named in [false, true] {
+        let d = scratch();
+        let p = d.path().join("big");
+        let mut g = ChildGuard(Some(
+            cli(named)
+                .arg("--no-sync")
+                .arg(&p)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let pid = g.child().id();
+        let mut stdin = g.child().stdin.take().unwrap();
+        let mut peak = 0;
+        for i in 0..CHUNKS {
+            stdin.write_all(&chunk(i)).unwrap();
+            if i % 16 == 0 {
+                peak = peak.max(vm_hwm_kib(pid).unwrap_or(0));
+            }
+        }
+        // All input read into the temp, the process still alive: VmHWM covers the copy.
+        wait_until(120, "all input in the temp", || {
+            temp_size(pid, d.path()) == Some((CHUNK * CHUNKS) as u64)
+        });
+        peak = peak.max(vm_hwm_kib(pid).expect("VmHWM of the live CLI"));
+        drop(stdin);
+        let out = g.take().wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("1 GiB via pipe (named temp: {named}): peak RSS {peak} KiB");
+        assert!(peak > 0);
+        assert!(
+            peak < 32 * 1024,
+            "peak RSS {peak} KiB is not well under 64 MiB"
+        );
+        let mut f = fs::File::open(&p).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), (CHUNK * CHUNKS) as u64);
+        let mut buf = vec![0u8; CHUNK];
+        for i in 0..CHUNKS {
+            f.read_exact(&mut buf).unwrap();
+            assert!(buf == chunk(i), "chunk {i} differs");
+        }
+        drop(f);
+        assert_only(d.path(), &["big"]);
+    }
+}

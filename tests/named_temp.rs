@@ -1,0 +1,326 @@
+//! The temp file itself, on both of Linux's paths.
+//!
+//! - `O_TMPFILE`: while writing there is no directory entry at all (the temp
+//!   has no links); it gets a hidden random name with `linkat` only just
+//!   before the rename.
+//! - The named fallback (forced by `Options::force_named_temp` or
+//!   `ATOMIC_WRITE_NO_TMPFILE=1`): a hidden, recognisable name within
+//!   `NAME_MAX`, created `O_EXCL|O_NOFOLLOW`, removed on drop, `discard` and
+//!   every error.
+//! - `sweep` / `--sweep` remove only stale temps.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use common::*;
+
+/// While writing on the `O_TMPFILE` path the temp has no name: zero links and
+/// nothing in the directory besides the target.
+#[test]
+fn tmpfile_is_unnamed_while_writing() {
+    let d = scratch();
+    let p = d.path().join("t");
+    fs::write(&p, b"old").unwrap();
+    let mut f = opts(false).create(&p).unwrap();
+    f.write_all(&vec![1u8; 1 << 20]).unwrap();
+    assert_eq!(
+        f.as_file().metadata().unwrap().nlink(),
+        0,
+        "temp has a name"
+    );
+    assert_only(d.path(), &["t"]);
+    f.commit().unwrap();
+    assert_only(d.path(), &["t"]);
+    assert_eq!(read(&p).len(), 1 << 20);
+}
+
+/// The named temp: one link, hidden, recognisable, ours, beside the target,
+/// gone after commit (renamed) — and with the target's content only at commit.
+#[test]
+fn named_temp_shape() {
+    let d = scratch();
+    let p = d.path().join("config.json");
+    let mut f = opts(true).create(&p).unwrap();
+    f.write_all(b"{}").unwrap();
+    assert_eq!(f.as_file().metadata().unwrap().nlink(), 1);
+    let t = assert_mid_write(d.path(), &[], b"config.json", true).unwrap();
+    let t = String::from_utf8(t).unwrap();
+    assert!(
+        t.starts_with(".config.json.atomic-write-") && t.ends_with(".tmp"),
+        "{t}"
+    );
+    assert_eq!(read(&d.path().join(&t)), b"{}");
+    // Debug names the temp while there is one.
+    assert!(format!("{f:?}").contains(&t));
+    let ino = f.as_file().metadata().unwrap().ino();
+    f.commit().unwrap();
+    // The temp was renamed, not copied.
+    assert_eq!(fs::metadata(&p).unwrap().ino(), ino);
+    assert_only(d.path(), &["config.json"]);
+}
+
+/// Two writes at once get different temp names (random, not per-target).
+#[test]
+fn named_temps_are_random() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let f1 = opts(true).create(&p).unwrap();
+    let f2 = opts(true).create(&p).unwrap();
+    let t = temps(d.path());
+    assert_eq!(t.len(), 2);
+    assert_ne!(t[0], t[1]);
+    drop((f1, f2));
+    assert_only(d.path(), &[]);
+}
+
+/// A named temp is removed on drop, on discard, on a failed commit and when
+/// `write_bytes` fails; the O_TMPFILE path leaves nothing either.
+#[test]
+fn named_temp_removed_on_every_abandon() {
+    let d = scratch();
+    let p = d.path().join("t");
+    fs::write(&p, b"old").unwrap();
+
+    let f = opts(true).create(&p).unwrap();
+    assert_eq!(temps(d.path()).len(), 1);
+    drop(f);
+    assert_only(d.path(), &["t"]);
+
+    let f = opts(true).create(&p).unwrap();
+    assert_eq!(temps(d.path()).len(), 1);
+    f.discard().unwrap();
+    assert_only(d.path(), &["t"]);
+
+    // A commit that fails (no_clobber, the target exists by then).
+    let q = d.path().join("q");
+    let f = opts(true).no_clobber(true).create(&q).unwrap();
+    assert_eq!(temps(d.path()).len(), 1);
+    fs::write(&q, b"someone else").unwrap();
+    assert!(f.commit().is_err());
+    assert_only(d.path(), &["q", "t"]);
+    assert_eq!(read(&q), b"someone else");
+    assert_eq!(read(&p), b"old");
+}
+
+/// `discard()` reports a failure to remove the temp, which `Drop` would hide:
+/// here the temp was already removed behind its back.
+#[test]
+fn discard_reports_errors() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let f = opts(true).create(&p).unwrap();
+    let t = temps(d.path()).pop().unwrap();
+    fs::remove_file(d.path().join(std::ffi::OsStr::from_bytes(&t))).unwrap();
+    let err = f.discard().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(
+        err.to_string()
+            .starts_with("failed to remove temporary file"),
+        "{err}"
+    );
+}
+
+both_paths! {
+    /// The CLI mid-input, observed from outside: with `ATOMIC_WRITE_NO_TMPFILE=1`
+    /// a named temp is on disk; without it, the process holds an unnamed
+    /// temp (`/proc/PID/fd` → `DIR/#INODE (deleted)`) and the directory has
+    /// nothing but the target. After EOF: committed, nothing else left.
+    fn cli_temp_while_reading(named: bool) {
+        let d = scratch();
+        let p = d.path().join("out");
+        fs::write(&p, b"old").unwrap();
+        let mut g = ChildGuard(Some(
+            cli(named)
+                .arg(&p)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let pid = g.child().id();
+        let mut stdin = g.child().stdin.take().unwrap();
+        stdin.write_all(b"partial ").unwrap();
+        if named {
+            wait_until(20, "the named temp", || temps(d.path()).len() == 1);
+            assert_mid_write(d.path(), &[b"out"], b"out", true);
+        } else {
+            wait_until(20, "the unnamed temp", || holds_unnamed_temp(pid, d.path()));
+            assert_only(d.path(), &["out"]);
+        }
+        assert_eq!(read(&p), b"old");
+        stdin.write_all(b"rest").unwrap();
+        drop(stdin);
+        let out = g.take().wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), b"partial rest");
+        assert_only(d.path(), &["out"]);
+    }
+
+    /// The syscalls, in order (seen with strace): the temp is created in the
+    /// target's directory (O_TMPFILE, or O_CREAT|O_EXCL|O_NOFOLLOW under a
+    /// hidden name), chmod'ed, fsync'ed, linked (O_TMPFILE only) just before
+    /// the rename over the target, and the directory is fsync'ed last.
+    fn syscall_order(named: bool) {
+        if !require("strace") {
+            return;
+        }
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        chmod(&p, 0o640);
+        let log = d.path().join("..").join(format!(
+            "{}.strace",
+            d.path().file_name().unwrap().to_string_lossy()
+        ));
+        let _cleanup = scopeguard::guard(log.clone(), |l| {
+            let _ = fs::remove_file(l);
+        });
+        let mut c = std::process::Command::new("strace");
+        c.args(["-f", "-qq", "-o"])
+            .arg(&log)
+            .args(["-e", "trace=openat,fchmod,fchown,fsync,fdatasync,linkat,renameat,renameat2,write"])
+            .arg(bin())
+            .arg(&p);
+        if named {
+            c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
+        }
+        let out = cli_input(&mut c, b"new");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), b"new");
+        let trace = fs::read_to_string(&log).unwrap();
+        // Keep only the interesting calls, from the directory open onwards.
+        let dir = format!("\"{}\"", d.path().display());
+        let lines: Vec<&str> = trace
+            .lines()
+            .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest).trim())
+            .skip_while(|l| !(l.starts_with("openat(AT_FDCWD, ") && l.contains(&dir)))
+            .filter(|l| !l.contains("ENOENT") && !l.starts_with("write(2"))
+            .collect();
+        let pos = |pat: &dyn Fn(&str) -> bool, what: &str| {
+            lines
+                .iter()
+                .position(|l| pat(l))
+                .unwrap_or_else(|| panic!("no {what} in trace:\n{}", lines.join("\n")))
+        };
+        let create = if named {
+            pos(
+                &|l| {
+                    l.starts_with("openat(3, \".f.atomic-write-")
+                        && l.contains("O_CREAT")
+                        && l.contains("O_EXCL")
+                        && l.contains("O_NOFOLLOW")
+                },
+                "named temp creation",
+            )
+        } else {
+            pos(&|l| l.starts_with("openat(3, \".\",") && l.contains("O_TMPFILE"), "O_TMPFILE open")
+        };
+        let data = pos(&|l| l.starts_with("write(4, \"new\""), "data write");
+        let fsync_file = pos(&|l| l.starts_with("fsync(4)"), "fsync of the temp");
+        // The temp is created with the target's bits; fchmod runs only when the
+        // umask took some away, and then between the data and the fsync.
+        let chmod_ = lines
+            .iter()
+            .position(|l| l.starts_with("fchmod(4, 0640)"))
+            .unwrap_or(fsync_file - 1);
+        assert!(lines[create].contains("0640"), "temp not created with the target's bits");
+        assert_eq!(mode(&p), 0o640);
+        let rename = pos(
+            &|l| l.starts_with("renameat(3, \".f.atomic-write-") && l.contains(", 3, \"f\")"),
+            "rename",
+        );
+        let fsync_dir = pos(&|l| l.starts_with("fsync(3)"), "fsync of the directory");
+        assert!(create < data && data <= chmod_ && chmod_ < fsync_file, "{}", lines.join("\n"));
+        assert!(fsync_file < rename && rename < fsync_dir, "{}", lines.join("\n"));
+        if named {
+            assert!(
+                !lines.iter().any(|l| l.starts_with("linkat(")),
+                "named temps need no link"
+            );
+        } else {
+            let link = pos(
+                &|l| l.starts_with("linkat(") && l.contains(", 3, \".f.atomic-write-"),
+                "linkat naming the temp",
+            );
+            assert_eq!(link + 1, rename, "the link must come just before the rename:\n{}", lines.join("\n"));
+            assert!(fsync_file < link);
+        }
+    }
+}
+
+/// `sweep` removes only stale temps: regular files with our exact name shape,
+/// older than the limit. Not fresh temps, not look-alikes, not directories or
+/// symlinks of that shape, not other files.
+#[test]
+fn sweep_removes_only_stale_temps() {
+    let d = scratch();
+    let dir = d.path();
+    let hour_ago = SystemTime::now() - Duration::from_secs(7200);
+    let mk = |name: &str, old: bool| {
+        let p = dir.join(name);
+        fs::write(&p, b"x").unwrap();
+        if old {
+            fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
+    };
+    mk(".a.atomic-write-0123456789abcdef.tmp", true); // stale: goes
+    mk(".b c.atomic-write-fedcba9876543210.tmp", true); // stale: goes
+    mk(".a.atomic-write-0123456789abcde0.tmp", false); // fresh: stays
+    mk(".a.atomic-write-0123456789ABCDEF.tmp", true); // upper-case hex: not ours
+    mk(".a.atomic-write-0123456789abcde.tmp", true); // 15 hex: not ours
+    mk("a.atomic-write-0123456789abcdef.tmp", true); // not hidden: not ours
+    mk(".a.atomic-write-0123456789abcdef.tmp.bak", true);
+    mk("data.txt", true);
+    fs::create_dir(dir.join(".d.atomic-write-0123456789abcdef.tmp")).unwrap();
+    std::os::unix::fs::symlink("data.txt", dir.join(".l.atomic-write-0123456789abcdef.tmp"))
+        .unwrap();
+    let mut expected = names(dir);
+    expected.retain(|n| {
+        n != ".a.atomic-write-0123456789abcdef.tmp" && n != ".b c.atomic-write-fedcba9876543210.tmp"
+    });
+
+    // Through the CLI (the default age is one hour: our stale ones are two).
+    let out = run(std::process::Command::new(bin()).arg("--sweep").arg(dir));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(dir), expected);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("removed 2"));
+
+    // Through the library, with an age of zero the fresh one goes too.
+    let n = atomic_write::sweep(dir, Duration::ZERO).unwrap();
+    assert_eq!(n, 1);
+    expected.retain(|n| n != ".a.atomic-write-0123456789abcde0.tmp");
+    assert_eq!(names(dir), expected);
+    assert_eq!(read(&dir.join("data.txt")), b"x");
+}
+
+/// `--sweep --older-than` and a live writer's temp: a recent temp survives.
+#[test]
+fn sweep_spares_live_writer() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let mut f = opts(true).create(&p).unwrap();
+    f.write_all(b"in progress").unwrap();
+    let out = run(std::process::Command::new(bin())
+        .args(["--sweep", "--older-than", "600"])
+        .arg(d.path()));
+    assert!(out.status.success());
+    assert_eq!(temps(d.path()).len(), 1, "a live writer's temp was swept");
+    f.commit().unwrap();
+    assert_eq!(read(&p), b"in progress");
+    assert_only(d.path(), &["t"]);
+}

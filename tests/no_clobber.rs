@@ -1,0 +1,159 @@
+//! `no_clobber`: an existing target is refused with `AlreadyExists` and left
+//! untouched; of several writers racing to create one path exactly one wins,
+//! and nothing is left behind.
+
+mod common;
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::process::Stdio;
+
+use atomic_write::os_error;
+use common::*;
+
+both_paths! {
+    /// An existing target: `AlreadyExists` from `create()`, untouched.
+    fn existing_target_refused(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"precious").unwrap();
+        chmod(&p, 0o600);
+        let err = opts(named).no_clobber(true).create(&p).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(os_error(&err), Some(libc::EEXIST));
+        assert_eq!(
+            err.to_string(),
+            format!("refusing to replace {p:?}: File exists (os error 17)")
+        );
+        let err = opts(named).no_clobber(true).write_bytes(&p, b"x").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(read(&p), b"precious");
+        assert_eq!(mode(&p), 0o600);
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// A new path is created as usual.
+    fn new_path_created(named: bool) {
+        let d = scratch();
+        let p = d.path().join("new");
+        let mut f = opts(named).no_clobber(true).create(&p).unwrap();
+        f.write_all(b"first").unwrap();
+        assert_mid_write(d.path(), &[], b"new", named);
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"first");
+        assert_only(d.path(), &["new"]);
+    }
+
+    /// The target appears between `create()` and `commit()`: the commit fails
+    /// with `AlreadyExists`, the other writer's file stays, no temp is left.
+    fn target_appears_before_commit(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        let mut f = opts(named).no_clobber(true).create(&p).unwrap();
+        f.write_all(b"late").unwrap();
+        fs::write(&p, b"early bird").unwrap();
+        let err = f.commit().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+        assert!(err.to_string().contains(&format!("{p:?}")), "{err}");
+        assert_eq!(read(&p), b"early bird");
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// Same race where the other writer leaves a symlink, even a dangling
+    /// one: it is not replaced either.
+    fn symlink_appears_before_commit(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        let f = opts(named).no_clobber(true).create(&p).unwrap();
+        std::os::unix::fs::symlink("nowhere", &p).unwrap();
+        let err = f.commit().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+        assert_eq!(fs::read_link(&p).unwrap(), std::path::Path::new("nowhere"));
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// 8 CLI processes with `-n` racing on a new path: exactly one exits 0,
+    /// the others exit 1 with "File exists"; the winner's content is whole;
+    /// no temp is left. Several rounds.
+    fn eight_processes_race(named: bool) {
+        for round in 0..4 {
+            let d = scratch();
+            let p = d.path().join("race");
+            let mut kids: Vec<ChildGuard> = (0..8)
+                .map(|_| {
+                    ChildGuard(Some(
+                        cli(named)
+                            .arg("-n")
+                            .arg(&p)
+                            .stdin(Stdio::piped())
+                            .stdout(Stdio::piped())
+                            .stderr(Stdio::piped())
+                            .spawn()
+                            .expect("spawn CLI"),
+                    ))
+                })
+                .collect();
+            // Let them all get past create() (they then wait on stdin), then
+            // release them together.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let mut stdins: Vec<_> = kids
+                .iter_mut()
+                .map(|k| k.child().stdin.take().unwrap())
+                .collect();
+            for (i, s) in stdins.iter_mut().enumerate() {
+                s.write_all(format!("writer {i} ").repeat(1000).as_bytes())
+                    .unwrap();
+            }
+            drop(stdins);
+            let outs: Vec<_> = kids
+                .iter_mut()
+                .map(|k| k.take().wait_with_output().unwrap())
+                .collect();
+            let winners: Vec<usize> = (0..8).filter(|&i| outs[i].status.success()).collect();
+            assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+            for (i, o) in outs.iter().enumerate() {
+                if i == winners[0] {
+                    continue;
+                }
+                let line = assert_io_failure(o, &p);
+                assert!(line.contains("File exists"), "round {round}: {line}");
+            }
+            assert_eq!(
+                read(&p),
+                format!("writer {} ", winners[0]).repeat(1000).as_bytes()
+            );
+            assert_only(d.path(), &["race"]);
+        }
+    }
+
+    /// 8 threads racing with the library: exactly one `Ok`, the rest `AlreadyExists`.
+    fn eight_threads_race(named: bool) {
+        let d = scratch();
+        let p = d.path().join("race");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let results: Vec<_> = (0..8)
+            .map(|i| {
+                let (p, b) = (p.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let f = opts(named).no_clobber(true).create(&p);
+                    b.wait(); // even on error, so no thread waits forever
+                    let mut f = f?;
+                    f.write_all(format!("thread {i}").as_bytes())?;
+                    f.commit().map(|()| i)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        let wins: Vec<usize> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(wins.len(), 1, "{results:?}");
+        for r in &results {
+            if let Err(e) = r {
+                assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+            }
+        }
+        assert_eq!(read(&p), format!("thread {}", wins[0]).as_bytes());
+        assert_only(d.path(), &["race"]);
+    }
+}

@@ -1,0 +1,220 @@
+//! Streaming writes: `AtomicFile::create` → write / `io::copy` → `commit`, and
+//! the ways a write is abandoned (drop, `discard`, a panic). Every behaviour
+//! runs on both temp paths (unnamed `O_TMPFILE` and named fallback).
+
+mod common;
+
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use atomic_write::AtomicFile;
+use common::*;
+
+/// 1 MiB + 7 bytes of a non-repeating-looking pattern.
+fn payload() -> Vec<u8> {
+    (0..(1 << 20) + 7u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect()
+}
+
+both_paths! {
+    /// The target keeps its old content until commit, then holds exactly the new bytes.
+    fn copy_then_commit(named: bool) {
+        let d = scratch();
+        let p = d.path().join("target");
+        std::fs::write(&p, b"old content").unwrap();
+        let data = payload();
+
+        let mut f = opts(named).create(&p).unwrap();
+        let n = io::copy(&mut &data[..], &mut f).unwrap();
+        assert_eq!(n, data.len() as u64);
+        assert_eq!(read(&p), b"old content", "target changed before commit");
+        assert_mid_write(d.path(), &[b"target"], b"target", named);
+        f.commit().unwrap();
+
+        assert_eq!(read(&p), data);
+        assert_only(d.path(), &["target"]);
+    }
+
+    /// A new target does not exist at all until commit.
+    fn new_target_appears_at_commit(named: bool) {
+        let d = scratch();
+        let p = d.path().join("new");
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"hello").unwrap();
+        assert!(!p.exists(), "target visible before commit");
+        assert_mid_write(d.path(), &[], b"new", named);
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"hello");
+        assert_only(d.path(), &["new"]);
+    }
+
+    /// `io::copy` from a `File` into `as_file_mut()` (the kernel copy path).
+    fn io_copy_from_file(named: bool) {
+        let d = scratch();
+        let src = d.path().join("src");
+        let data = payload();
+        std::fs::write(&src, &data).unwrap();
+        let p = d.path().join("dst");
+        std::fs::write(&p, b"old").unwrap();
+
+        let mut f = opts(named).create(&p).unwrap();
+        let mut s = std::fs::File::open(&src).unwrap();
+        assert_eq!(io::copy(&mut s, f.as_file_mut()).unwrap(), data.len() as u64);
+        assert_eq!(read(&p), b"old");
+        f.commit().unwrap();
+        assert_eq!(read(&p), data);
+        assert_only(d.path(), &["dst", "src"]);
+    }
+
+    /// Dropping without commit leaves the target untouched and no temp.
+    fn drop_leaves_target(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        std::fs::write(&p, b"keep me").unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        {
+            let mut f = opts(named).create(&p).unwrap();
+            f.write_all(&payload()).unwrap();
+            assert_mid_write(d.path(), &[b"t"], b"t", named);
+        }
+        assert_eq!(read(&p), b"keep me");
+        assert_eq!(std::fs::metadata(&p).unwrap().ino(), ino, "target replaced");
+        assert_only(d.path(), &["t"]);
+    }
+
+    /// Dropping a write to a new path creates nothing.
+    fn drop_new_creates_nothing(named: bool) {
+        let d = scratch();
+        let mut f = opts(named).create(d.path().join("n")).unwrap();
+        f.write_all(b"x").unwrap();
+        drop(f);
+        assert_only(d.path(), &[]);
+    }
+
+    /// `discard()` leaves the target untouched, no temp, and reports success.
+    fn discard_leaves_target(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        std::fs::write(&p, b"keep me").unwrap();
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        f.discard().unwrap();
+        assert_eq!(read(&p), b"keep me");
+        assert_only(d.path(), &["t"]);
+    }
+
+    /// A panic between create and commit leaves no temp and the old content.
+    fn panic_leaves_no_temp(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        std::fs::write(&p, b"before").unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            let mut f = opts(named).create(&p).unwrap();
+            f.write_all(b"half of it").unwrap();
+            if p.exists() {
+                panic!("writer panicked mid-write");
+            }
+            f.commit().unwrap();
+        }));
+        assert!(r.is_err(), "the closure should have panicked");
+        assert_eq!(read(&p), b"before");
+        assert_only(d.path(), &["t"]);
+    }
+
+    /// Seek works on the temp: rewrite a header after the body.
+    fn seek_and_rewrite(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"XXXX body").unwrap();
+        assert_eq!(f.seek(SeekFrom::Start(0)).unwrap(), 0);
+        f.write_all(b"HEAD").unwrap();
+        assert_eq!(f.seek(SeekFrom::End(0)).unwrap(), 9);
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"HEAD body");
+    }
+
+    /// Replacing a shorter file with a longer one and a longer with a shorter:
+    /// nothing of the old content survives (no truncate-in-place artefacts).
+    fn sizes_shrink_and_grow(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        std::fs::write(&p, vec![b'a'; 10_000]).unwrap();
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"short").unwrap();
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"short");
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(&[b'b'; 20_000]).unwrap();
+        f.commit().unwrap();
+        assert_eq!(read(&p), vec![b'b'; 20_000]);
+        assert_only(d.path(), &["t"]);
+    }
+
+    /// The target is replaced by a new inode: a reader holding the old file
+    /// open keeps reading the old content.
+    fn open_reader_keeps_old(named: bool) {
+        let d = scratch();
+        let p = d.path().join("t");
+        std::fs::write(&p, b"old").unwrap();
+        let old = std::fs::File::open(&p).unwrap();
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(io::read_to_string(old).unwrap(), "old");
+        assert_eq!(read(&p), b"new");
+    }
+}
+
+/// `target()` is absolute even for a relative path, and `Debug` shows it.
+#[test]
+fn target_is_absolute() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let f = AtomicFile::create(&p).unwrap();
+    assert_eq!(f.target(), p);
+    assert!(format!("{f:?}").contains(&format!("{:?}", p)));
+    // `as_file` is the temp, not the target.
+    assert_eq!(f.as_file().metadata().unwrap().len(), 0);
+    f.discard().unwrap();
+
+    let f = AtomicFile::create("relative-name-never-written").unwrap();
+    assert!(f.target().is_absolute());
+    assert_eq!(
+        f.target(),
+        std::env::current_dir()
+            .unwrap()
+            .join("relative-name-never-written")
+    );
+    drop(f);
+    assert!(!std::path::Path::new("relative-name-never-written").exists());
+}
+
+/// `AtomicFile::options()` is `Options::new()`.
+#[test]
+fn options_shortcut() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let mut f = AtomicFile::options().mode(0o640).create(&p).unwrap();
+    f.write_all(b"x").unwrap();
+    f.commit().unwrap();
+    assert_eq!(mode(&p), 0o640);
+}
+
+/// `AtomicFile` can be moved to another thread and committed there.
+#[test]
+fn send_to_thread() {
+    let d = scratch();
+    let p = d.path().join("t");
+    let mut f = AtomicFile::create(&p).unwrap();
+    f.write_all(b"from main").unwrap();
+    std::thread::spawn(move || {
+        f.write_all(b", committed on a thread").unwrap();
+        f.commit().unwrap();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(read(&p), b"from main, committed on a thread");
+}

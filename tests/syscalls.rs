@@ -1,0 +1,274 @@
+//! Syscalls per one-shot overwrite, counted with `strace`: a count is
+//! deterministic where a time is not.
+//!
+//! The test re-runs this test binary under `strace -f`, with an environment
+//! variable that makes [`child`] do one write between two marker syscalls
+//! (`access` of a path nobody has). The write runs on a fresh thread, so
+//! per-thread lazy setup (a random seed, say) is counted as in a one-shot
+//! program, or on a thread that already wrote once (steady state). Only the
+//! syscalls of that thread between the markers count.
+#![allow(unsafe_code)]
+
+mod common;
+
+use std::ffi::CString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Which write [`child`] performs, and where.
+const ENV_CASE: &str = "ATOMIC_WRITE_SYSCALLS_CASE";
+const ENV_PATH: &str = "ATOMIC_WRITE_SYSCALLS_PATH";
+/// Set: the child first writes another file on the same thread, unmarked.
+const ENV_WARM: &str = "ATOMIC_WRITE_SYSCALLS_WARM";
+const BEGIN: &str = "/atomic-write-syscalls-begin";
+const END: &str = "/atomic-write-syscalls-end";
+
+/// atomic-write-file 0.3's count for the same overwrite, measured with this
+/// test: `openat` dir, `openat` temp, `newfstatat`, `fchmod`, `fchown`,
+/// `write`, `fsync`, `rename`, `fsync` dir, 2 × `close` — plus two `getrandom`
+/// (a probe and the seed of its per-thread RNG) on a thread's first write.
+const ATOMIC_WRITE_FILE_COUNT: usize = 11;
+
+fn marker(path: &str) {
+    let c = CString::new(path).unwrap();
+    // SAFETY: `c` is a valid C string; access only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::F_OK) };
+}
+
+/// The write a child process performs, between markers if `marked`.
+fn write_case(case: &str, path: &Path, marked: bool) {
+    let data = vec![b'x'; 4096];
+    if marked {
+        marker(BEGIN);
+    }
+    match case {
+        "crate" => atomic_write::write_bytes(path, &data).unwrap(),
+        "crate-file" => {
+            let mut f = atomic_write::AtomicFile::create(path).unwrap();
+            f.write_all(&data).unwrap();
+            f.commit().unwrap();
+        }
+        "atomic-write-file" => {
+            let mut f = atomic_write_file::AtomicWriteFile::open(path).unwrap();
+            f.write_all(&data).unwrap();
+            f.commit().unwrap();
+        }
+        "floor" => floor(path, &data),
+        other => panic!("unknown case {other}"),
+    }
+    if marked {
+        marker(END);
+    }
+}
+
+/// Hand-written floor: named temp beside the target, write, fsync, rename,
+/// fsync of the directory (no mode or owner preserved).
+fn floor(path: &Path, data: &[u8]) {
+    let dir = fs::File::open(path.parent().unwrap()).unwrap();
+    let tmp = path.with_extension("floor-tmp");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .unwrap();
+    f.write_all(data).unwrap();
+    f.sync_all().unwrap();
+    fs::rename(&tmp, path).unwrap();
+    dir.sync_all().unwrap();
+}
+
+/// Not a test of its own: the body of the child process (no-op otherwise).
+#[test]
+fn child() {
+    let (Some(case), Some(path)) = (std::env::var_os(ENV_CASE), std::env::var_os(ENV_PATH)) else {
+        return;
+    };
+    let case = case.into_string().unwrap();
+    let path = PathBuf::from(path);
+    let warm = std::env::var_os(ENV_WARM).is_some();
+    // SAFETY: umask has no preconditions; the child is single-purpose.
+    unsafe { libc::umask(0o022) };
+    std::thread::spawn(move || {
+        if warm {
+            // Per-thread lazy setup (random seeds) happens here, unmarked.
+            let warmup = path.with_extension("warmup");
+            fs::write(&warmup, b"old").unwrap();
+            write_case(&case, &warmup, false);
+        }
+        write_case(&case, &path, true);
+    })
+    .join()
+    .unwrap();
+}
+
+/// One traced child: what it did, and what it left.
+struct Trace {
+    calls: Vec<String>,
+    mode: u32,
+    owner: (u32, u32),
+}
+
+/// Overwrites a file of `mode` (and `owner`, if given) in a child under strace.
+fn trace(case: &str, warm: bool, mode: u32, owner: Option<(u32, u32)>) -> Trace {
+    let dir = common::scratch();
+    // The directory is the test's; let a chowned target stay writable by root only.
+    let target = dir.path().join("target.conf");
+    fs::write(&target, b"old content\n").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&target, Some(uid), Some(gid)).unwrap();
+    }
+    let log = dir.path().join("strace.log");
+    let mut cmd = Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(ENV_CASE, case)
+        .env(ENV_PATH, &target);
+    if warm {
+        cmd.env(ENV_WARM, "1");
+    }
+    let out = common::run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "child for {case} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::read(&target),
+        vec![b'x'; 4096],
+        "{case} did not write"
+    );
+    let text = fs::read_to_string(&log).unwrap();
+    Trace {
+        calls: parse(&text, case),
+        mode: common::mode(&target),
+        owner: common::owner(&target),
+    }
+}
+
+/// Syscalls of the thread that hit [`BEGIN`], from there to [`END`].
+///
+/// `fcntl(fd, F_GETFD)` is left out: std's debug builds (tests are one) check
+/// each descriptor that way before closing it; release builds do not.
+fn parse(text: &str, case: &str) -> Vec<String> {
+    let mut tid = None;
+    let mut calls = Vec::new();
+    for line in text.lines() {
+        let (pid, rest) = line.split_once(' ').unwrap_or(("", line));
+        let rest = rest.trim_start();
+        match tid {
+            None => {
+                if rest.contains(BEGIN) {
+                    tid = Some(pid.to_string());
+                }
+            }
+            Some(ref t) if t == pid => {
+                if rest.contains(END) {
+                    return calls;
+                }
+                // `<... foo resumed>` continues a call already counted.
+                if rest.starts_with("<...")
+                    || rest.starts_with("+++")
+                    || rest.starts_with("---")
+                    || (rest.starts_with("fcntl(") && rest.contains("F_GETFD"))
+                {
+                    continue;
+                }
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                calls.push(name);
+            }
+            Some(_) => {}
+        }
+    }
+    panic!("markers not found in the strace log of {case}:\n{text}");
+}
+
+fn show(label: &str, t: &Trace) {
+    eprintln!("{label:34} {:2}: {}", t.calls.len(), t.calls.join(" "));
+}
+
+/// Position of the `n`th (from 0) call named `name`.
+#[track_caller]
+fn pos(calls: &[String], name: &str, n: usize) -> usize {
+    calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| *c == name)
+        .nth(n)
+        .unwrap_or_else(|| panic!("no {name} #{n} in {calls:?}"))
+        .0
+}
+
+#[test]
+fn one_shot_overwrite_syscalls() {
+    if !common::require("strace") {
+        return;
+    }
+    // The usual case: the writer's own file, mode within the umask (022).
+    let mode = 0o640;
+    let ours_warm = trace("crate", true, mode, None);
+    let ours_fresh = trace("crate", false, mode, None);
+    let file_warm = trace("crate-file", true, mode, None);
+    let theirs_warm = trace("atomic-write-file", true, mode, None);
+    let theirs_fresh = trace("atomic-write-file", false, mode, None);
+    let floor = trace("floor", true, mode, None);
+    show("atomic-write (warm thread)", &ours_warm);
+    show("atomic-write (fresh thread)", &ours_fresh);
+    show("AtomicFile+commit (warm thread)", &file_warm);
+    show("atomic-write-file (warm thread)", &theirs_warm);
+    show("atomic-write-file (fresh thread)", &theirs_fresh);
+    show("floor: no mode/owner kept", &floor);
+
+    for t in [&ours_warm, &ours_fresh, &file_warm, &theirs_warm] {
+        assert_eq!(t.mode, mode, "mode not kept");
+    }
+    assert_eq!(theirs_warm.calls.len(), ATOMIC_WRITE_FILE_COUNT);
+    assert!(
+        ours_warm.calls.len() <= ATOMIC_WRITE_FILE_COUNT,
+        "more syscalls than atomic-write-file: {:?}",
+        ours_warm.calls
+    );
+    assert_eq!(file_warm.calls, ours_warm.calls);
+    // A thread's first write also seeds the random temp names (one getrandom).
+    assert!(ours_fresh.calls.len() <= ours_warm.calls.len() + 1);
+    assert!(ours_fresh.calls.len() < theirs_fresh.calls.len());
+    // Owner and mode already right: neither fchown nor fchmod runs.
+    for c in ["fchown", "fchmod", "statx", "lstat"] {
+        assert!(
+            !ours_warm.calls.iter().any(|x| x == c),
+            "{c} in {:?}",
+            ours_warm.calls
+        );
+    }
+    // The contract's order: fsync of the temp → link → rename → fsync of the dir.
+    let calls = &ours_warm.calls;
+    assert!(pos(calls, "fsync", 0) < pos(calls, "linkat", 0));
+    assert!(pos(calls, "linkat", 0) < pos(calls, "renameat", 0));
+    assert!(pos(calls, "renameat", 0) < pos(calls, "fsync", 1));
+
+    // A mode outside the umask needs the fchmod: one more, still ordered.
+    let wide = trace("crate", true, 0o666, None);
+    show("atomic-write, mode 0666 (warm)", &wide);
+    assert_eq!(wide.mode, 0o666);
+    assert_eq!(wide.calls.len(), ours_warm.calls.len() + 1);
+    assert!(pos(&wide.calls, "fchmod", 0) < pos(&wide.calls, "fsync", 0));
+
+    // Another user's file, rewritten by root: fchown runs (and no fchmod).
+    if common::require_root() {
+        let other = trace("crate", true, mode, Some((65534, 65534)));
+        show("atomic-write, other owner (warm)", &other);
+        assert_eq!(other.owner, (65534, 65534));
+        assert_eq!(other.mode, mode);
+        assert_eq!(other.calls.len(), ours_warm.calls.len() + 1);
+        assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
+    }
+}
