@@ -52,6 +52,8 @@ pub struct AtomicFile {
     owner: Option<(u32, u32)>,
     /// Permission bits to set before commit, if any.
     mode: Option<u32>,
+    /// Whether `mode` is the existing target's rather than an explicit one.
+    mode_inherited: bool,
     no_clobber: bool,
     durability: Durability,
 }
@@ -127,6 +129,7 @@ impl AtomicFile {
             name,
             owner,
             mode,
+            mode_inherited: opts.mode.is_none() && existing.is_some(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
         };
@@ -251,17 +254,29 @@ impl AtomicFile {
             )
         })?;
         let mut bits_known = true;
+        let mut mode = self.mode;
         if let Some((uid, gid)) = self.owner.filter(|&o| o != (now.uid, now.gid)) {
-            sys::chown_best_effort(&self.temp.file, uid, gid).context(|| {
-                format!(
-                    "failed to set the owner of the temporary file for {}",
-                    self.target.display_quoted()
-                )
-            })?;
+            let (uid_kept, gid_kept) =
+                sys::chown_best_effort(&self.temp.file, uid, gid).context(|| {
+                    format!(
+                        "failed to set the owner of the temporary file for {}",
+                        self.target.display_quoted()
+                    )
+                })?;
             // chown may clear setuid/setgid, and changes no other bit.
             bits_known = now.mode & 0o6000 == 0;
+            // An inherited setuid (setgid) bit is dropped when the owner (group)
+            // could not be kept, as `cp -p` and `install` do: a setuid file
+            // owned by the writer instead would run as the writer.
+            if self.mode_inherited {
+                let owner_changed = !uid_kept && uid != now.uid;
+                let group_changed = !gid_kept && gid != now.gid;
+                let drop = (if owner_changed { 0o4000 } else { 0 })
+                    | (if group_changed { 0o2000 } else { 0 });
+                mode = mode.map(|m| m & !drop);
+            }
         }
-        if let Some(mode) = self.mode.filter(|&m| !bits_known || m != now.mode) {
+        if let Some(mode) = mode.filter(|&m| !bits_known || m != now.mode) {
             sys::chmod(&self.temp.file, mode).context(|| {
                 format!(
                     "failed to set permissions {mode:#o} on the temporary file for {}",
@@ -356,6 +371,19 @@ impl AtomicFile {
     ///
     /// The error from removing the named temp, if that failed (for example on a
     /// directory made append-only after the temp was created).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("settings.toml");
+    /// std::fs::write(&path, "old = true\n")?;
+    /// let mut file = AtomicFile::create(&path)?;
+    /// file.write_all(b"half of the new")?;
+    /// file.discard()?; // changed our mind
+    /// assert_eq!(std::fs::read_to_string(&path)?, "old = true\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn discard(mut self) -> io::Result<()> {
         match self.temp.name.take() {
             Some(tmp) => sys::unlink(&self.dir, &tmp).context(|| {

@@ -70,6 +70,9 @@
 //!
 //! # Limits
 //!
+//! - Only the target's own directory is synced, not its parent: a directory
+//!   created just before the write needs its parent synced by the caller, or
+//!   a power cut can lose both.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
 //! - Extended attributes and ACLs of an existing target are not copied.

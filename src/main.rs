@@ -178,6 +178,9 @@ fn sweep(cli: &Cli) -> Result<(), Failure> {
 }
 
 fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
+    if cli.command.is_empty() {
+        refuse_closed_stdin()?;
+    }
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
         .append(cli.append)
@@ -290,6 +293,34 @@ fn read_error(f: Failure, what: &str) -> Failure {
         )),
         other => other,
     }
+}
+
+/// Fails if standard input was closed when we were started (`atomic-write f <&-`).
+///
+/// Rust's runtime reopens a closed standard input as `/dev/null`, read-write,
+/// before `main`; reading that "succeeds" with no bytes and would replace PATH
+/// with an empty file. A shell's `< /dev/null` opens it read-only, so only a
+/// read-write `/dev/null` (rare on purpose: `0<> /dev/null`) is refused.
+fn refuse_closed_stdin() -> io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/0") else {
+        return Ok(()); // no procfs: cannot tell, so do not refuse
+    };
+    let read_write = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|f| f & 0o3 == 0o2);
+    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?).metadata()?;
+    let is_null = stdin.file_type().is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == stdin.rdev());
+    if read_write && is_null {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "failed to read standard input: it is closed",
+        ));
+    }
+    Ok(())
 }
 
 /// Blocks until `src` is readable, with the guarded signals let through

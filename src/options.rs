@@ -81,7 +81,10 @@ impl Options {
     ///
     /// Best effort: where the process may not give the file away (only root
     /// may), it keeps the group if it can and otherwise silently leaves the new
-    /// file owned by the writer.
+    /// file owned by the writer. An existing target's setuid (setgid) bit is
+    /// then not carried over to a file whose owner (group) differs from the
+    /// target's, as `cp -p` does; an explicit [`mode`](Self::mode) is applied
+    /// as given.
     pub fn preserve_owner(&mut self, yes: bool) -> &mut Self {
         self.preserve_owner = yes;
         self
@@ -90,6 +93,17 @@ impl Options {
     /// Fail with [`io::ErrorKind::AlreadyExists`] if the target exists (default
     /// `false`). Checked early in `create()` and again, race-free, at commit:
     /// of several writers racing to create one path exactly one succeeds.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("lock");
+    /// Options::new().no_clobber(true).write_bytes(&path, b"first")?;
+    /// let err = Options::new().no_clobber(true).write_bytes(&path, b"second").unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    /// assert_eq!(std::fs::read(&path)?, b"first");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn no_clobber(&mut self, yes: bool) -> &mut Self {
         self.no_clobber = yes;
         self
@@ -104,6 +118,22 @@ impl Options {
     /// Follow a symlink at the target path to the file it names (default
     /// `true`), so the link stays a link. With `false` the link itself is
     /// replaced by a regular file.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let (real, link) = (dir.path().join("real"), dir.path().join("link"));
+    /// std::fs::write(&real, "old")?;
+    /// std::os::unix::fs::symlink(&real, &link)?;
+    /// Options::new().write_text(&link, "through the link")?;
+    /// assert!(link.symlink_metadata()?.file_type().is_symlink());
+    /// assert_eq!(std::fs::read_to_string(&real)?, "through the link");
+    ///
+    /// Options::new().follow_symlinks(false).write_text(&link, "replaced")?;
+    /// assert!(link.symlink_metadata()?.file_type().is_file());
+    /// assert_eq!(std::fs::read_to_string(&real)?, "through the link");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn follow_symlinks(&mut self, yes: bool) -> &mut Self {
         self.follow_symlinks = yes;
         self
@@ -112,6 +142,16 @@ impl Options {
     /// Start from a copy of the target's current content, with the cursor at
     /// its end (default `false`). A missing target starts empty. The copy uses
     /// a reflink where the filesystem can, else the kernel's copy path.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("log.txt");
+    /// std::fs::write(&path, "line 1\n")?;
+    /// Options::new().append(true).write_text(&path, "line 2\n")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "line 1\nline 2\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn append(&mut self, yes: bool) -> &mut Self {
         self.append = yes;
         self

@@ -136,3 +136,73 @@ fn append_on_tmpfs() {
     assert_eq!(&got[3 << 20..], b"!!");
     assert_only(&m.path, &["f"]);
 }
+
+/// A loop-mounted filesystem image, unmounted (and its loop device freed, as
+/// `mount -o loop` sets autoclear) on drop.
+struct LoopFs {
+    dir: tempfile::TempDir,
+    _img: tempfile::TempDir,
+}
+
+impl LoopFs {
+    fn new(mkfs: &str, size: &str) -> LoopFs {
+        let img = scratch();
+        let dir = scratch();
+        let file = img.path().join("fs.img");
+        sh(&format!(
+            "truncate -s {size} {f} && {mkfs} {f} >/dev/null && mount -o loop {f} {d}",
+            f = shell_quote(&file),
+            d = shell_quote(dir.path())
+        ));
+        LoopFs { dir, _img: img }
+    }
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        let p = shell_quote(self.dir.path());
+        let _ = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umount {p} || umount -l {p}"))
+            .status();
+    }
+}
+
+/// On btrfs and xfs the copy is a reflink (`FICLONE`): the result must be the
+/// same, with the cursor after the cloned content. Full suite (loop mounts).
+#[test]
+fn append_with_reflink() {
+    if !full_suite() {
+        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the btrfs/xfs append test");
+        return;
+    }
+    if !require_root() || !require("mkfs.btrfs") || !require("mkfs.xfs") {
+        return;
+    }
+    for (mkfs, size) in [("mkfs.btrfs -q -f", "160M"), ("mkfs.xfs -q -f", "320M")] {
+        let fs_ = LoopFs::new(mkfs, size);
+        let d = fs_.dir.path();
+        let p = d.join("f");
+        // Unaligned size: the clone covers the partial last block too.
+        let old: Vec<u8> = (0..(3 << 20) + 4321u32).map(|i| (i % 241) as u8).collect();
+        fs::write(&p, &old).unwrap();
+        chmod(&p, 0o640);
+        for named in [false, true] {
+            let mut f = opts(named).append(true).create(&p).unwrap();
+            let pos = f.stream_position().unwrap();
+            let len = fs::metadata(&p).unwrap().len();
+            assert_eq!(pos, len, "{mkfs}: cursor not at the end");
+            f.write_all(if named { b"N" } else { b"T" }).unwrap();
+            f.commit().unwrap();
+        }
+        let got = read(&p);
+        assert_eq!(got.len(), old.len() + 2, "{mkfs}");
+        assert!(
+            got[..old.len()] == old[..],
+            "{mkfs}: cloned content differs"
+        );
+        assert_eq!(&got[old.len()..], b"TN", "{mkfs}");
+        assert_eq!(mode(&p), 0o640);
+        assert_only(d, &["f"]);
+    }
+}

@@ -301,6 +301,33 @@ both_paths! {
         assert_only(d.path(), &["f", "sub"]);
     }
 
+    /// Standard input that cannot be read: write-only (EBADF), or closed
+    /// (`<&-`, which Rust's runtime turns into a read-write /dev/null) —
+    /// nothing is committed. `< /dev/null` is legitimate empty input.
+    fn stdin_unreadable(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        let wo = fs::File::create(d.path().join("wo")).unwrap();
+        let out = run(cli(named).arg(&p).stdin(wo));
+        let line = assert_io_failure(&out, &p);
+        assert!(line.contains("failed to read standard input"), "{line}");
+        assert_eq!(read(&p), b"old");
+        let out = run(Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" \"$1\" <&-")
+            .arg(bin())
+            .arg(&p)
+            .env("ATOMIC_WRITE_NO_TMPFILE", if named { "1" } else { "0" }));
+        let line = assert_io_failure(&out, &p);
+        assert!(line.contains("failed to read standard input"), "{line}");
+        assert_eq!(read(&p), b"old", "a closed stdin emptied the file");
+        assert_only(d.path(), &["f", "wo"]);
+        let out = run(cli(named).arg(&p).stdin(fs::File::open("/dev/null").unwrap()));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), b"");
+    }
+
     /// SIGTERM, SIGINT, SIGHUP and SIGPIPE mid-input (stdin a pipe kept open,
     /// data already in the temp): nothing committed, no temp left, and the
     /// process dies of the signal. With `ATOMIC_WRITE_NO_TMPFILE=1` the temp
@@ -369,6 +396,7 @@ fn usage_errors_exit_2() {
         &["--older-than", "5", "f"],
         &["--sweep", "--append", "f"],
         &["-m"],
+        &[""],
     ];
     for args in cases {
         let out = cli_input(Command::new(bin()).current_dir(d.path()).args(*args), b"x");

@@ -178,6 +178,27 @@ both_paths! {
         assert_only(&m.path, &["f"]);
     }
 
+    /// Disk full while `append(true)` copies the current content in
+    /// `create()`: `StorageFull` naming the copy step; old content intact.
+    fn disk_full_append_copy(named: bool) {
+        if !require_root() {
+            return;
+        }
+        let m = Mount::tmpfs("64k", "");
+        let p = m.path.join("f");
+        let old = vec![b'o'; 40 << 10];
+        fs::write(&p, &old).unwrap();
+        let err = opts(named).append(true).create(&p).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StorageFull, "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("failed to copy {p:?} to its temporary file")),
+            "{err}"
+        );
+        assert_eq!(read(&p), old);
+        assert_only(&m.path, &["f"]);
+    }
+
     /// No inode left for the temp: `StorageFull` from `create()`.
     fn no_inodes(named: bool) {
         if !require_root() {
@@ -256,6 +277,31 @@ both_paths! {
             )
         );
         assert_eq!(read(&p), b"old");
+        assert_only(&d, &["f"]);
+    }
+
+    /// A sticky directory (like /tmp) where the target belongs to someone
+    /// else: the kernel refuses the rename (EPERM), which only `commit()` can
+    /// find out. The write fails with exit 1 and one line, the target is
+    /// untouched and the temp removed.
+    fn sticky_dir_foreign_target(named: bool) {
+        if !require_root() || !require("setpriv") {
+            return;
+        }
+        let (_t, d) = scratch_for_nobody(0o1777);
+        let p = d.join("f");
+        fs::write(&p, b"root's").unwrap();
+        chmod(&p, 0o666);
+        let mut c = as_nobody(bin());
+        if named {
+            c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
+        }
+        let out = cli_input(c.arg(&p), b"nobody's");
+        let line = assert_io_failure(&out, &p);
+        assert!(line.contains("failed to rename"), "{line}");
+        assert!(line.ends_with("Operation not permitted (os error 1)"), "{line}");
+        assert_eq!(read(&p), b"root's");
+        assert_eq!(owner(&p), (0, 0));
         assert_only(&d, &["f"]);
     }
 }

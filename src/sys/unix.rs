@@ -338,20 +338,20 @@ pub(crate) fn chmod(file: &File, mode: u32) -> io::Result<()> {
 }
 
 /// `fchown` to `uid:gid`, or to the group alone, or nothing: whatever the
-/// process may do. Only `EPERM` is swallowed; other errors (`EIO`, `EROFS`) are real.
-pub(crate) fn chown_best_effort(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+/// process may do; returns whether the owner and the group were set. Only `EPERM` is swallowed; other errors (`EIO`, `EROFS`) are real.
+pub(crate) fn chown_best_effort(file: &File, uid: u32, gid: u32) -> io::Result<(bool, bool)> {
     let fd: RawFd = file.as_raw_fd();
     // SAFETY: `fd` is an open file descriptor.
     match cvt_r(|| unsafe { libc::fchown(fd, uid, gid) }) {
-        Ok(_) => return Ok(()),
+        Ok(_) => return Ok((true, true)),
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
         Err(e) => return Err(e),
     }
     // Not allowed to give the file away; keep the group if we are a member.
     // SAFETY: `fd` is an open file descriptor; `uid_t::MAX` (-1) leaves the owner as is.
     match cvt_r(|| unsafe { libc::fchown(fd, libc::uid_t::MAX, gid) }) {
-        Ok(_) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(()),
+        Ok(_) => Ok((false, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok((false, false)),
         Err(e) => Err(e),
     }
 }

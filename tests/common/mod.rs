@@ -503,6 +503,7 @@ pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 /// Whether process `pid` holds an unnamed `O_TMPFILE` file open in `dir`
 /// (its `/proc/PID/fd` link reads `DIR/#INODE (deleted)`).
 pub fn holds_unnamed_temp(pid: u32, dir: &Path) -> bool {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let prefix = format!("{}/#", dir.display());
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
@@ -536,7 +537,8 @@ pub fn temp_size(pid: u32, dir: &Path) -> Option<u64> {
             .ok()
             .map(|m| m.len());
     }
-    let prefix = format!("{}/#", dir.display());
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let prefix = format!("{}/#", real.display());
     fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()?
         .filter_map(|e| e.ok())
