@@ -105,7 +105,11 @@ fn case(
     }
     let complete = || -> Result<(), String> {
         let t = now.target.as_ref().ok_or("the target is missing")?;
-        if t.content != setup.new {
+        let want = match (writer, &setup.old) {
+            (Writer::CliAppend, Some(old)) => [old.as_slice(), &setup.new].concat(),
+            _ => setup.new.clone(),
+        };
+        if t.content != want {
             return Err(format!("the target is not the new version: {t:?}"));
         }
         if setup.old.is_some() && t.mode != OLD_MODE {
@@ -263,6 +267,8 @@ fn cli_matrix() -> Vec<(Writer, Workload)> {
     v.push((Writer::CliNamed, Workload::new(0, false)));
     v.push((Writer::CliNamed, sym(1, true)));
     v.push((Writer::CliNoClobber, Workload::new(4096, false)));
+    v.push((Writer::CliAppend, Workload::new(9000, true)));
+    v.push((Writer::CliAppend, Workload::new(1, false)));
     v.push((Writer::CliNamed, Workload::new(9000, false)));
     v
 }

@@ -25,6 +25,8 @@ pub enum Writer {
     CliNamed,
     /// The CLI with `--no-clobber` (only for new targets).
     CliNoClobber,
+    /// The CLI with `--append`: the result is the old content, then stdin.
+    CliAppend,
     /// A Python writer of the given kind (see [`WRITERS_PY`]).
     Py(&'static str),
 }
@@ -61,13 +63,17 @@ impl Writer {
             Writer::Cli => "atomic-write".into(),
             Writer::CliNamed => "atomic-write (named temp)".into(),
             Writer::CliNoClobber => "atomic-write --no-clobber".into(),
+            Writer::CliAppend => "atomic-write --append".into(),
             Writer::Py(kind) => format!("python:{kind}"),
         }
     }
 
     /// Whether this is the crate's CLI (whose temps `sweep` recognises).
     pub fn is_cli(&self) -> bool {
-        matches!(self, Writer::Cli | Writer::CliNamed | Writer::CliNoClobber)
+        matches!(
+            self,
+            Writer::Cli | Writer::CliNamed | Writer::CliNoClobber | Writer::CliAppend
+        )
     }
 
     /// Program, arguments and extra environment to replace `target` with stdin.
@@ -80,6 +86,10 @@ impl Writer {
             ),
             Writer::CliNoClobber => (
                 vec![super::bin().into(), "--no-clobber".into(), target.into()],
+                vec![],
+            ),
+            Writer::CliAppend => (
+                vec![super::bin().into(), "--append".into(), target.into()],
                 vec![],
             ),
             Writer::Py(kind) => (
