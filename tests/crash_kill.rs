@@ -79,8 +79,12 @@ fn kill_at(
     let now = Snap::take(&setup.scene);
     let renamed = commit.renamed.is_some_and(|r| idx > r);
     let content = now.target.as_ref().map(|t| &t.content);
+    let want = match (writer, &setup.old) {
+        (Writer::CliAppend, Some(old)) => [old.as_slice(), &setup.new].concat(),
+        _ => setup.new.clone(),
+    };
     if renamed {
-        if content != Some(&setup.new) {
+        if content != Some(&want) {
             return Err(format!(
                 "killed after the rename, but the target is not the new version: {:?}",
                 now.target
@@ -207,6 +211,7 @@ fn cli_killed_at_every_syscall_of_a_commit() {
         (Writer::Cli, cli_workloads(full)),
         (Writer::CliNamed, cli_workloads(full)),
         (Writer::CliNoClobber, vec![Workload::new(4096, false)]),
+        (Writer::CliAppend, vec![Workload::new(9000, true)]),
     ];
     for (writer, ws) in runs {
         let r = kill_harness(writer, &ws);
