@@ -1,7 +1,9 @@
 //! One-shot overwrites side by side — the hand-written floor, this crate and
 //! its peers — on tmpfs (where only syscall overhead shows) and on the disk
-//! under `target/`, then batch commits. Ends with a table of medians and
-//! ratios against the floor.
+//! under `target/`, then batch commits: first criterion's own measurements,
+//! then tables of medians from an interleaved run (every contender one
+//! operation per round, so the load of a shared machine hits all alike), with
+//! ratios against the floor. The tables are what the README quotes.
 //!
 //! ```text
 //! cargo bench --bench compare                 # everything, a few minutes
@@ -17,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 
@@ -32,10 +34,11 @@ const BATCH: usize = 100;
 type Writer = fn(&Path, &[u8]);
 
 /// The implementations compared, floor first.
-const WRITERS: [(&str, Writer); 6] = [
+const WRITERS: [(&str, Writer); 7] = [
     ("floor", floor),
     ("write_bytes", crate_write_bytes),
     ("AtomicFile", crate_atomic_file),
+    ("named temp", crate_named_temp),
     ("atomic-write-file", atomic_write_file),
     ("atomicwrites", atomicwrites),
     ("tempfile", tempfile_persist),
@@ -64,6 +67,15 @@ fn crate_atomic_file(path: &Path, data: &[u8]) {
     let mut f = atomic_write::AtomicFile::create(path).unwrap();
     f.write_all(data).unwrap();
     f.commit().unwrap();
+}
+
+/// `write_bytes` with the named-temp fallback instead of `O_TMPFILE`: shows
+/// what the unnamed temp (and its `linkat`) costs.
+fn crate_named_temp(path: &Path, data: &[u8]) {
+    atomic_write::Options::new()
+        .force_named_temp(true)
+        .write_bytes(path, data)
+        .unwrap();
 }
 
 fn atomic_write_file(path: &Path, data: &[u8]) {
@@ -176,7 +188,7 @@ fn batch(c: &mut Criterion, base: &Path) {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     let mut g = c.benchmark_group(format!("disk batch {BATCH}x4KiB"));
-    g.sample_size(20);
+    g.sample_size(10);
     g.bench_function("commit_all", |b| {
         b.iter(|| atomic_write::commit_all(batch_files(&dir, &data)).unwrap())
     });
@@ -187,43 +199,47 @@ fn batch(c: &mut Criterion, base: &Path) {
             }
         })
     });
-    // By hand, without syncfs: write all, fsync each, rename all, fsync the
-    // directory once. What commit_all would cost with an fsync per file.
     g.bench_function("fsync each, one dir fsync", |b| {
-        b.iter(|| {
-            let temps: Vec<(PathBuf, File)> = (0..BATCH)
-                .map(|i| {
-                    let tmp = dir.join(format!(".f{i:03}.tmp"));
-                    let mut f = File::create(&tmp).unwrap();
-                    f.write_all(&data).unwrap();
-                    (tmp, f)
-                })
-                .collect();
-            for (_, f) in &temps {
-                f.sync_all().unwrap();
-            }
-            for (i, (tmp, _)) in temps.iter().enumerate() {
-                fs::rename(tmp, dir.join(format!("f{i:03}"))).unwrap();
-            }
-            File::open(&dir).unwrap().sync_all().unwrap();
-        })
+        b.iter(|| fsync_each(&dir, &data))
     });
     g.finish();
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// The median point estimate (ns) criterion saved for a benchmark, if any.
-fn median(criterion_dir: &Path, group: &str, id: &str) -> Option<f64> {
-    let dir = |s: &str| s.replace(['/', ' '], "_");
-    let mut p = criterion_dir.join(dir(group));
-    for part in id.split('/') {
-        p.push(dir(part));
+/// Medians of an interleaved run: round after round, every contender does one
+/// operation, in an order that rotates each round, so the load of a shared
+/// machine falls on all of them alike. Runs for about `budget` (10 rounds at
+/// least). Returns the median nanoseconds per operation of each contender.
+fn interleaved(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<f64> {
+    let n = contenders.len();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let start = Instant::now();
+    let mut round = 0;
+    while round < 10 || (start.elapsed() < budget && round < 20_000) {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let t = Instant::now();
+            (contenders[i])();
+            samples[i].push(t.elapsed().as_nanos() as f64);
+        }
+        round += 1;
     }
-    let json = fs::read_to_string(p.join("new/estimates.json")).ok()?;
-    let rest = &json[json.find("\"median\"")?..];
-    let rest = &rest[rest.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
-    let end = rest.find([',', '}'])?;
-    rest[..end].trim().parse().ok()
+    samples
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        })
+        .collect()
+}
+
+/// `ATOMIC_WRITE_BENCH_SCALE` (default 1) stretches the interleaved runs: on a
+/// busy machine, `4` gives steadier medians.
+fn budget_scale() -> f64 {
+    std::env::var("ATOMIC_WRITE_BENCH_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0)
 }
 
 fn fmt_time(ns: f64) -> String {
@@ -235,45 +251,95 @@ fn fmt_time(ns: f64) -> String {
     }
 }
 
-/// Prints the medians of this run as a Markdown table, ratios against the floor.
-fn summary(criterion_dir: &Path) {
+/// The one-shot table: every writer interleaved with the floor, per
+/// filesystem and size; medians and their ratio to the floor's.
+fn one_shot_table(places: &[(&str, &Path)], filter: &str) {
     println!(
         "\n| filesystem, size | {} |",
         WRITERS.map(|w| w.0).join(" | ")
     );
     println!("|---|{}", "---:|".repeat(WRITERS.len()));
-    for fs_name in ["tmpfs", "disk"] {
-        for (_, label) in SIZES {
+    for &(fs_name, base) in places {
+        for (size, label) in SIZES {
             let group = format!("{fs_name} {label}");
-            let meds: Vec<Option<f64>> = WRITERS
+            if !group.contains(filter) {
+                continue;
+            }
+            let data = vec![0x5a_u8; size];
+            let targets: Vec<PathBuf> = WRITERS.iter().map(|(n, _)| prepare(base, n)).collect();
+            let mut closures: Vec<Box<dyn FnMut()>> = WRITERS
                 .iter()
-                .map(|(name, _)| median(criterion_dir, &group, &format!("{name}/{label}")))
-                .collect();
-            let Some(floor) = meds[0] else { continue };
-            let cells: Vec<String> = meds
-                .iter()
-                .map(|m| match m {
-                    Some(m) => format!("{} ({:.2}×)", fmt_time(*m), m / floor),
-                    None => "–".into(),
+                .zip(&targets)
+                .map(|((_, write), target)| {
+                    let data = &data;
+                    Box::new(move || write(target, data)) as Box<dyn FnMut()>
                 })
                 .collect();
+            let mut refs: Vec<&mut dyn FnMut()> = closures
+                .iter_mut()
+                .map(|c| c.as_mut() as &mut dyn FnMut())
+                .collect();
+            let budget =
+                Duration::from_secs_f64(budget_scale() * if size >= 64 << 20 { 8.0 } else { 3.0 });
+            let meds = interleaved(&mut refs, budget);
+            let cells: Vec<String> = meds
+                .iter()
+                .map(|m| format!("{} ({:.2}×)", fmt_time(*m), m / meds[0]))
+                .collect();
             println!("| {group} | {} |", cells.join(" | "));
+            for t in &targets {
+                let _ = fs::remove_dir_all(t.parent().unwrap());
+            }
         }
     }
-    let group = format!("disk batch {BATCH}x4KiB");
-    let all = median(criterion_dir, &group, "commit_all");
-    let seq = median(criterion_dir, &group, "sequential commit");
-    let each = median(criterion_dir, &group, "fsync each, one dir fsync");
-    if let (Some(all), Some(seq), Some(each)) = (all, seq, each) {
-        println!(
-            "\n| {group} | commit_all | sequential commit | fsync each, one dir fsync |\n|---|---:|---:|---:|\n| median | {} | {} ({:.2}×) | {} ({:.2}×) |",
-            fmt_time(all),
-            fmt_time(seq),
-            seq / all,
-            fmt_time(each),
-            each / all
-        );
+}
+
+/// The batch table: commit_all interleaved with sequential commits.
+fn batch_table(disk: &Path) {
+    let data = vec![0x5a_u8; 4 << 10];
+    let dir = disk.join("batch-table");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let mut all = || atomic_write::commit_all(batch_files(&dir, &data)).unwrap();
+    let mut seq = || {
+        for f in batch_files(&dir, &data) {
+            f.commit().unwrap();
+        }
+    };
+    let mut each = || fsync_each(&dir, &data);
+    let meds = interleaved(
+        &mut [&mut all, &mut seq, &mut each],
+        Duration::from_secs_f64(budget_scale() * 10.0),
+    );
+    println!(
+        "\n| disk, {BATCH} × 4 KiB, one directory | commit_all | {BATCH} × commit | fsync each, one dir fsync |\n|---|---:|---:|---:|\n| median | {} | {} ({:.2}× commit_all) | {} ({:.2}× commit_all) |",
+        fmt_time(meds[0]),
+        fmt_time(meds[1]),
+        meds[1] / meds[0],
+        fmt_time(meds[2]),
+        meds[2] / meds[0]
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// By hand, without syncfs: write all, fsync each, rename all, fsync the
+/// directory once. What commit_all would cost with an fsync per file.
+fn fsync_each(dir: &Path, data: &[u8]) {
+    let temps: Vec<(PathBuf, File)> = (0..BATCH)
+        .map(|i| {
+            let tmp = dir.join(format!(".f{i:03}.tmp"));
+            let mut f = File::create(&tmp).unwrap();
+            f.write_all(data).unwrap();
+            (tmp, f)
+        })
+        .collect();
+    for (_, f) in &temps {
+        f.sync_all().unwrap();
     }
+    for (i, (tmp, _)) in temps.iter().enumerate() {
+        fs::rename(tmp, dir.join(format!("f{i:03}"))).unwrap();
+    }
+    File::open(dir).unwrap().sync_all().unwrap();
 }
 
 fn main() {
@@ -282,21 +348,30 @@ fn main() {
     fs::create_dir_all(&base).unwrap();
     let mut c = Criterion::default()
         .sample_size(20)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(1))
         .configure_from_args();
-    {
-        let tmpfs = Tmpfs::new(&base);
-        one_shot(&mut c, "tmpfs", &tmpfs.dir);
-    }
+    // The first free argument, if any, filters the tables as it filters criterion.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let tmpfs = Tmpfs::new(&base);
     let disk = base.join("disk");
-    one_shot(&mut c, "disk", &disk);
-    batch(&mut c, &disk);
+    // `ATOMIC_WRITE_BENCH_TABLES_ONLY=1`: skip criterion, print the tables.
+    if std::env::var_os("ATOMIC_WRITE_BENCH_TABLES_ONLY").is_none() {
+        one_shot(&mut c, "tmpfs", &tmpfs.dir);
+        one_shot(&mut c, "disk", &disk);
+        batch(&mut c, &disk);
+        c.final_summary();
+    }
+    if !std::env::args().any(|a| a == "--list" || a == "--test") {
+        println!("\nInterleaved medians (ratio to the floor):");
+        one_shot_table(&[("tmpfs", &tmpfs.dir), ("disk", &disk)], &filter);
+        if "disk batch".contains(&filter) || filter.contains("batch") {
+            batch_table(&disk);
+        }
+    }
+    drop(tmpfs);
     let _ = fs::remove_dir_all(&disk);
-    c.final_summary();
-    summary(
-        &std::env::var_os("CARGO_TARGET_DIR")
-            .map_or(root, PathBuf::from)
-            .join("criterion"),
-    );
 }

@@ -51,12 +51,18 @@
 //!
 //! 1. `fchown` to the existing target's owner and group (where permitted);
 //! 2. `fchmod` to the explicit or the existing target's mode (after `fchown`,
-//!    which clears setuid/setgid);
+//!    which clears setuid/setgid) — one `fstat` of the temp first tells
+//!    whether either would change anything, and those that would not are
+//!    skipped: rewriting one's own file with a mode inside the umask needs
+//!    neither;
 //! 3. `fsync` of the temp (`F_FULLFSYNC` on Apple platforms);
 //! 4. on Linux, `linkat` of the unnamed temp to a hidden random name;
 //! 5. `renameat` over the target — or, with [`Options::no_clobber`], a link or
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
 //! 6. `fsync` of the directory, so the rename itself survives power loss.
+//!
+//! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
+//! filesystem for all the data, the renames, one `fsync` per directory.
 //!
 //! # Guarantees
 //!

@@ -51,6 +51,12 @@ fn write_case(case: &str, path: &Path, marked: bool) {
             f.write_all(&data).unwrap();
             f.commit().unwrap();
         }
+        "crate-copy" => {
+            let mut src = fs::File::open(path.with_extension("src")).unwrap();
+            let mut f = atomic_write::AtomicFile::create(path).unwrap();
+            std::io::copy(&mut src, f.as_file_mut()).unwrap();
+            f.commit().unwrap();
+        }
         "atomic-write-file" => {
             let mut f = atomic_write_file::AtomicWriteFile::open(path).unwrap();
             f.write_all(&data).unwrap();
@@ -118,6 +124,7 @@ fn trace(case: &str, warm: bool, mode: u32, owner: Option<(u32, u32)>) -> Trace 
     let target = dir.path().join("target.conf");
     fs::write(&target, b"old content\n").unwrap();
     fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
+    fs::write(target.with_extension("src"), vec![b'x'; 4096]).unwrap();
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&target, Some(uid), Some(gid)).unwrap();
     }
@@ -271,4 +278,78 @@ fn one_shot_overwrite_syscalls() {
         assert_eq!(other.calls.len(), ours_warm.calls.len() + 1);
         assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
     }
+}
+
+/// `io::copy` from a `File` into `as_file_mut()` takes the kernel's copy path:
+/// `copy_file_range`, no read or write of the data through user space.
+#[test]
+fn io_copy_into_atomic_file_uses_copy_file_range() {
+    if !common::require("strace") {
+        return;
+    }
+    let t = trace("crate-copy", true, 0o640, None);
+    show("io::copy into AtomicFile (warm)", &t);
+    assert!(
+        t.calls.iter().any(|c| c == "copy_file_range"),
+        "{:?}",
+        t.calls
+    );
+    assert!(
+        !t.calls.iter().any(|c| c == "read" || c == "write"),
+        "{:?}",
+        t.calls
+    );
+}
+
+/// The CLI with a regular file on stdin moves the data with
+/// `copy_file_range`; with a pipe, it never holds more than its buffer.
+#[test]
+fn cli_file_stdin_uses_copy_file_range() {
+    if !common::require("strace") {
+        return;
+    }
+    let dir = common::scratch();
+    let input = dir.path().join("in");
+    let data: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();
+    fs::write(&input, &data).unwrap();
+    let out = dir.path().join("out");
+    let log = dir.path().join("strace.log");
+    let status = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=copy_file_range,read,write,splice",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(common::bin())
+        .arg(&out)
+        .stdin(fs::File::open(&input).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(common::read(&out), data);
+    let text = fs::read_to_string(&log).unwrap();
+    // Bytes returned by each call of `name`, summed (stdin is duplicated, so
+    // whatever its descriptor number).
+    let total = |name: &str| -> u64 {
+        text.lines()
+            .filter(|l| {
+                l.split_once(' ')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with(name))
+            })
+            .filter_map(|l| l.rsplit_once("= ")?.1.trim().parse::<u64>().ok())
+            .sum()
+    };
+    assert_eq!(
+        total("copy_file_range("),
+        data.len() as u64,
+        "not all through copy_file_range:\n{text}"
+    );
+    // The loader reads a few KiB of its own; the data never passes through.
+    assert!(
+        total("read(") < 64 << 10,
+        "data read through user space:\n{text}"
+    );
 }

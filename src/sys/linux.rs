@@ -59,12 +59,33 @@ pub(crate) fn create_temp(
 }
 
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
+///
+/// `linkat(fd, "", dir, name, AT_EMPTY_PATH)` first: no path lookup at all,
+/// allowed to root and, since Linux 6.10, to whoever opened the file. Where it
+/// is refused (`ENOENT`, or `EPERM` in some sandboxes), the classic
+/// `linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW)`, which costs a walk
+/// through procfs.
 pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<()> {
     let to = cstr(name)?;
+    // SAFETY: `file` and `dir` are open fds; the empty path is a static C string.
+    let r = cvt_r(|| unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    });
+    match r {
+        Ok(_) => return Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EPERM)) => {}
+        Err(e) => return Err(e),
+    }
     let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .expect("no NUL in a formatted path");
     // SAFETY: both paths are valid C strings; `dir` is an open directory fd.
-    let r = cvt_r(|| unsafe {
+    cvt_r(|| unsafe {
         libc::linkat(
             libc::AT_FDCWD,
             from.as_ptr(),
@@ -72,25 +93,8 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
             to.as_ptr(),
             libc::AT_SYMLINK_FOLLOW,
         )
-    });
-    match r {
-        Ok(_) => Ok(()),
-        // No /proc mounted: AT_EMPTY_PATH does the same, given CAP_DAC_READ_SEARCH.
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            // SAFETY: `file` and `dir` are open fds; the empty path is a static C string.
-            cvt_r(|| unsafe {
-                libc::linkat(
-                    file.as_raw_fd(),
-                    c"".as_ptr(),
-                    dir.as_raw_fd(),
-                    to.as_ptr(),
-                    libc::AT_EMPTY_PATH,
-                )
-            })
-            .map(drop)
-        }
-        Err(e) => Err(e),
-    }
+    })
+    .map(drop)
 }
 
 /// Renames `from` to `to` in `dir` only if `to` does not exist:

@@ -173,7 +173,8 @@ pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
     name.extend_from_slice(t);
     name.extend_from_slice(MARKER);
     for b in rand {
-        name.extend_from_slice(format!("{b:02x}").as_bytes());
+        name.push(b"0123456789abcdef"[usize::from(b >> 4)]);
+        name.push(b"0123456789abcdef"[usize::from(b & 0xf)]);
     }
     name.extend_from_slice(SUFFIX);
     Ok(OsString::from_vec(name))

@@ -1,0 +1,111 @@
+//! `io::copy` from a `File` into `AtomicFile::as_file_mut()` takes the
+//! kernel's copy path, which on btrfs and xfs is a reflink: the committed file
+//! shares the source's extents instead of holding a second copy. Checked on
+//! real loop-mounted filesystems with `filefrag` (extents flagged `shared`).
+
+mod common;
+
+use std::fs;
+use std::io::{self, Seek};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A filesystem image loop-mounted on a scratch directory; unmounted (which
+/// detaches the loop device) on drop.
+struct LoopMount {
+    mnt: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl LoopMount {
+    fn new(fs_type: &str) -> LoopMount {
+        let dir = common::scratch();
+        let image = dir.path().join("fs.img");
+        let mnt = dir.path().join("mnt");
+        fs::create_dir(&mnt).unwrap();
+        // Sparse: costs only what gets written.
+        fs::File::create(&image)
+            .unwrap()
+            .set_len(512 << 20)
+            .unwrap();
+        let q = common::shell_quote;
+        common::sh(&format!("mkfs.{fs_type} -q {} >/dev/null", q(&image)));
+        common::sh(&format!("mount -o loop {} {}", q(&image), q(&mnt)));
+        LoopMount { mnt, _dir: dir }
+    }
+}
+
+impl Drop for LoopMount {
+    fn drop(&mut self) {
+        let p = common::shell_quote(&self.mnt);
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("umount {p} || umount -l {p}"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("warning: could not unmount {}", self.mnt.display());
+        }
+    }
+}
+
+/// Whether `filefrag -v` reports every data extent of `path` as shared.
+fn all_extents_shared(path: &Path) -> (bool, String) {
+    let out = common::sh(&format!("filefrag -v {}", common::shell_quote(path)));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Extent lines start with an index: "   0:        0..    2047: ...".
+    let extents: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split_once(':')
+                .is_some_and(|(i, _)| i.parse::<u32>().is_ok())
+        })
+        .collect();
+    let shared = !extents.is_empty() && extents.iter().all(|l| l.contains("shared"));
+    (shared, text)
+}
+
+fn reflinks_on(fs_type: &str) {
+    if !common::full_suite() {
+        eprintln!("SKIPPED: mounts a {fs_type} image; set ATOMIC_WRITE_FULL_SUITE=1");
+        return;
+    }
+    if !common::require_root()
+        || !common::require(&format!("mkfs.{fs_type}"))
+        || !common::require("filefrag")
+    {
+        return;
+    }
+    let m = LoopMount::new(fs_type);
+    let src_path = m.mnt.join("source");
+    let data: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    fs::write(&src_path, &data).unwrap();
+    fs::File::open(&src_path).unwrap().sync_all().unwrap();
+
+    let target = m.mnt.join("copy");
+    let mut src = fs::File::open(&src_path).unwrap();
+    let mut file = atomic_write::AtomicFile::create(&target).unwrap();
+    let n = io::copy(&mut src, file.as_file_mut()).unwrap();
+    assert_eq!(n, data.len() as u64);
+    // The cursor is at the end, as after a plain copy: more can be appended.
+    assert_eq!(file.as_file_mut().stream_position().unwrap(), n);
+    file.commit().unwrap();
+
+    assert_eq!(common::read(&target), data);
+    let (shared, report) = all_extents_shared(&target);
+    assert!(
+        shared,
+        "{fs_type}: the copy does not share the source's extents:\n{report}"
+    );
+}
+
+#[test]
+fn io_copy_into_atomic_file_reflinks_on_btrfs() {
+    reflinks_on("btrfs");
+}
+
+#[test]
+fn io_copy_into_atomic_file_reflinks_on_xfs() {
+    reflinks_on("xfs");
+}
