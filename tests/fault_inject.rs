@@ -56,6 +56,19 @@ fn record(writer: Writer, w: &Workload) -> Commit {
     commit
 }
 
+/// How a case that passed ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Outcome {
+    /// EINTR, retried: the write succeeded.
+    Retried,
+    /// Exit 1 with the errno before the rename: target and directory untouched.
+    Refused,
+    /// Another path took over (e.g. `copy_file_range` → `sendfile`): a whole commit.
+    Recovered,
+    /// Exit 1 with the errno after the rename: the new content, reported as not durable.
+    ReportedAfterRename,
+}
+
 /// Runs one case; `Err` describes the violation.
 fn case(
     writer: Writer,
@@ -63,7 +76,7 @@ fn case(
     commit: &Commit,
     idx: usize,
     errno: (&str, i32),
-) -> Result<(), String> {
+) -> Result<Outcome, String> {
     let setup = Setup::new(w);
     let call = &commit.calls[idx];
     let log = setup.scene.dir.with_file_name("inject.log");
@@ -87,7 +100,7 @@ fn case(
     let now = Snap::take(&setup.scene);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code();
-    let fail = |why: String| Err(format!("{why} [exit {code:?}, stderr {:?}]", stderr.trim()));
+    let fail = |why: String| format!("{why} [exit {code:?}, stderr {:?}]", stderr.trim());
 
     if sync && errno.1 != libc::EINTR {
         if let Some(c) = calls[inj + 1..].iter().find(|c| {
@@ -97,10 +110,10 @@ fn case(
                     "rename" | "renameat" | "renameat2" | "link" | "linkat"
                 )
         }) {
-            return fail(format!(
+            return Err(fail(format!(
                 "a failed {} is followed by `{}`",
                 call.name, c.line
-            ));
+            )));
         }
     }
     let complete = || -> Result<(), String> {
@@ -122,36 +135,40 @@ fn case(
     };
     if errno.1 == libc::EINTR {
         if code != Some(0) {
-            return fail("EINTR was not retried".into());
+            return Err(fail("EINTR was not retried".into()));
         }
-        return complete().or_else(&fail);
+        return complete().map(|()| Outcome::Retried).map_err(&fail);
     }
     if code == Some(0) {
         if sync {
-            return fail(format!(
+            return Err(fail(format!(
                 "false success: exit 0 although {} failed",
                 call.name
-            ));
+            )));
         }
         // A fallback handled it: the commit must be whole.
-        return complete().or_else(|e| fail(format!("exit 0 but {e}")));
+        return complete()
+            .map(|()| Outcome::Recovered)
+            .map_err(|e| fail(format!("exit 0 but {e}")));
     }
     if code != Some(1) {
-        return fail("exit status is not 1".into());
+        return Err(fail("exit status is not 1".into()));
     }
     if !stderr.contains(&format!("(os error {})", errno.1)) {
-        return fail(format!("the message does not report {}", errno.0));
+        return Err(fail(format!("the message does not report {}", errno.0)));
     }
     if before_rename {
         if now != setup.before {
-            return fail(format!(
+            return Err(fail(format!(
                 "failed before the rename but the directory or target changed:\nbefore {:?}\nafter  {:?}",
                 setup.before, now
-            ));
+            )));
         }
-        Ok(())
+        Ok(Outcome::Refused)
     } else {
-        complete().or_else(fail)
+        complete()
+            .map(|()| Outcome::ReportedAfterRename)
+            .map_err(fail)
     }
 }
 
@@ -161,6 +178,9 @@ struct Report {
     cases: usize,
     audit: Vec<String>,
     failures: Vec<String>,
+    /// Passing cases by outcome, with the syscalls that recovered.
+    outcomes: std::collections::BTreeMap<Outcome, usize>,
+    recovered_at: std::collections::BTreeSet<String>,
 }
 
 impl Report {
@@ -169,10 +189,12 @@ impl Report {
     }
     fn summary(&self) -> String {
         let mut s = format!(
-            "{} cases, {} audit violations, {} failing cases",
+            "{} cases, {} audit violations, {} failing cases; passed: {:?} (recovered at {:?})",
             self.cases,
             self.audit.len(),
-            self.failures.len()
+            self.failures.len(),
+            self.outcomes,
+            self.recovered_at
         );
         for v in self.audit.iter().chain(&self.failures).take(12) {
             s.push_str("\n    ");
@@ -203,6 +225,10 @@ fn harness(writer: Writer, workloads: &[Workload], errnos: &[(&str, i32)]) -> Re
     report.cases = jobs.len();
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
+    let passed = Mutex::new((
+        std::collections::BTreeMap::new(),
+        std::collections::BTreeSet::new(),
+    ));
     std::thread::scope(|s| {
         for _ in 0..workers() {
             s.spawn(|| loop {
@@ -211,9 +237,16 @@ fn harness(writer: Writer, workloads: &[Workload], errnos: &[(&str, i32)]) -> Re
                     break;
                 };
                 let (w, commit) = (&workloads[wi], &commits[wi]);
-                if let Err(why) = case(writer, w, commit, idx, e) {
-                    let c = &commit.calls[idx];
-                    failures.lock().unwrap().push(format!(
+                let c = &commit.calls[idx];
+                match case(writer, w, commit, idx, e) {
+                    Ok(o) => {
+                        let mut p = passed.lock().unwrap();
+                        *p.0.entry(o).or_insert(0) += 1;
+                        if o == Outcome::Recovered {
+                            p.1.insert(format!("{} {}", c.name, e.0));
+                        }
+                    }
+                    Err(why) => failures.lock().unwrap().push(format!(
                         "{} | {} | {}#{} ({}) | {}: {why}",
                         writer.name(),
                         w.label(),
@@ -221,12 +254,13 @@ fn harness(writer: Writer, workloads: &[Workload], errnos: &[(&str, i32)]) -> Re
                         c.nth,
                         c.line.split_once(' ').map_or("", |x| x.1),
                         e.0
-                    ));
+                    )),
                 }
             });
         }
     });
     report.failures = failures.into_inner().unwrap();
+    (report.outcomes, report.recovered_at) = passed.into_inner().unwrap();
     report.failures.sort();
     report
 }
