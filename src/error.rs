@@ -29,6 +29,38 @@ impl StdError for Context {
     }
 }
 
+/// An error with a note after its message, for a second failure while
+/// handling the first (`…: Operation not permitted (os error 1); and the
+/// temporary file … was left behind: …`).
+#[derive(Debug)]
+struct Noted {
+    error: io::Error,
+    note: String,
+}
+
+impl fmt::Display for Noted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; {}", self.error, self.note)
+    }
+}
+
+impl StdError for Noted {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Appends `note` to the message of `error`, keeping its kind and OS error.
+pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
+    io::Error::new(
+        error.kind(),
+        Noted {
+            note: note(),
+            error,
+        },
+    )
+}
+
 /// Wraps `source` with a description of the failed step, keeping its kind.
 ///
 /// `what` is lowercase, without a trailing period, and names the path, e.g.

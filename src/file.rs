@@ -203,9 +203,28 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        self.prepare()?;
-        self.publish()?;
+        if let Err(e) = self.prepare().and_then(|()| self.publish()) {
+            return Err(self.remove_temp_after(e));
+        }
         self.sync_dir()
+    }
+
+    /// Removes a named temp after a failed commit. If that is refused too (an
+    /// append-only directory), the temp stays behind and `err` says so.
+    pub(crate) fn remove_temp_after(&mut self, err: io::Error) -> io::Error {
+        let Some(tmp) = self.temp.name.take() else {
+            return err;
+        };
+        match sys::unlink(&self.dir, &tmp) {
+            Ok(()) => err,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => err,
+            Err(e) => error::note(err, || {
+                format!(
+                    "and the temporary file {} was left behind: failed to remove it: {e}",
+                    self.dir_path.join(&tmp).display_quoted()
+                )
+            }),
+        }
     }
 
     /// Owner, mode and (with full durability) the data sync: everything before the rename.

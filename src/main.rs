@@ -125,10 +125,35 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         opts.mode(m);
     }
     let mut file = opts.create(&cli.path)?;
+    match fill(cli, &mut file, caught) {
+        Ok(()) => {}
+        // Removing the temp can be refused too (an append-only directory):
+        // the message must say that it was left behind.
+        Err(Failure::Io(e)) => {
+            return Err(match file.discard() {
+                Ok(()) => Failure::Io(e),
+                Err(d) => Failure::Io(io::Error::new(e.kind(), format!("{e}; and {d}"))),
+            })
+        }
+        Err(f) => {
+            if let Err(d) = file.discard() {
+                eprintln!("atomic-write: {}: {d}", cli.path.display());
+            }
+            return Err(f);
+        }
+    }
+    file.commit()?;
+    Ok(())
+}
 
+/// Fills `file` from standard input or the command's output; `Ok` once all of
+/// it was read and no signal arrived.
+fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
     if cli.command.is_empty() {
-        let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
-        copy(stdin, &mut file, caught).map_err(|e| read_error(e, "standard input"))?;
+        let stdin = File::from(retry_interrupted(|| {
+            io::stdin().as_fd().try_clone_to_owned()
+        })?);
+        copy(stdin, file, caught).map_err(|e| read_error(e, "standard input"))?;
     } else {
         // std resets the signal mask and SIGPIPE for the child.
         let mut child = Command::new(&cli.command[0])
@@ -137,7 +162,7 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
             .spawn()
             .map_err(Failure::Spawn)?;
         let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
-        let copied = copy(out, &mut file, caught);
+        let copied = copy(out, file, caught);
         if copied.is_err() {
             // Ours to stop: we started it, by this PID.
             let _ = child.kill();
@@ -149,17 +174,17 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
             return Err(Failure::Command(status));
         }
     }
-    check_signals(caught)?;
-    file.commit()?;
-    Ok(())
+    check_signals(caught)
 }
 
 /// Streams `src` to the end into `file`, giving up when a signal arrives.
 fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if src.metadata()?.is_file() {
-        // The kernel's copy path (copy_file_range), a chunk at a time.
+    if retry_interrupted(|| src.metadata())?.is_file() {
+        // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
+        // (which io::copy passes on there) loses nothing: the offsets say where
+        // to resume.
         loop {
-            let n = io::copy(&mut (&src).take(CHUNK), file.as_file_mut())?;
+            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))?;
             check_signals(caught)?;
             if n == 0 {
                 return Ok(());
@@ -178,6 +203,16 @@ fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
             return Ok(());
         }
         file.as_file_mut().write_all(&buf[..n])?;
+    }
+}
+
+/// Retries `f` while it fails with `EINTR`.
+fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
     }
 }
 

@@ -181,7 +181,9 @@ impl Options {
     /// As [`AtomicFile::create`], writing, and [`AtomicFile::commit`].
     pub fn write_bytes<P: AsRef<Path>>(&self, path: P, data: &[u8]) -> io::Result<()> {
         let mut file = self.create(path)?;
-        file.write_all_context(data)?;
+        if let Err(e) = file.write_all_context(data) {
+            return Err(file.remove_temp_after(e));
+        }
         file.commit()
     }
 

@@ -184,3 +184,24 @@ pub(crate) fn check_written(file: &File) -> io::Result<()> {
     // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
     cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) }).map(drop)
 }
+
+/// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back
+/// to `/dev/urandom` on kernels without the call.
+pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: the pointer and length describe `rest`, writable memory owned by us.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOSYS) => return unix::fill_random(buf),
+                _ => return Err(e),
+            }
+        }
+        done += n as usize;
+    }
+    Ok(())
+}

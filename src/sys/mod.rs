@@ -16,12 +16,12 @@ mod linux;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    check_written, clone_or_copy, create_temp, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
 };
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unix::{
-    check_written, clone_or_copy, create_temp, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
 };
 
 pub(crate) use unix::{

@@ -164,7 +164,7 @@ pub(crate) fn read_link_at(dir: &File, name: &OsStr) -> io::Result<OsString> {
 /// A fresh hidden temp name for `target`: `.TARGET.atomic-write-<16 hex>.tmp`,
 /// the target part cut short so the whole stays within `NAME_MAX`.
 pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
-    let rand = random_u64().to_be_bytes();
+    let rand = random_u64()?.to_be_bytes();
     let budget = NAME_MAX - 1 - MARKER.len() - RAND_HEX - SUFFIX.len();
     let t = target.as_bytes();
     let t = &t[..t.len().min(budget)];
@@ -180,18 +180,39 @@ pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
     Ok(OsString::from_vec(name))
 }
 
-/// 64 unpredictable bits without a syscall per call: SipHash, keyed by std's
-/// [`RandomState`](std::hash::RandomState), of a process-wide counter. std
-/// seeds those keys from the OS's random source (`getrandom`) once per thread
-/// and derives fresh keys for every `RandomState`, so names differ from call to
-/// call and cannot be guessed by other users. (A forked child may repeat its
-/// parent's names; the exclusive create or link then fails with `EEXIST` and
-/// the caller draws again.)
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
+/// 64 unpredictable bits without a syscall per call: a hash of a secret
+/// 128-bit seed and a process-wide counter, so names differ from call to call
+/// and cannot be guessed by other users. The seed is read from the OS's random
+/// source once per process ([`fill_random`](super::fill_random)); failing to read it
+/// is an error, not a panic (std's `RandomState` panics when the OS random
+/// source fails). A forked child may
+/// repeat its parent's names; the exclusive create or link then fails with
+/// `EEXIST` and the caller draws again.
+fn random_u64() -> io::Result<u64> {
+    use std::hash::Hasher;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<[u8; 16]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
+    let seed = match SEED.get() {
+        Some(seed) => seed,
+        None => {
+            let mut seed = [0u8; 16];
+            super::fill_random(&mut seed)?;
+            SEED.get_or_init(|| seed)
+        }
+    };
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(seed);
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    Ok(h.finish())
+}
+
+/// Fills `buf` from `/dev/urandom`.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+    use std::io::Read;
+    File::open("/dev/urandom")?.read_exact(buf)
 }
 
 /// Whether `name` has the shape of a name made by [`temp_name`].
@@ -297,7 +318,17 @@ pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
 /// Copies all of `src` into `dst` from their current offsets through
 /// [`io::copy`], which uses the kernel's copy path where the OS has one.
 pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
-    io::copy(src, dst)
+    // EINTR: nothing was lost; the file offsets say where to resume.
+    let mut total = 0;
+    loop {
+        match io::copy(src, dst) {
+            Ok(n) => return Ok(total + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                total = io::Seek::stream_position(dst)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `fchmod`: the exact permission bits.

@@ -583,3 +583,9 @@ pub fn wait_timeout(g: &mut ChildGuard, secs: u64) -> std::process::ExitStatus {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+// Crash, fault and concurrency suites (issue 3).
+pub mod scenario;
+pub mod trace;
+pub mod versions;
+pub mod writers;

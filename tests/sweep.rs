@@ -1,0 +1,375 @@
+//! `atomic_write::sweep` and `atomic-write --sweep`: removes the temps killed
+//! writers left — only ours (by the exact name shape), only regular files,
+//! only old enough, never entering subdirectories — and touches nothing else.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use common::scenario::{Setup, Workload};
+use common::trace;
+use common::writers::Writer;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// A name of the exact shape the crate gives its temps.
+fn temp_name(target: &str, hex: &str) -> String {
+    format!(".{target}.atomic-write-{hex}.tmp")
+}
+
+/// Sets the modification time of `path` (not following a symlink) to `ago` in the past.
+fn age(path: &Path, ago: Duration) {
+    let when = SystemTime::now() - ago;
+    let secs = when
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    common::sh(&format!(
+        "touch -h -m -d @{secs} {}",
+        common::shell_quote(path)
+    ));
+}
+
+fn future(path: &Path) {
+    let secs = (SystemTime::now() + 2 * HOUR)
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    common::sh(&format!(
+        "touch -h -m -d @{secs} {}",
+        common::shell_quote(path)
+    ));
+}
+
+/// A directory holding stale temps of ours and everything a sweep must not touch.
+struct Zoo {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    outside: PathBuf,
+    stale: Vec<String>,
+    fresh: Vec<String>,
+    keep: Vec<String>,
+}
+
+fn zoo() -> Zoo {
+    let tmp = common::scratch();
+    let dir = tmp.path().join("d");
+    fs::create_dir(&dir).unwrap();
+    let outside = tmp.path().join("outside.txt");
+    fs::write(&outside, b"outside").unwrap();
+    let put = |name: &str, ago: Option<Duration>| {
+        let p = dir.join(name);
+        fs::write(&p, name.as_bytes()).unwrap();
+        if let Some(a) = ago {
+            age(&p, a);
+        }
+    };
+    let stale = vec![
+        temp_name("config.json", "0123456789abcdef"),
+        temp_name("t", "ffffffffffffffff"),
+        temp_name("a b.txt", "0000000000000000"),
+        // Our own temp of a temp-shaped target still has our shape.
+        temp_name(&temp_name("x", "1111111111111111"), "2222222222222222"),
+    ];
+    for n in &stale {
+        put(n, Some(2 * HOUR));
+    }
+    let fresh = vec![temp_name("config.json", "abcdefabcdef0123")];
+    for n in &fresh {
+        put(n, None);
+    }
+    // Near misses, all old: not our shape.
+    let mut keep = vec![
+        "config.json".to_string(),
+        ".hidden".to_string(),
+        temp_name("t", "0123456789ABCDEF"),  // upper-case hex
+        temp_name("t", "0123456789abcde"),   // 15 digits
+        temp_name("t", "0123456789abcdef0"), // 17 digits
+        temp_name("t", "0123456789abcdeg"),  // not hex
+        "t.atomic-write-0123456789abcdef.tmp".to_string(), // no leading dot
+        format!("{}.bak", temp_name("t", "0123456789abcdef")),
+        temp_name("t", "0123456789abcdef")
+            .trim_end_matches(".tmp")
+            .to_string(),
+        ".atomic-write-0123456789abcdef.tmp".to_string(), // no target name
+        ".t.atomic-writer-0123456789abcdef.tmp".to_string(),
+        ".t.pywriter-0123456789abcdef.tmp".to_string(), // someone else's temp
+    ];
+    for n in &keep {
+        put(n, Some(2 * HOUR));
+    }
+    // Our shape, but not a regular file: a directory, a symlink, a FIFO.
+    let sub = temp_name("dir", "0123456789abcdef");
+    fs::create_dir(dir.join(&sub)).unwrap();
+    // Subdirectories are not entered.
+    let nested = dir.join(&sub).join(temp_name("n", "0123456789abcdef"));
+    fs::write(&nested, b"nested").unwrap();
+    age(&nested, 2 * HOUR);
+    age(&dir.join(&sub), 2 * HOUR);
+    let link = temp_name("link", "0123456789abcdef");
+    std::os::unix::fs::symlink(&outside, dir.join(&link)).unwrap();
+    age(&dir.join(&link), 2 * HOUR);
+    let fifo = temp_name("fifo", "0123456789abcdef");
+    common::sh(&format!("mkfifo {}", common::shell_quote(&dir.join(&fifo))));
+    age(&dir.join(&fifo), 2 * HOUR);
+    // Clock skew: a temp-shaped file from the future is not "old".
+    let skewed = temp_name("skew", "0123456789abcdef");
+    put(&skewed, None);
+    future(&dir.join(&skewed));
+    keep.extend([sub, link, fifo, skewed]);
+    Zoo {
+        _tmp: tmp,
+        dir,
+        outside,
+        stale,
+        fresh,
+        keep,
+    }
+}
+
+impl Zoo {
+    #[track_caller]
+    fn assert_left(&self, expected: &[&String]) {
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(common::names(&self.dir), want);
+        // Nothing kept was changed, nothing outside was touched.
+        for n in expected {
+            let p = self.dir.join(n);
+            let m = fs::symlink_metadata(&p).unwrap();
+            if m.is_file() {
+                assert_eq!(common::read(&p), n.as_bytes(), "{n} changed");
+            }
+        }
+        assert_eq!(common::read(&self.outside), b"outside");
+        let sub = self.dir.join(temp_name("dir", "0123456789abcdef"));
+        assert_eq!(common::names(&sub).len(), 1, "a subdirectory was entered");
+    }
+}
+
+#[test]
+fn sweep_removes_only_our_stale_temps() {
+    let z = zoo();
+    let n = atomic_write::sweep(&z.dir, HOUR).unwrap();
+    assert_eq!(n, z.stale.len());
+    z.assert_left(&z.fresh.iter().chain(&z.keep).collect::<Vec<_>>());
+    // Again: nothing more to do.
+    assert_eq!(atomic_write::sweep(&z.dir, HOUR).unwrap(), 0);
+    // With no minimum age the fresh temp goes too, still nothing else.
+    assert_eq!(
+        atomic_write::sweep(&z.dir, Duration::ZERO).unwrap(),
+        z.fresh.len()
+    );
+    z.assert_left(&z.keep.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn sweep_errors_name_the_directory() {
+    let tmp = common::scratch();
+    let missing = tmp.path().join("missing");
+    let e = atomic_write::sweep(&missing, HOUR).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert!(e.to_string().contains(&format!("{missing:?}")), "{e}");
+    let file = tmp.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    let e = atomic_write::sweep(&file, HOUR).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotADirectory, "{e}");
+    assert_eq!(common::read(&file), b"x");
+}
+
+#[test]
+fn cli_sweep() {
+    let z = zoo();
+    let sweep = |args: &[&str]| {
+        let out = common::run(
+            Command::new(common::bin())
+                .arg("--sweep")
+                .args(args)
+                .arg(&z.dir),
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Default: one hour.
+    let (code, err) = sweep(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "removed {} stale temporary file(s)",
+            z.stale.len()
+        )),
+        "{err}"
+    );
+    z.assert_left(&z.fresh.iter().chain(&z.keep).collect::<Vec<_>>());
+    let (code, err) = sweep(&["--older-than", "60"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (Some(0), ""),
+        "nothing to remove: silent"
+    );
+    let (code, err) = sweep(&["--older-than", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("removed 1 stale temporary file(s)"), "{err}");
+    z.assert_left(&z.keep.iter().collect::<Vec<_>>());
+
+    // Errors: a missing directory is an I/O error (1); misuse is a usage error (2).
+    let out = common::run(Command::new(common::bin()).args(["--sweep", "/nonexistent/aw-sweep"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("atomic-write: /nonexistent/aw-sweep: ") && err.contains("(os error 2)"),
+        "{err}"
+    );
+    for bad in [
+        &["--sweep", "-m", "644"][..],
+        &["--sweep", "--no-clobber"],
+        &["--older-than", "5"],
+        &["--sweep", "--older-than", "-1"],
+        &["--sweep", "--older-than", "soon"],
+    ] {
+        let out = common::run(Command::new(common::bin()).args(bad).arg(&z.dir));
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    z.assert_left(&z.keep.iter().collect::<Vec<_>>());
+}
+
+/// The temps a killed writer really leaves are recognised, whatever the
+/// target's name (up to `NAME_MAX`), and are kept while young.
+#[test]
+fn sweep_removes_what_killed_writers_leave() {
+    if !common::require("strace") {
+        return;
+    }
+    let long = "L".repeat(255);
+    for (writer, name, kill) in [
+        (Writer::CliNamed, "t", "fsync"),
+        (Writer::CliNamed, long.as_str(), "copy_file_range"),
+        (Writer::Cli, "t", "renameat"),
+        (Writer::Cli, long.as_str(), "renameat"),
+    ] {
+        let mut setup = Setup::new(&Workload::new(9000, true));
+        if name != "t" {
+            let p = setup.scene.dir.join(name);
+            fs::rename(&setup.scene.target, &p).unwrap();
+            setup.scene.target = p.clone();
+            setup.scene.given = p;
+        }
+        let log = setup.scene.dir.with_file_name("kill.log");
+        let spec = format!("inject={kill}:signal=KILL:when=1");
+        let (_, text) = trace::run(
+            writer,
+            &setup.scene,
+            &setup.input,
+            &["-e".into(), spec],
+            &log,
+        );
+        assert!(
+            text.contains("killed by SIGKILL"),
+            "{}: not killed at {kill}",
+            writer.name()
+        );
+        let left: Vec<String> = common::names(&setup.scene.dir)
+            .into_iter()
+            .filter(|n| n != name)
+            .collect();
+        assert_eq!(
+            left.len(),
+            1,
+            "{}: killed at {kill}: {left:?}",
+            writer.name()
+        );
+        assert!(
+            left[0].len() <= 255 && left[0].starts_with('.') && left[0].ends_with(".tmp"),
+            "{left:?}"
+        );
+        assert_eq!(
+            atomic_write::sweep(&setup.scene.dir, HOUR).unwrap(),
+            0,
+            "a young temp was swept"
+        );
+        assert_eq!(
+            atomic_write::sweep(&setup.scene.dir, Duration::ZERO).unwrap(),
+            1
+        );
+        assert_eq!(common::names(&setup.scene.dir), vec![name.to_string()]);
+        assert_eq!(
+            common::read(&setup.scene.target),
+            setup.old.clone().unwrap()
+        );
+    }
+}
+
+/// A sweep with a safe minimum age never disturbs live writers; even with no
+/// minimum age (misuse) a writer whose temp vanishes fails cleanly.
+#[test]
+fn sweep_beside_live_writers() {
+    for min_age in [Duration::from_secs(60), Duration::ZERO] {
+        let tmp = common::scratch();
+        let dir = tmp.path().to_path_buf();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let rounds = if common::full_suite() { 300 } else { 60 };
+        let (ok, failed) = std::thread::scope(|s| {
+            let sweeper = s.spawn(|| {
+                let mut removed = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    removed += atomic_write::sweep(&dir, min_age).unwrap();
+                }
+                removed
+            });
+            let writers: Vec<_> = (0..4)
+                .map(|w| {
+                    let dir = &dir;
+                    s.spawn(move || {
+                        let target = dir.join(format!("t{w}"));
+                        let mut opts = atomic_write::Options::new();
+                        opts.force_named_temp(true)
+                            .durability(atomic_write::Durability::None);
+                        let (mut ok, mut failed) = (0, 0);
+                        for i in 0..rounds {
+                            let data = common::versions::encode(i, 4096);
+                            match opts.write_bytes(&target, &data) {
+                                Ok(()) => {
+                                    ok += 1;
+                                    assert_eq!(common::read(&target), data);
+                                }
+                                Err(e) => {
+                                    assert!(
+                                        min_age.is_zero(),
+                                        "sweep with a minimum age broke a writer: {e}"
+                                    );
+                                    assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{e}");
+                                    failed += 1;
+                                    if let Ok(d) = fs::read(&target) {
+                                        common::versions::decode(&d).unwrap();
+                                    }
+                                }
+                            }
+                        }
+                        (ok, failed)
+                    })
+                })
+                .collect();
+            let r = writers
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            sweeper.join().unwrap();
+            r
+        });
+        eprintln!("sweep with min_age {min_age:?} beside 4 writers: {ok} commits, {failed} failed cleanly");
+        assert!(ok > 0);
+        let left: Vec<String> = common::names(&dir)
+            .into_iter()
+            .filter(|n| !n.starts_with('t'))
+            .collect();
+        assert!(left.is_empty(), "temps left: {left:?}");
+        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o755));
+    }
+}
