@@ -331,15 +331,7 @@ impl Mounted {
 
 impl Drop for Mounted {
     fn drop(&mut self) {
-        let p = shell_quote(&self.dir);
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg(format!("umount {p} || umount -l {p}"))
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("warning: could not unmount {}", self.dir.display());
-        }
+        common::unmount(&self.dir);
     }
 }
 

@@ -8,7 +8,6 @@ mod common;
 use std::fs;
 use std::io::{self, Seek};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A filesystem image loop-mounted on a scratch directory; unmounted (which
 /// detaches the loop device) on drop.
@@ -37,15 +36,7 @@ impl LoopMount {
 
 impl Drop for LoopMount {
     fn drop(&mut self) {
-        let p = common::shell_quote(&self.mnt);
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg(format!("umount {p} || umount -l {p}"))
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("warning: could not unmount {}", self.mnt.display());
-        }
+        common::unmount(&self.mnt);
     }
 }
 

@@ -178,15 +178,21 @@ impl Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        let p = shell_quote(&self.path);
-        let ok = Command::new("sh")
-            .arg("-c")
-            .arg(format!("umount {p} || umount -l {p}"))
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("warning: could not unmount {}", self.path.display());
-        }
+        unmount(&self.path);
+    }
+}
+
+/// Unmounts `path` (lazily if busy; a loop device set up by `mount -o loop`
+/// is detached with it), warning instead of panicking: for `Drop` guards.
+pub fn unmount(path: &Path) {
+    let p = shell_quote(path);
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umount {p} || umount -l {p}"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("warning: could not unmount {}", path.display());
     }
 }
 
