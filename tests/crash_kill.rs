@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use common::scenario::{link_kept, Setup, Snap, Workload};
 use common::trace::{self, Commit};
 use common::versions::{self, decode, encode, SIZES};
-use common::writers::{self, ReaderReport, Writer};
+use common::writers::{self, ReaderReport, Readers, Writer};
 
 // ---------------------------------------------------------------- deterministic
 
@@ -283,48 +283,6 @@ struct RandomReport {
     violations: Vec<String>,
 }
 
-/// Readers running on one path, stopped (and reaped) on drop.
-struct Readers {
-    stop: std::path::PathBuf,
-    children: Vec<std::process::Child>,
-}
-
-impl Readers {
-    fn start(n: usize, dir: &std::path::Path, targets: &[std::path::PathBuf]) -> Readers {
-        let stop = dir.join(".stop-readers");
-        let children = (0..n)
-            .map(|_| {
-                writers::reader(&stop, targets)
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("start reader")
-            })
-            .collect();
-        Readers { stop, children }
-    }
-
-    fn finish(mut self) -> ReaderReport {
-        std::fs::write(&self.stop, b"").unwrap();
-        let mut total = ReaderReport::default();
-        for c in std::mem::take(&mut self.children) {
-            let out = c.wait_with_output().expect("reader");
-            total.add(&ReaderReport::parse(&String::from_utf8_lossy(&out.stdout)));
-        }
-        total
-    }
-}
-
-impl Drop for Readers {
-    fn drop(&mut self) {
-        let _ = std::fs::write(&self.stop, b"");
-        for c in &mut self.children {
-            // Ours, by PID.
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// `rounds` writes of `size`, each SIGKILLed at a random instant within the
 /// time an unkilled write takes, while `readers` processes validate the target.
 fn random_kills(
@@ -369,7 +327,11 @@ fn random_kills(
     }
     let span = span.mul_f64(1.2);
 
-    let readers = Readers::start(readers, tmp.path(), std::slice::from_ref(&target));
+    let readers = Readers::start(
+        readers,
+        tmp.path().join(".stop-readers"),
+        std::slice::from_ref(&target),
+    );
     let mut r = RandomReport::default();
     let mut rng = fastrand::Rng::with_seed(size as u64 ^ 0x5eed);
     for _ in 0..rounds {

@@ -7,12 +7,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::versions::{decode, encode};
-use common::writers::{self, ReaderReport, Writer};
+use common::writers::{self, ReaderReport, Readers, Writer};
 
 /// How long the timed tests run.
 fn duration() -> Duration {
@@ -20,45 +20,6 @@ fn duration() -> Duration {
         Duration::from_secs(20)
     } else {
         Duration::from_secs(1)
-    }
-}
-
-/// Reader processes, stopped and reaped on drop (ours, by PID).
-struct Readers {
-    stop: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Readers {
-    fn start(n: usize, stop: PathBuf, targets: &[PathBuf]) -> Readers {
-        let children = (0..n)
-            .map(|_| {
-                writers::reader(&stop, targets)
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("reader")
-            })
-            .collect();
-        Readers { stop, children }
-    }
-    fn finish(mut self) -> ReaderReport {
-        std::fs::write(&self.stop, b"").unwrap();
-        let mut total = ReaderReport::default();
-        for c in std::mem::take(&mut self.children) {
-            let out = c.wait_with_output().unwrap();
-            total.add(&ReaderReport::parse(&String::from_utf8_lossy(&out.stdout)));
-        }
-        total
-    }
-}
-
-impl Drop for Readers {
-    fn drop(&mut self) {
-        let _ = std::fs::write(&self.stop, b"");
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 

@@ -358,3 +358,46 @@ except OSError as e:
     fail(e, ' (renamed into place but failed to sync the directory)')
 sys.exit(0)
 "#;
+
+/// Reader processes ([`reader`]) validating `targets` until stopped; killed
+/// (ours, by PID) on drop if [`Readers::finish`] was not reached.
+pub struct Readers {
+    stop: PathBuf,
+    children: Vec<std::process::Child>,
+}
+
+impl Readers {
+    /// Starts `n` readers; creating the file `stop` tells them to finish.
+    pub fn start(n: usize, stop: PathBuf, targets: &[PathBuf]) -> Readers {
+        let children = (0..n)
+            .map(|_| {
+                reader(&stop, targets)
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start reader")
+            })
+            .collect();
+        Readers { stop, children }
+    }
+
+    /// Stops the readers and adds up what they saw.
+    pub fn finish(mut self) -> ReaderReport {
+        std::fs::write(&self.stop, b"").unwrap();
+        let mut total = ReaderReport::default();
+        for c in std::mem::take(&mut self.children) {
+            let out = c.wait_with_output().expect("reader");
+            total.add(&ReaderReport::parse(&String::from_utf8_lossy(&out.stdout)));
+        }
+        total
+    }
+}
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.stop, b"");
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
