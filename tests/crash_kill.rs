@@ -39,20 +39,6 @@ struct KillReport {
     violations: Vec<String>,
 }
 
-fn record(writer: Writer, w: &Workload) -> Commit {
-    let setup = Setup::new(w);
-    let log = setup.scene.dir.with_file_name("record.log");
-    let (out, text) = trace::run(writer, &setup.scene, &setup.input, &[], &log);
-    assert!(
-        out.status.success(),
-        "{} failed on {}: {}",
-        writer.name(),
-        w.label(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    trace::audit(trace::parse(&text), &setup.scene)
-}
-
 /// Kills `writer` at commit-path call `idx`; checks and cleans up.
 fn kill_at(
     writer: Writer,
@@ -135,7 +121,7 @@ fn kill_at(
 
 fn kill_harness(writer: Writer, workloads: &[Workload]) -> KillReport {
     let mut r = KillReport::default();
-    let commits: Vec<Commit> = workloads.iter().map(|w| record(writer, w)).collect();
+    let commits: Vec<Commit> = workloads.iter().map(|w| trace::record(writer, w)).collect();
     let mut jobs = Vec::new();
     for (wi, (w, commit)) in workloads.iter().zip(&commits).enumerate() {
         r.audit.extend(

@@ -35,27 +35,6 @@ const ERRNOS: [(&str, i32); 8] = [
     ("EINTR", libc::EINTR),
 ];
 
-/// Records one successful commit of `writer` on a fresh `w` and audits it.
-fn record(writer: Writer, w: &Workload) -> Commit {
-    let setup = Setup::new(w);
-    let log = setup.scene.dir.with_file_name("record.log");
-    let (out, text) = trace::run(writer, &setup.scene, &setup.input, &[], &log);
-    assert!(
-        out.status.success(),
-        "{} failed on {} without faults: {}",
-        writer.name(),
-        w.label(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let commit = trace::audit(trace::parse(&text), &setup.scene);
-    assert!(
-        !commit.path.is_empty(),
-        "{}: no commit path found in the trace",
-        writer.name()
-    );
-    commit
-}
-
 /// How a case that passed ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Outcome {
@@ -208,7 +187,7 @@ impl Report {
 fn harness(writer: Writer, workloads: &[Workload], errnos: &[(&str, i32)]) -> Report {
     let mut jobs = Vec::new();
     let mut report = Report::default();
-    let commits: Vec<Commit> = workloads.iter().map(|w| record(writer, w)).collect();
+    let commits: Vec<Commit> = workloads.iter().map(|w| trace::record(writer, w)).collect();
     for (wi, (w, commit)) in workloads.iter().zip(&commits).enumerate() {
         report.audit.extend(
             commit

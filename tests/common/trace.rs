@@ -429,3 +429,25 @@ fn pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
         )
     }
 }
+
+/// Records one successful commit of `writer` on a fresh `w` and audits it;
+/// the kill and fault-injection harnesses replay its commit path.
+pub fn record(writer: Writer, w: &super::scenario::Workload) -> Commit {
+    let setup = super::scenario::Setup::new(w);
+    let log = setup.scene.dir.with_file_name("record.log");
+    let (out, text) = run(writer, &setup.scene, &setup.input, &[], &log);
+    assert!(
+        out.status.success(),
+        "{} failed on {} without faults: {}",
+        writer.name(),
+        w.label(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let commit = audit(parse(&text), &setup.scene);
+    assert!(
+        !commit.path.is_empty(),
+        "{}: no commit path found in the trace",
+        writer.name()
+    );
+    commit
+}
