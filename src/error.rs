@@ -51,7 +51,7 @@ impl StdError for Noted {
 }
 
 /// Appends `note` to the message of `error`, keeping its kind and OS error.
-pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
+pub fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         error.kind(),
         Noted {
@@ -65,7 +65,7 @@ pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error
 ///
 /// `what` is lowercase, without a trailing period, and names the path, e.g.
 /// `failed to rename "a" to "b"`.
-pub(crate) fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
+pub fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         source.kind(),
         Context {

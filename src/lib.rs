@@ -99,6 +99,10 @@ mod sys;
 
 pub use batch::commit_all;
 pub use error::os_error;
+/// Not part of the API: how the `atomic-write` CLI adds its own step to an
+/// error (or a note about a second failure) and keeps the errno for [`os_error`].
+#[doc(hidden)]
+pub use error::{context as __context, note as __note};
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 
