@@ -164,3 +164,13 @@ pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
+// tested like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../TESTING.md")]
+struct TestingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../BENCHMARKS.md")]
+struct BenchmarksDoctests;
