@@ -99,6 +99,13 @@ mod sys;
 
 pub use batch::commit_all;
 pub use error::os_error;
+
+/// For the `atomic-write` binary only: builds its messages as the library's are
+/// built, so they keep their kind and raw OS error. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{context, note};
+}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 
