@@ -132,7 +132,7 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         Err(Failure::Io(e)) => {
             return Err(match file.discard() {
                 Ok(()) => Failure::Io(e),
-                Err(d) => Failure::Io(atomic_write::__note(e, || format!("and {d}"))),
+                Err(d) => Failure::Io(atomic_write::__private::note(e, || format!("and {d}"))),
             })
         }
         Err(f) => {
@@ -218,7 +218,7 @@ fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 
 fn read_error(f: Failure, what: &str) -> Failure {
     match f {
-        Failure::Io(e) => Failure::Io(atomic_write::__context(e, || {
+        Failure::Io(e) => Failure::Io(atomic_write::__private::context(e, || {
             format!("failed to read {what}")
         })),
         other => other,
@@ -321,7 +321,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(atomic_write::os_error(&e), Some(libc::ENOSPC));
-        let noted = atomic_write::__note(e, || "and the temp was left behind".into());
+        let noted = atomic_write::__private::note(e, || "and the temp was left behind".into());
         assert_eq!(atomic_write::os_error(&noted), Some(libc::ENOSPC));
         assert_eq!(noted.kind(), io::ErrorKind::StorageFull);
     }
