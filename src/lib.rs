@@ -201,3 +201,13 @@ struct ReadmeDoctests;
 /// ```
 #[cfg(doctest)]
 struct MustUseDoctests;
+
+// TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
+// tested like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../TESTING.md")]
+struct TestingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../BENCHMARKS.md")]
+struct BenchmarksDoctests;
