@@ -102,10 +102,13 @@ pub(crate) struct Cli {
     pub(crate) command: Vec<OsString>,
 }
 
+/// Octal digits only, after an optional `0o`: `from_str_radix` alone would
+/// take a sign (`+644`).
 fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);
+    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
     match u32::from_str_radix(digits, 8) {
-        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
+        Ok(m) if octal && m <= 0o7777 => Ok(m),
         _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
     }
 }

@@ -102,6 +102,13 @@ mod sys;
 
 pub use batch::commit_all;
 pub use error::os_error;
+
+/// For the `atomic-write` binary only: builds its messages as the library's are
+/// built, so they keep their kind and raw OS error. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{context, note};
+}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 
@@ -167,3 +174,13 @@ pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
+// tested like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../TESTING.md")]
+struct TestingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../BENCHMARKS.md")]
+struct BenchmarksDoctests;

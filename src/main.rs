@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -69,12 +70,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Io(e)) => {
-            eprintln!("atomic-write: {}: {e}", cli.path.display());
+            report(&cli.path, e);
             ExitCode::from(1)
         }
         Err(Failure::Spawn(e)) => {
-            let program = cli.command[0].to_string_lossy();
-            eprintln!("atomic-write: {program}: failed to run command: {e}");
+            report(
+                Path::new(&cli.command[0]),
+                format_args!("failed to run command: {e}"),
+            );
             ExitCode::from(if e.kind() == io::ErrorKind::NotFound {
                 127
             } else {
@@ -87,10 +90,7 @@ fn main() -> ExitCode {
                 .code()
                 .or(status.signal().map(|s| 128 + s))
                 .unwrap_or(1);
-            eprintln!(
-                "atomic-write: {}: not written: command {status}",
-                cli.path.display()
-            );
+            report(&cli.path, format_args!("not written: command {status}"));
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Err(Failure::Signal(sig)) => die_of(sig),
@@ -100,9 +100,9 @@ fn main() -> ExitCode {
 fn sweep(cli: &Cli) -> Result<(), Failure> {
     let n = atomic_write::sweep(&cli.path, Duration::from_secs(cli.older_than))?;
     if n > 0 {
-        eprintln!(
-            "atomic-write: {}: removed {n} stale temporary file(s)",
-            cli.path.display()
+        report(
+            &cli.path,
+            format_args!("removed {n} stale temporary file(s)"),
         );
     }
     Ok(())
@@ -136,12 +136,12 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         Err(Failure::Io(e)) => {
             return Err(match file.discard() {
                 Ok(()) => Failure::Io(e),
-                Err(d) => Failure::Io(io::Error::new(e.kind(), format!("{e}; and {d}"))),
+                Err(d) => Failure::Io(atomic_write::__private::note(e, || format!("and {d}"))),
             })
         }
         Err(f) => {
             if let Err(d) = file.discard() {
-                eprintln!("atomic-write: {}: {d}", cli.path.display());
+                report(&cli.path, d);
             }
             return Err(f);
         }
@@ -231,12 +231,18 @@ fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 
 fn read_error(f: Failure, what: &str) -> Failure {
     match f {
-        Failure::Io(e) => Failure::Io(io::Error::new(
-            e.kind(),
-            format!("failed to read {what}: {e}"),
-        )),
+        Failure::Io(e) => Failure::Io(atomic_write::__private::context(e, || {
+            format!("failed to read {what}")
+        })),
         other => other,
     }
+}
+
+/// The one line on standard error: `atomic-write: "PATH": MESSAGE`, the path
+/// quoted as the library's messages quote paths, so a newline or an escape
+/// byte in a name can neither split the line nor reach the terminal raw.
+fn report(path: &Path, message: impl std::fmt::Display) {
+    eprintln!("atomic-write: {path:?}: {message}");
 }
 
 /// Fails if standard input was closed when we were started (`atomic-write f <&-`).
@@ -309,4 +315,27 @@ fn die_of(sig: i32) -> ExitCode {
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
     let _ = signal_hook::low_level::emulate_default_handler(sig);
     ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI's own steps ("failed to read standard input", a failed
+    /// discard noted after the first error) keep the errno underneath.
+    #[test]
+    fn wrapped_errors_keep_the_errno() {
+        let e = io::Error::from_raw_os_error(libc::ENOSPC);
+        let Failure::Io(e) = read_error(Failure::Io(e), "standard input") else {
+            panic!("not an I/O failure")
+        };
+        assert!(
+            e.to_string().starts_with("failed to read standard input: "),
+            "{e}"
+        );
+        assert_eq!(atomic_write::os_error(&e), Some(libc::ENOSPC));
+        let noted = atomic_write::__private::note(e, || "and the temp was left behind".into());
+        assert_eq!(atomic_write::os_error(&noted), Some(libc::ENOSPC));
+        assert_eq!(noted.kind(), io::ErrorKind::StorageFull);
+    }
 }

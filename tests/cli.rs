@@ -93,7 +93,8 @@ both_paths! {
         assert!(out.status.success());
         assert_eq!(mode(&p), 0o640);
         assert_eq!(read(&p), b"short");
-        for bad in ["9", "abc", "17777", "", "-1"] {
+        // Octal digits only: no sign, no blanks, no bare prefix.
+        for bad in ["9", "abc", "17777", "", "-1", "+644", "-0", " 644", "644 ", "0o", "0o+7", "0x1ff"] {
             let out = cli_input(cli(named).arg(format!("--mode={bad}")).arg(&p), b"bad");
             assert_eq!(out.status.code(), Some(2), "--mode={bad}");
             assert!(out.stdout.is_empty());
@@ -117,8 +118,7 @@ both_paths! {
             assert_eq!(
                 line,
                 format!(
-                    "atomic-write: {}: refusing to replace {p:?}: File exists (os error 17)",
-                    p.display()
+                    "atomic-write: {p:?}: refusing to replace {p:?}: File exists (os error 17)"
                 )
             );
             assert_eq!(read(&p), b"first");
@@ -225,7 +225,7 @@ both_paths! {
             assert_eq!(out.status.code(), Some(code));
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(stderr.lines().count(), 1, "{stderr}");
-            assert!(stderr.starts_with(&format!("atomic-write: {}: ", p.display())), "{stderr}");
+            assert!(stderr.starts_with(&format!("atomic-write: {p:?}: ")), "{stderr}");
             assert_eq!(read(&p), b"old");
             assert_only(d.path(), &["f"]);
         }
@@ -256,8 +256,8 @@ both_paths! {
         assert_eq!(
             line,
             format!(
-                "atomic-write: {}: failed to open directory {:?}: No such file or directory (os error 2)",
-                p.display(),
+                "atomic-write: {:?}: failed to open directory {:?}: No such file or directory (os error 2)",
+                p,
                 d.path().join("missing")
             )
         );
@@ -383,6 +383,21 @@ both_paths! {
         assert_eq!(read(&p), b"old");
         assert_only(d.path(), &["f"]);
     }
+}
+
+/// The error line stays one line whatever the name: the path in the
+/// `atomic-write: PATH:` prefix is quoted like the rest of the message, so a
+/// newline or an escape byte never reaches the terminal raw.
+#[test]
+fn error_line_quotes_the_path() {
+    let d = scratch();
+    let p = d.path().join("line\nbreak \x1b[31mred").join("f");
+    let out = cli_input(Command::new(bin()).arg(&p), b"x");
+    let line = assert_io_failure(&out, &p);
+    assert!(!out.stderr.contains(&0x1b), "raw ESC on stderr: {line:?}");
+    assert!(line.starts_with(r#"atomic-write: ""#), "{line}");
+    assert!(line.contains(r"line\nbreak \u{1b}[31mred/f"), "{line}");
+    assert_only(d.path(), &[]);
 }
 
 /// Usage errors exit 2, print to stderr only, and write nothing.
