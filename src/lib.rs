@@ -91,10 +91,13 @@
 //!   process crashes only, not power loss.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backup;
 mod batch;
+mod changed;
 mod error;
 mod file;
 mod options;
+mod parents;
 mod sys;
 
 pub use batch::commit_all;

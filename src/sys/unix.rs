@@ -48,6 +48,8 @@ pub(crate) struct Meta {
     /// Device and inode: the file's identity.
     pub(crate) dev: u64,
     pub(crate) ino: u64,
+    /// Size in bytes.
+    pub(crate) size: u64,
 }
 
 /// `name` as a C string; a NUL byte inside is `InvalidInput`.
@@ -125,6 +127,7 @@ fn meta(st: &libc::stat) -> Meta {
         gid: st.st_gid,
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
+        size: st.st_size as u64,
     }
 }
 
@@ -320,6 +323,36 @@ pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
     let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
     // SAFETY: `fd` was just returned by openat and is owned by nobody else.
     Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens `name` in `dir` for reading without following a symlink there
+/// (`O_NOFOLLOW`: a symlink fails with `ELOOP`) and without blocking on a FIFO
+/// (`O_NONBLOCK`).
+pub(crate) fn open_read_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens the directory `name` in `dir` (following a symlink, as path lookup does).
+pub(crate) fn open_dir_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `mkdirat(dir, name, mode)`: the umask applies, as for `mkdir(2)`.
+pub(crate) fn mkdir_at(dir: &File, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    cvt_r(|| unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
 /// Copies all of `src` into `dst` from their current offsets through
