@@ -127,6 +127,10 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(m) = cli.mode {
         opts.mode(m);
     }
+    opts.create_parents(cli.parents);
+    if let Some(suffix) = &cli.backup {
+        opts.backup(suffix);
+    }
     let mut file = opts.create(&cli.path)?;
     match fill(cli, &mut file, caught) {
         Ok(()) => {}
@@ -145,7 +149,16 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
             return Err(f);
         }
     }
-    file.commit()?;
+    if cli.if_changed {
+        let changed = file.commit_if_changed()?;
+        if cli.print_changed {
+            let word = if changed { "changed" } else { "unchanged" };
+            // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
+            let _ = writeln!(io::stdout(), "{word}");
+        }
+    } else {
+        file.commit()?;
+    }
     Ok(())
 }
 
