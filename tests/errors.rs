@@ -285,8 +285,7 @@ both_paths! {
         assert_eq!(
             line,
             format!(
-                "atomic-write: {}: failed to create temporary file in {d:?}: Permission denied (os error 13)",
-                p.display()
+                "atomic-write: {p:?}: failed to create temporary file in {d:?}: Permission denied (os error 13)"
             )
         );
         assert_eq!(read(&p), b"old");
