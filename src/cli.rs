@@ -45,9 +45,14 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) no_follow: bool,
 
+    /// Give the result none of the existing file's extended attributes (ACL,
+    /// security label, user.*): a bare file, as a new one would be
+    #[arg(long)]
+    pub(crate) no_xattrs: bool,
+
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "no_xattrs", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -58,7 +63,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"]
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "no_xattrs", "command"]
     )]
     pub(crate) older_than: u64,
 
