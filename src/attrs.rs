@@ -120,15 +120,17 @@ impl Xattrs {
         }
         // No ACL to set: make sure the temp did not get one from the
         // directory's default ACL (one `fgetxattr`, `ENODATA` as a rule).
-        let what = || {
+        let inherited = sys::has_xattr(temp, ACL).context(|| {
+            format!("failed to read the access ACL of the temporary file for {target:?}")
+        })?;
+        if !inherited {
+            return Ok(false);
+        }
+        sys::remove_xattr(temp, ACL).context(|| {
             format!(
                 "failed to remove the access ACL that the temporary file for {target:?} inherited from its directory"
             )
-        };
-        if !sys::has_xattr(temp, ACL).context(what)? {
-            return Ok(false);
-        }
-        sys::remove_xattr(temp, ACL).context(what)?;
+        })?;
         Ok(true)
     }
 }

@@ -312,8 +312,7 @@ fn one_shot_overwrite_syscalls() {
 /// complete before the rename makes it visible.
 #[test]
 fn attributes_set_before_the_data_sync() {
-    if !common::require("strace") || !common::require("setfattr") || !common::require("setfacl")
-    {
+    if !common::require("strace") || !common::require("setfattr") || !common::require("setfacl") {
         return;
     }
     let owner = common::require_root().then_some((65534, 65534));
