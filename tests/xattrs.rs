@@ -398,7 +398,7 @@ fn group_member_gains_nothing() {
     };
     assert!(!member_appends(), "a group member could write before");
     let a = acl(&f);
-    let out = cli_input(&mut cli(false).arg(&f), b"new\n");
+    let out = cli_input(cli(false).arg(&f), b"new\n");
     assert!(
         out.status.success(),
         "{}",
