@@ -111,16 +111,22 @@ fn long_options() -> Vec<String> {
     longs
 }
 
-/// `atomic-write --generate KIND`, which must succeed silently.
-fn generate(kind: &str) -> String {
-    let out = common::run(Command::new(common::bin()).args(["--generate", kind]));
+/// Runs `cmd`, which must succeed with nothing on stderr; its stdout.
+#[track_caller]
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = common::run(cmd);
     assert!(
         out.status.success() && out.stderr.is_empty(),
-        "--generate {kind}: {}\n{}",
+        "{cmd:?}: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("generated text is UTF-8")
+    String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{cmd:?}: stdout not UTF-8: {e}"))
+}
+
+/// `atomic-write --generate KIND`.
+fn generate(kind: &str) -> String {
+    stdout_of(Command::new(common::bin()).args(["--generate", kind]))
 }
 
 /// Whether `text` holds `option` as a whole word (`--no-sync` is not found
@@ -175,19 +181,12 @@ fn man_page_lists_every_option() {
         return;
     }
     let (_dir, page) = scratch_file("atomic-write.1", &roff);
-    let out = common::run(
+    let text = stdout_of(
         Command::new("man")
             .args(["-l", "-P", "cat"])
             .arg(&page)
             .env("MANWIDTH", "300"),
     );
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "man -l: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert_lists_every_option("man page (rendered)", &text, str::to_owned);
     assert!(
         text.contains("atomic-write - Replace PATH atomically"),
@@ -218,14 +217,7 @@ fn completions_list_every_option() {
             continue;
         }
         let (_dir, path) = scratch_file(name, script);
-        let out = common::run(Command::new(shell).arg(check).arg(&path));
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "{shell} {check} {}: {}\n{}",
-            path.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        stdout_of(Command::new(shell).arg(check).arg(&path));
     }
 }
 
@@ -234,7 +226,7 @@ fn completions_list_every_option() {
 /// itself calls it.
 fn bash_completes(cur: &str) -> Vec<String> {
     let (_dir, script) = scratch_file("atomic-write.bash", &generate("complete-bash"));
-    let out = common::run(
+    let out = stdout_of(
         Command::new("bash")
             .arg("-c")
             .arg(
@@ -251,13 +243,7 @@ printf '%s\n' "${COMPREPLY[@]}""#,
             .arg(&script)
             .arg(cur),
     );
-    assert!(
-        out.status.success(),
-        "bash completion of {cur:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut offered: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let mut offered: Vec<String> = out
         .lines()
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
@@ -303,7 +289,7 @@ fn fish_completes_the_real_flags() {
         return;
     }
     let (_dir, script) = scratch_file("atomic-write.fish", &generate("complete-fish"));
-    let out = common::run(
+    let out = stdout_of(
         Command::new("fish")
             .args([
                 "--no-config",
@@ -312,14 +298,8 @@ fn fish_completes_the_real_flags() {
             ])
             .arg(&script),
     );
-    assert!(
-        out.status.success(),
-        "fish: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     // Each line: the candidate, a tab, its description.
-    let mut offered: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let mut offered: Vec<String> = out
         .lines()
         .map(|l| l.split('\t').next().unwrap_or_default().to_owned())
         .collect();
@@ -332,9 +312,7 @@ fn fish_completes_the_real_flags() {
 /// must come alone, and a failed write is an I/O error (exit 1).
 #[test]
 fn generate_is_documented_alone_and_reports_errors() {
-    let out = common::run(Command::new(common::bin()).arg("--help"));
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = stdout_of(Command::new(common::bin()).arg("--help"));
     assert!(!help.contains("--generate <KIND>"), "{help}");
     let line = help
         .lines()
