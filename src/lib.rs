@@ -109,6 +109,7 @@ pub use error::os_error;
 /// built, so they keep their kind and raw OS error. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::{commit_all_with, BatchSync};
     pub use crate::error::{context, note};
 }
 pub use file::AtomicFile;
