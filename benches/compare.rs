@@ -304,7 +304,8 @@ fn batch_table(disk: &Path) {
     let dir = disk.join("batch-table");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let scheme = |how| move || commit_all_with(batch_files(&dir_of(disk), &data_of()), how).unwrap();
+    let scheme =
+        |how| move || commit_all_with(batch_files(&dir_of(disk), &data_of()), how).unwrap();
     let mut auto = scheme(BatchSync::Auto);
     let mut syncfs = scheme(BatchSync::Syncfs);
     let mut write_fsync = scheme(BatchSync::WriteThenFsync);

@@ -89,7 +89,6 @@
 //!   options.
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attrs;
 mod backup;
