@@ -40,6 +40,7 @@ const MAX_SYMLINKS: usize = 40;
 /// assert_eq!(std::fs::read_to_string(&path)?, "id,name\n1,ada\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "dropping an AtomicFile discards the write: call commit()"]
 pub struct AtomicFile {
     temp: Temp,
     /// The target's directory, open for `*at` calls and `fsync`.
@@ -218,10 +219,16 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        if let Err(e) = self.prepare().and_then(|()| self.publish()) {
-            return Err(self.remove_temp_after(e));
+        let left = match self.prepare().and_then(|()| self.publish()) {
+            Ok(left) => left,
+            Err(e) => return Err(self.remove_temp_after(e)),
+        };
+        let synced = self.sync_dir();
+        match (left, synced) {
+            (None, synced) => synced,
+            (Some(left), Ok(())) => Err(error::note(left, || "the directory was synced".into())),
+            (Some(left), Err(e)) => Err(error::note(e, || left.to_string())),
         }
-        self.sync_dir()
     }
 
     /// Commits only if that would change something, and says whether it did.
@@ -392,15 +399,28 @@ impl AtomicFile {
         })
     }
 
-    /// Puts the temp in the target's place. After `Ok`, the temp is gone.
-    pub(crate) fn publish(&mut self) -> io::Result<()> {
+    /// Puts the temp in the target's place. After `Ok(None)` the temp name is
+    /// gone; `Ok(Some(e))`: the target was created, but the temp name stayed
+    /// behind as a second link to it (the link-based no-clobber fallback could
+    /// not remove it), and `e` says so. Either way the target has the new file.
+    pub(crate) fn publish(&mut self) -> io::Result<Option<io::Error>> {
+        let mut left = None;
         if self.no_clobber {
             let target = &self.target;
-            match &self.temp.name {
-                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name),
+            let kept = match &self.temp.name {
+                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name).map(|()| None),
                 Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name),
             }
             .context(|| format!("failed to create {}", target.display_quoted()))?;
+            if let (Some(e), Some(tmp)) = (kept, &self.temp.name) {
+                left = Some(error::context(e, || {
+                    format!(
+                        "created {}, but the temporary file {} was left behind as a second link to it: failed to remove it",
+                        self.target.display_quoted(),
+                        self.dir_path.join(tmp).display_quoted()
+                    )
+                }));
+            }
         } else {
             if let Some(b) = &self.backup {
                 backup::make(
@@ -424,7 +444,7 @@ impl AtomicFile {
             })?;
         }
         self.temp.name = None;
-        Ok(())
+        Ok(left)
     }
 
     /// Links an unnamed temp under a fresh hidden name.

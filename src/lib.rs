@@ -175,6 +175,36 @@ pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// `AtomicFile` is `#[must_use]`: a write created and dropped on the spot is
+/// a write thrown away, and the compiler says so.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save(opts: &atomic_write::Options) -> std::io::Result<()> {
+///     opts.create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// The same code with the file used compiles:
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?.commit()
+/// }
+/// ```
+#[cfg(doctest)]
+struct MustUseDoctests;
+
 // TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
 // tested like the README's.
 #[cfg(doctest)]

@@ -3,16 +3,18 @@
 //!
 //! Thin by design: parse, stream into an [`AtomicFile`], commit, map errors to
 //! exit codes. Signals that would kill the process (SIGINT, SIGTERM, SIGHUP,
-//! SIGPIPE) are blocked and only let through while waiting for input, so one
-//! can interrupt the copy but never a commit halfway; on one, the temp is
-//! removed, nothing is committed, and the process dies of that signal.
+//! SIGPIPE) are blocked and only let through while waiting for input or for
+//! the command, so one can interrupt the copy but never a commit halfway; on
+//! one, the temp is removed, nothing is committed, and the process dies of
+//! that signal. The command itself starts with none of that (an empty mask,
+//! default dispositions) and is passed the signal (see [`command`]).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 mod cli;
+mod command;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
@@ -168,21 +171,24 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
         })?);
         copy(stdin, file, caught).map_err(|e| read_error(e, "standard input"))?;
     } else {
-        // std resets the signal mask and SIGPIPE for the child.
-        let mut child = Command::new(&cli.command[0])
-            .args(&cli.command[1..])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(Failure::Spawn)?;
+        let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
-        let copied = copy(out, file, caught);
-        if copied.is_err() {
-            // Ours to stop: we started it, by this PID.
-            let _ = child.kill();
+        // `copy` drops our end of the pipe: a command that goes on writing
+        // after a signal gets EPIPE instead of blocking on a full pipe.
+        match check_signals(caught).and_then(|()| copy(out, file, caught)) {
+            Ok(()) => {}
+            Err(Failure::Signal(sig)) => {
+                command::stop(&mut child, sig, caught);
+                return Err(Failure::Signal(sig));
+            }
+            Err(e) => {
+                // Ours to stop: we started it, by this PID.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(read_error(e, "the command's output"));
+            }
         }
-        let status = child.wait();
-        copied.map_err(|e| read_error(e, "the command's output"))?;
-        let status = status?;
+        let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
         }
@@ -296,13 +302,17 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 }
 
 /// Records the guarded signals in `caught` and blocks them, so they only
-/// arrive inside [`wait_readable`] and [`check_signals`].
+/// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
+/// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
+/// of the command interrupts those waits.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
     let mut set = SigSet::empty();
     for sig in SIGNALS {
         signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
         set.add(sig);
     }
+    signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
+    set.add(Signal::SIGCHLD);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
 }
 

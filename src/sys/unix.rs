@@ -52,7 +52,8 @@ pub(crate) struct Meta {
     pub(crate) size: u64,
 }
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
+/// `name` as a C string; a NUL byte inside is `InvalidInput`.
+pub(crate) fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
 }
@@ -294,11 +295,17 @@ pub(crate) fn link(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
 
 /// Moves `from` to `to` only if `to` does not exist: link, then unlink the old name.
 /// Race-free: `link` fails with `EEXIST` atomically.
-pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+///
+/// `Err`: nothing was created. `Ok(Some(e))`: `to` was created, but removing
+/// `from` (now a second link to it) failed with `e`; the caller must report
+/// that, not a failure to create.
+pub(crate) fn rename_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+) -> io::Result<Option<io::Error>> {
     link(dir, from, to)?;
-    // The target now holds the new content; the temp name is a second link to
-    // it. Failing to remove that is an error the caller must hear about.
-    unlink(dir, from)
+    Ok(unlink(dir, from).err())
 }
 
 /// `unlinkat(dir, name, 0)`.
