@@ -25,7 +25,10 @@ Examples:
     && systemctl reload app
 
 Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
-with -- COMMAND, the command's own status (or 128+signal) if it fails.")]
+with -- COMMAND, the command's own status (or 128+signal) if it fails.
+
+Man page and shell completions, from this definition:
+  atomic-write --generate <man|complete-bash|complete-zsh|complete-fish>")]
 pub(crate) struct Cli {
     /// Permission bits of the result, in octal, as chmod sets them (umask not
     /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
@@ -94,11 +97,11 @@ pub(crate) struct Cli {
     pub(crate) older_than: u64,
 
     /// The file to replace
-    #[arg(value_name = "PATH")]
+    #[arg(value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub(crate) path: PathBuf,
 
     /// Run COMMAND and save its standard output; commit only if it exits 0
-    #[arg(last = true, value_name = "COMMAND")]
+    #[arg(last = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
     pub(crate) command: Vec<OsString>,
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atomic_write::{AtomicFile, Durability, Options};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::Cli;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -29,6 +29,7 @@ use nix::sys::socket::{getsockopt, sockopt};
 
 mod cli;
 mod command;
+mod generate;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
@@ -61,7 +62,13 @@ impl From<io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
+    let matches = generate::command().get_matches();
+    if let Some(kind) = generate::requested(&matches) {
+        return generate::print(kind);
+    }
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
     let caught = Arc::new(AtomicUsize::new(0));
     if let Err(e) = guard_signals(&caught) {
         eprintln!("atomic-write: failed to set up signal handling: {e}");
