@@ -128,6 +128,7 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     opts.no_clobber(cli.no_clobber)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
+        .preserve_xattrs(!cli.no_xattrs)
         .durability(if cli.no_sync {
             Durability::None
         } else {
@@ -304,10 +305,13 @@ fn check_stdin() -> io::Result<()> {
     if getsockopt(&stdin.as_fd(), sockopt::AcceptConn) == Ok(true) {
         return Err(refuse(libc::EINVAL, "a listening socket"));
     }
+    if access != OFlag::O_RDWR {
+        return Ok(());
+    }
     let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
     let is_null = meta.file_type().is_char_device()
         && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
-    if access == OFlag::O_RDWR && is_null {
+    if is_null {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "failed to read standard input: it is closed",
