@@ -111,7 +111,7 @@ def _write_all(fd, view, path):
             done += _os.write(fd, view[done:])
     except OSError as e:
         raise OSError(
-            e.errno, f"failed to write temporary file for {_os.fsdecode(path)!r}: {e.strerror}", path
+            e.errno, f"failed to write temporary file for {_os.fsdecode(path)!r}: {e.strerror}", _os.fspath(path)
         ) from None
 
 

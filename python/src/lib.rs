@@ -22,10 +22,12 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-/// A path argument as the OS sees it: `bytes` as they are, `str` and
-/// `os.PathLike` through `os.fspath` and the filesystem encoding (as `os.open`
-/// does, surrogate escapes included). A NUL byte is a `ValueError`, as in `os`.
-fn fs_path(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+/// A path argument as the OS sees it, and the `str` or `bytes` it came from
+/// (the `filename` of errors, as `os` functions give it): `bytes` as they are,
+/// `str` and `os.PathLike` through `os.fspath` and the filesystem encoding (as
+/// `os.open` does, surrogate escapes included). A NUL byte is a `ValueError`,
+/// as in `os`.
+fn fs_path<'py>(ob: &Bound<'py, PyAny>) -> PyResult<(PathBuf, Bound<'py, PyAny>)> {
     let path = if let Ok(b) = ob.cast::<PyBytes>() {
         PathBuf::from(OsStr::from_bytes(b.as_bytes()))
     } else if ob.is_instance_of::<PyString>() {
@@ -33,12 +35,17 @@ fn fs_path(ob: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
     } else {
         // os.PathLike (which may return bytes) or a wrong type (TypeError).
         let fspath = ob.py().import("os")?.getattr("fspath")?.call1((ob,))?;
-        return fs_path(&fspath);
+        if fspath.is_instance_of::<PyBytes>() || fspath.is_instance_of::<PyString>() {
+            return fs_path(&fspath);
+        }
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected str, bytes or os.PathLike object",
+        ));
     };
     if path.as_os_str().as_bytes().contains(&0) {
         return Err(PyValueError::new_err("embedded null byte"));
     }
-    Ok(path)
+    Ok((path, ob.clone()))
 }
 
 /// The options of one write.
@@ -113,11 +120,11 @@ fn write(
     exclusive: bool,
     append: bool,
 ) -> PyResult<()> {
-    let target = fs_path(path)?;
+    let (target, filename) = fs_path(path)?;
     let opts = options(mode, durable, follow_symlinks, exclusive, append)?;
     let bytes = data.as_bytes();
     py.detach(|| opts.write_bytes(&target, bytes))
-        .map_err(|e| os_error(py, e, Some(path)))
+        .map_err(|e| os_error(py, e, Some(&filename)))
 }
 
 /// A write in progress: a temp file beside the target, replacing it only on
@@ -127,7 +134,7 @@ fn write(
 struct PyAtomicFile {
     /// `None` once committed or discarded.
     inner: Mutex<Option<AtomicFile>>,
-    /// The path as the caller passed it, for errors.
+    /// The path as `os.fspath` gives it, for errors.
     filename: Py<PyAny>,
 }
 
@@ -189,14 +196,14 @@ fn create(
     exclusive: bool,
     append: bool,
 ) -> PyResult<PyAtomicFile> {
-    let target = fs_path(path)?;
+    let (target, filename) = fs_path(path)?;
     let opts = options(mode, durable, follow_symlinks, exclusive, append)?;
     let file = py
         .detach(|| opts.create(&target))
-        .map_err(|e| os_error(py, e, Some(path)))?;
+        .map_err(|e| os_error(py, e, Some(&filename)))?;
     Ok(PyAtomicFile {
         inner: Mutex::new(Some(file)),
-        filename: path.clone().unbind(),
+        filename: filename.unbind(),
     })
 }
 
@@ -214,12 +221,12 @@ fn commit_all(py: Python<'_>, files: Vec<Bound<'_, PyAtomicFile>>) -> PyResult<(
 /// Removes this crate's stale temps in `dir` at least `older_than` seconds old.
 #[pyfunction]
 fn sweep(py: Python<'_>, dir: &Bound<'_, PyAny>, older_than: f64) -> PyResult<usize> {
-    let path = fs_path(dir)?;
+    let (path, filename) = fs_path(dir)?;
     let age = Duration::try_from_secs_f64(older_than).map_err(|_| {
         PyValueError::new_err("older_than must be a non-negative number of seconds")
     })?;
     py.detach(|| atomic_write::sweep(&path, age))
-        .map_err(|e| os_error(py, e, Some(dir)))
+        .map_err(|e| os_error(py, e, Some(&filename)))
 }
 
 /// Streams standard input (descriptor 0) into `path`, in constant memory:
@@ -233,7 +240,7 @@ fn write_stdin(
     durable: bool,
     follow_symlinks: bool,
 ) -> PyResult<()> {
-    let target = fs_path(path)?;
+    let (target, filename) = fs_path(path)?;
     let opts = options(mode, durable, follow_symlinks, false, false)?;
     py.detach(|| -> io::Result<()> {
         let mut file = opts.create(&target)?;
@@ -249,7 +256,7 @@ fn write_stdin(
         })?;
         file.commit()
     })
-    .map_err(|e| os_error(py, e, Some(path)))
+    .map_err(|e| os_error(py, e, Some(&filename)))
 }
 
 /// An error with the step that failed, keeping the OS error as its source so
