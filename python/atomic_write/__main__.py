@@ -52,11 +52,10 @@ def main(argv=None):
         signal.signal(sig, signal.SIG_DFL)
     try:
         _native.write_stdin(args.path, args.mode, not args.no_sync, not args.no_follow)
-    except OSError as e:
-        print(f"atomic_write: {e.strerror or e}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        print(f"atomic_write: {e}", file=sys.stderr)
+    except (OSError, ValueError) as e:
+        # One line, as the Rust CLI's: `atomic_write: PATH: what failed: why`.
+        path = args.path if args.path.isprintable() else repr(args.path)
+        print(f"atomic_write: {path}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
         return 1
     return 0
 
