@@ -3,7 +3,7 @@
 //! under `target/`, then batch commits: first criterion's own measurements,
 //! then tables of medians from an interleaved run (every contender one
 //! operation per round, so the load of a shared machine hits all alike), with
-//! ratios against the floor. The tables are what the README quotes.
+//! ratios against the floor. The tables are what BENCHMARKS.md quotes (README the first).
 //!
 //! ```text
 //! cargo bench --bench compare                 # everything, a few minutes

@@ -47,7 +47,7 @@ use crate::sys;
 /// `syncfs` writes back *every* dirty page of the filesystem, other processes'
 /// included. On a quiet filesystem that costs nothing extra and replaces a
 /// journal commit per file with one for the batch (100 × 4 KiB on ext4: see
-/// the README's benchmarks); on a filesystem where another process has
+/// BENCHMARKS.md); on a filesystem where another process has
 /// gigabytes of dirty data, the batch waits for that data too, and may be far
 /// slower than syncing its own files one by one. Commit such batches with
 /// [`commit`](AtomicFile::commit) in a loop instead.

@@ -7,9 +7,11 @@ use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 
+use crate::changed::{self, Want};
 use crate::error::{self, ResultExt};
 use crate::options::{Durability, Options};
 use crate::sys::{self, FileKind, Meta, Temp};
+use crate::{backup, parents};
 
 /// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
@@ -38,6 +40,7 @@ const MAX_SYMLINKS: usize = 40;
 /// assert_eq!(std::fs::read_to_string(&path)?, "id,name\n1,ada\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "dropping an AtomicFile discards the write: call commit()"]
 pub struct AtomicFile {
     temp: Temp,
     /// The target's directory, open for `*at` calls and `fsync`.
@@ -56,6 +59,8 @@ pub struct AtomicFile {
     mode_inherited: bool,
     no_clobber: bool,
     durability: Durability,
+    /// The backup's name inside `dir`, with [`Options::backup`].
+    backup: Option<OsString>,
 }
 
 impl AtomicFile {
@@ -88,6 +93,12 @@ impl AtomicFile {
     }
 
     pub(crate) fn with_options(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
+        if let Some(suffix) = &opts.backup {
+            backup::check_suffix(suffix)?;
+        }
+        if opts.create_parents {
+            parents::create(path, opts.durability == Durability::Full)?;
+        }
         let Resolved {
             target,
             dir_path,
@@ -114,6 +125,7 @@ impl AtomicFile {
             .filter(|_| opts.preserve_owner)
             .map(|m| (m.uid, m.gid));
 
+        let name_for_backup = name.clone();
         let temp =
             sys::create_temp(&dir, &name, temp_mode, opts.force_named_temp).context(|| {
                 format!(
@@ -132,6 +144,10 @@ impl AtomicFile {
             mode_inherited: opts.mode.is_none() && existing.is_some(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
+            backup: opts
+                .backup
+                .as_deref()
+                .map(|s| backup::name(&name_for_backup, s)),
         };
         if opts.append && existing.is_some() {
             file.copy_current()?;
@@ -203,10 +219,91 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        if let Err(e) = self.prepare().and_then(|()| self.publish()) {
-            return Err(self.remove_temp_after(e));
+        let left = match self.prepare().and_then(|()| self.publish()) {
+            Ok(left) => left,
+            Err(e) => return Err(self.remove_temp_after(e)),
+        };
+        let synced = self.sync_dir();
+        match (left, synced) {
+            (None, synced) => synced,
+            (Some(left), Ok(())) => Err(error::note(left, || "the directory was synced".into())),
+            (Some(left), Err(e)) => Err(error::note(e, || left.to_string())),
         }
-        self.sync_dir()
+    }
+
+    /// Commits only if that would change something, and says whether it did.
+    ///
+    /// The temp is compared with the current target, streamed in constant
+    /// memory (sizes first, then block by block, stopping at the first
+    /// difference). If the target is a regular file with the same content,
+    /// and the mode (an explicit [`mode`](Options::mode), or that of a file
+    /// new at `create()`) and the owner the commit would give it are the
+    /// target's own, the target is left untouched — same inode, same
+    /// timestamps, no backup made, nothing synced — the temp is discarded, and
+    /// this returns `Ok(false)`. Otherwise it is [`commit`](Self::commit) and
+    /// returns `Ok(true)`.
+    ///
+    /// The target compared is the entry the commit would replace: opened
+    /// relative to the directory without following a symlink, and checked to
+    /// be still there after the compare. A target that cannot be read counts
+    /// as changed. An unchanged target is as durable as whoever wrote it made
+    /// it. With [`no_clobber`](Options::no_clobber), this is `commit` (an
+    /// existing target is an error, not "unchanged").
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("generated.rs");
+    /// std::fs::write(&path, "pub const N: u32 = 7;\n")?;
+    /// let mut file = AtomicFile::create(&path)?;
+    /// writeln!(file, "pub const N: u32 = 7;")?;
+    /// assert!(!file.commit_if_changed()?); // same content: not rewritten
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit); an error while comparing (other than not
+    /// being allowed to read the target) fails the same way, before the rename.
+    pub fn commit_if_changed(mut self) -> io::Result<bool> {
+        if !self.no_clobber {
+            match self.unchanged() {
+                Ok(true) => {
+                    self.discard()?;
+                    return Ok(false);
+                }
+                Ok(false) => {}
+                Err(e) => return Err(self.remove_temp_after(e)),
+            }
+        }
+        self.commit().map(|()| true)
+    }
+
+    /// Whether the target already is what a commit would make it.
+    fn unchanged(&mut self) -> io::Result<bool> {
+        self.temp.file.flush()?;
+        let now = sys::fstat(&self.temp.file).context(|| {
+            format!(
+                "failed to read metadata of the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
+        let want = Want {
+            // An inherited mode and owner are the target's own by definition.
+            mode: if self.mode_inherited {
+                None
+            } else {
+                Some(self.mode.unwrap_or(now.mode))
+            },
+            owner: self.owner.is_none().then_some((now.uid, now.gid)),
+        };
+        changed::unchanged(&self.dir, &self.name, &self.temp.file, &want).context(|| {
+            format!(
+                "failed to compare {} with its new content",
+                self.target.display_quoted()
+            )
+        })
     }
 
     /// Removes a named temp after a failed commit. If that is refused too (an
@@ -302,16 +399,38 @@ impl AtomicFile {
         })
     }
 
-    /// Puts the temp in the target's place. After `Ok`, the temp is gone.
-    pub(crate) fn publish(&mut self) -> io::Result<()> {
+    /// Puts the temp in the target's place. After `Ok(None)` the temp name is
+    /// gone; `Ok(Some(e))`: the target was created, but the temp name stayed
+    /// behind as a second link to it (the link-based no-clobber fallback could
+    /// not remove it), and `e` says so. Either way the target has the new file.
+    pub(crate) fn publish(&mut self) -> io::Result<Option<io::Error>> {
+        let mut left = None;
         if self.no_clobber {
             let target = &self.target;
-            match &self.temp.name {
-                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name),
+            let kept = match &self.temp.name {
+                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name).map(|()| None),
                 Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name),
             }
             .context(|| format!("failed to create {}", target.display_quoted()))?;
+            if let (Some(e), Some(tmp)) = (kept, &self.temp.name) {
+                left = Some(error::context(e, || {
+                    format!(
+                        "created {}, but the temporary file {} was left behind as a second link to it: failed to remove it",
+                        self.target.display_quoted(),
+                        self.dir_path.join(tmp).display_quoted()
+                    )
+                }));
+            }
         } else {
+            if let Some(b) = &self.backup {
+                backup::make(
+                    &self.dir,
+                    &self.dir_path,
+                    &self.name,
+                    b,
+                    self.durability == Durability::Full,
+                )?;
+            }
             if self.temp.name.is_none() {
                 self.name_temp()?;
             }
@@ -325,7 +444,7 @@ impl AtomicFile {
             })?;
         }
         self.temp.name = None;
-        Ok(())
+        Ok(left)
     }
 
     /// Links an unnamed temp under a fresh hidden name.

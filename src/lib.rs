@@ -91,14 +91,24 @@
 //!   process crashes only, not power loss.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod backup;
 mod batch;
+mod changed;
 mod error;
 mod file;
 mod options;
+mod parents;
 mod sys;
 
 pub use batch::commit_all;
 pub use error::os_error;
+
+/// For the `atomic-write` binary only: builds its messages as the library's are
+/// built, so they keep their kind and raw OS error. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::error::{context, note};
+}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 
@@ -164,3 +174,43 @@ pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// `AtomicFile` is `#[must_use]`: a write created and dropped on the spot is
+/// a write thrown away, and the compiler says so.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save(opts: &atomic_write::Options) -> std::io::Result<()> {
+///     opts.create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// The same code with the file used compiles:
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?.commit()
+/// }
+/// ```
+#[cfg(doctest)]
+struct MustUseDoctests;
+
+// TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
+// tested like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../TESTING.md")]
+struct TestingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../BENCHMARKS.md")]
+struct BenchmarksDoctests;

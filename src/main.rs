@@ -3,26 +3,31 @@
 //!
 //! Thin by design: parse, stream into an [`AtomicFile`], commit, map errors to
 //! exit codes. Signals that would kill the process (SIGINT, SIGTERM, SIGHUP,
-//! SIGPIPE) are blocked and only let through while waiting for input, so one
-//! can interrupt the copy but never a commit halfway; on one, the temp is
-//! removed, nothing is committed, and the process dies of that signal.
+//! SIGPIPE) are blocked and only let through while waiting for input or for
+//! the command, so one can interrupt the copy but never a commit halfway; on
+//! one, the temp is removed, nothing is committed, and the process dies of
+//! that signal. The command itself starts with none of that (an empty mask,
+//! default dispositions) and is passed the signal (see [`command`]).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::{ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use atomic_write::{AtomicFile, Durability, Options};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::Cli;
 use nix::errno::Errno;
 use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 
 mod cli;
+mod command;
+mod generate;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
@@ -55,7 +60,13 @@ impl From<io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
+    let matches = generate::command().get_matches();
+    if let Some(kind) = generate::requested(&matches) {
+        return generate::print(kind);
+    }
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
     let caught = Arc::new(AtomicUsize::new(0));
     if let Err(e) = guard_signals(&caught) {
         eprintln!("atomic-write: failed to set up signal handling: {e}");
@@ -69,12 +80,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Io(e)) => {
-            eprintln!("atomic-write: {}: {e}", cli.path.display());
+            report(&cli.path, e);
             ExitCode::from(1)
         }
         Err(Failure::Spawn(e)) => {
-            let program = cli.command[0].to_string_lossy();
-            eprintln!("atomic-write: {program}: failed to run command: {e}");
+            report(
+                Path::new(&cli.command[0]),
+                format_args!("failed to run command: {e}"),
+            );
             ExitCode::from(if e.kind() == io::ErrorKind::NotFound {
                 127
             } else {
@@ -87,10 +100,7 @@ fn main() -> ExitCode {
                 .code()
                 .or(status.signal().map(|s| 128 + s))
                 .unwrap_or(1);
-            eprintln!(
-                "atomic-write: {}: not written: command {status}",
-                cli.path.display()
-            );
+            report(&cli.path, format_args!("not written: command {status}"));
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Err(Failure::Signal(sig)) => die_of(sig),
@@ -100,9 +110,9 @@ fn main() -> ExitCode {
 fn sweep(cli: &Cli) -> Result<(), Failure> {
     let n = atomic_write::sweep(&cli.path, Duration::from_secs(cli.older_than))?;
     if n > 0 {
-        eprintln!(
-            "atomic-write: {}: removed {n} stale temporary file(s)",
-            cli.path.display()
+        report(
+            &cli.path,
+            format_args!("removed {n} stale temporary file(s)"),
         );
     }
     Ok(())
@@ -124,6 +134,10 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(m) = cli.mode {
         opts.mode(m);
     }
+    opts.create_parents(cli.parents);
+    if let Some(suffix) = &cli.backup {
+        opts.backup(suffix);
+    }
     let mut file = opts.create(&cli.path)?;
     match fill(cli, &mut file, caught) {
         Ok(()) => {}
@@ -132,17 +146,26 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         Err(Failure::Io(e)) => {
             return Err(match file.discard() {
                 Ok(()) => Failure::Io(e),
-                Err(d) => Failure::Io(io::Error::new(e.kind(), format!("{e}; and {d}"))),
+                Err(d) => Failure::Io(atomic_write::__private::note(e, || format!("and {d}"))),
             })
         }
         Err(f) => {
             if let Err(d) = file.discard() {
-                eprintln!("atomic-write: {}: {d}", cli.path.display());
+                report(&cli.path, d);
             }
             return Err(f);
         }
     }
-    file.commit()?;
+    if cli.if_changed {
+        let changed = file.commit_if_changed()?;
+        if cli.print_changed {
+            let word = if changed { "changed" } else { "unchanged" };
+            // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
+            let _ = writeln!(io::stdout(), "{word}");
+        }
+    } else {
+        file.commit()?;
+    }
     Ok(())
 }
 
@@ -155,21 +178,24 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
         })?);
         copy(stdin, file, caught).map_err(|e| read_error(e, "standard input"))?;
     } else {
-        // std resets the signal mask and SIGPIPE for the child.
-        let mut child = Command::new(&cli.command[0])
-            .args(&cli.command[1..])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(Failure::Spawn)?;
+        let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
-        let copied = copy(out, file, caught);
-        if copied.is_err() {
-            // Ours to stop: we started it, by this PID.
-            let _ = child.kill();
+        // `copy` drops our end of the pipe: a command that goes on writing
+        // after a signal gets EPIPE instead of blocking on a full pipe.
+        match check_signals(caught).and_then(|()| copy(out, file, caught)) {
+            Ok(()) => {}
+            Err(Failure::Signal(sig)) => {
+                command::stop(&mut child, sig, caught);
+                return Err(Failure::Signal(sig));
+            }
+            Err(e) => {
+                // Ours to stop: we started it, by this PID.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(read_error(e, "the command's output"));
+            }
         }
-        let status = child.wait();
-        copied.map_err(|e| read_error(e, "the command's output"))?;
-        let status = status?;
+        let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
         }
@@ -218,12 +244,18 @@ fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 
 fn read_error(f: Failure, what: &str) -> Failure {
     match f {
-        Failure::Io(e) => Failure::Io(io::Error::new(
-            e.kind(),
-            format!("failed to read {what}: {e}"),
-        )),
+        Failure::Io(e) => Failure::Io(atomic_write::__private::context(e, || {
+            format!("failed to read {what}")
+        })),
         other => other,
     }
+}
+
+/// The one line on standard error: `atomic-write: "PATH": MESSAGE`, the path
+/// quoted as the library's messages quote paths, so a newline or an escape
+/// byte in a name can neither split the line nor reach the terminal raw.
+fn report(path: &Path, message: impl std::fmt::Display) {
+    eprintln!("atomic-write: {path:?}: {message}");
 }
 
 /// Fails if standard input was closed when we were started (`atomic-write f <&-`).
@@ -277,13 +309,17 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 }
 
 /// Records the guarded signals in `caught` and blocks them, so they only
-/// arrive inside [`wait_readable`] and [`check_signals`].
+/// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
+/// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
+/// of the command interrupts those waits.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
     let mut set = SigSet::empty();
     for sig in SIGNALS {
         signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
         set.add(sig);
     }
+    signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
+    set.add(Signal::SIGCHLD);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
 }
 
@@ -296,4 +332,27 @@ fn die_of(sig: i32) -> ExitCode {
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
     let _ = signal_hook::low_level::emulate_default_handler(sig);
     ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI's own steps ("failed to read standard input", a failed
+    /// discard noted after the first error) keep the errno underneath.
+    #[test]
+    fn wrapped_errors_keep_the_errno() {
+        let e = io::Error::from_raw_os_error(libc::ENOSPC);
+        let Failure::Io(e) = read_error(Failure::Io(e), "standard input") else {
+            panic!("not an I/O failure")
+        };
+        assert!(
+            e.to_string().starts_with("failed to read standard input: "),
+            "{e}"
+        );
+        assert_eq!(atomic_write::os_error(&e), Some(libc::ENOSPC));
+        let noted = atomic_write::__private::note(e, || "and the temp was left behind".into());
+        assert_eq!(atomic_write::os_error(&noted), Some(libc::ENOSPC));
+        assert_eq!(noted.kind(), io::ErrorKind::StorageFull);
+    }
 }

@@ -1,6 +1,7 @@
 //! [`Options`]: how a write treats modes, owners, symlinks, existing targets and
 //! durability.
 
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 
@@ -43,6 +44,8 @@ pub struct Options {
     pub(crate) durability: Durability,
     pub(crate) follow_symlinks: bool,
     pub(crate) append: bool,
+    pub(crate) create_parents: bool,
+    pub(crate) backup: Option<OsString>,
     pub(crate) force_named_temp: bool,
 }
 
@@ -55,6 +58,8 @@ impl Default for Options {
             durability: Durability::Full,
             follow_symlinks: true,
             append: false,
+            create_parents: false,
+            backup: None,
             force_named_temp: false,
         }
     }
@@ -154,6 +159,86 @@ impl Options {
     /// ```
     pub fn append(&mut self, yes: bool) -> &mut Self {
         self.append = yes;
+        self
+    }
+
+    /// Create the missing directories on the way to the target (default
+    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, an existing
+    /// directory (or symlink to one) is fine, and so is another process
+    /// creating the same directory at the same time.
+    ///
+    /// Each new directory is made durable: its parent is synced right after
+    /// it is created, top down, so once [`commit`](AtomicFile::commit)
+    /// returns `Ok` (with [`Durability::Full`]) the whole path survives a
+    /// power cut, not only the file. Directories that already existed are
+    /// taken as they are.
+    ///
+    /// The directories are created by [`create`](Self::create), before the
+    /// temp file, and stay if the write then fails or is discarded (as with
+    /// `mkdir -p && …`). A component that exists but is not a directory fails
+    /// with [`NotADirectory`](io::ErrorKind::NotADirectory) and nothing is
+    /// created. Only the path as given is created: with
+    /// [`follow_symlinks`](Self::follow_symlinks), a symlink at the target
+    /// must point into an existing directory. Symlinks in the middle of the
+    /// path are followed, as the kernel follows them.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("etc/app/conf.d/10-local.toml");
+    /// Options::new().create_parents(true).write_text(&path, "debug = true\n")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "debug = true\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn create_parents(&mut self, yes: bool) -> &mut Self {
+        self.create_parents = yes;
+        self
+    }
+
+    /// Keep the version being replaced as a backup named after the target
+    /// followed by `suffix` (`config.toml` → `config.toml~` with `"~"`), as
+    /// `install -b`, `cp --backup` and `sed -i.bak` do, but crash-safely.
+    ///
+    /// At commit, just before the rename, the current target gets a second
+    /// name (a hard link: the backup *is* the old file, with its mode, owner,
+    /// extended attributes and timestamps), which is renamed over the previous
+    /// backup and made durable; then the target is replaced. Whatever the
+    /// moment of a crash, the directory holds the old target with the
+    /// previous backup, the old target with the old content as backup, or
+    /// the new target with the old content as backup: never a partial
+    /// backup, and never, once `commit` returned `Ok`, a new target without
+    /// its backup. Where the filesystem has no hard links, the backup is a
+    /// synced copy with the old file's content, owner and mode (not its
+    /// extended attributes).
+    ///
+    /// No backup is made when there is no target, with
+    /// [`no_clobber`](Self::no_clobber) (which never replaces anything), or
+    /// when [`commit_if_changed`](AtomicFile::commit_if_changed) finds the
+    /// content unchanged (the target and its backup are left as they are).
+    /// With `follow_symlinks(false)` and a symlink at the target, the backup
+    /// is that symlink. [`commit_all`](crate::commit_all) backs up each file
+    /// just before its own rename.
+    ///
+    /// # Errors
+    ///
+    /// [`create`](Self::create) fails with
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if `suffix` is empty or
+    /// contains `/` or a NUL byte. Failing to make the backup fails the commit
+    /// before the rename: the target is untouched (the backup may already be
+    /// its current content).
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// Options::new().backup("~").write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v2");
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf~"))?, "v1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backup<S: AsRef<OsStr>>(&mut self, suffix: S) -> &mut Self {
+        self.backup = Some(suffix.as_ref().to_os_string());
         self
     }
 

@@ -157,3 +157,52 @@ both_paths! {
         assert_only(d.path(), &["race"]);
     }
 }
+
+/// The link-based no-clobber fallback (the filesystem refuses
+/// `RENAME_NOREPLACE`, here `EINVAL` injected with `strace`): when `link`
+/// created the target but removing the temp name fails, the error says what
+/// happened — created, the temp left behind, the directory synced — and the
+/// directory *is* synced; it is not reported as "failed to create".
+#[test]
+fn link_fallback_created_but_temp_left() {
+    if !require("strace") {
+        return;
+    }
+    let d = scratch();
+    let p = d.path().join("new");
+    let log = d.path().with_extension("strace.log");
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .args(["-e", "trace=renameat2,linkat,unlinkat,fsync"])
+        .args(["-e", "inject=renameat2:error=EINVAL"])
+        .args(["-e", "inject=unlinkat:error=EPERM"])
+        .arg(bin())
+        .arg("-n")
+        .arg(&p)
+        .env("ATOMIC_WRITE_NO_TMPFILE", "1");
+    let out = cli_input(&mut cmd, b"made");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let trace = fs::read_to_string(&log).unwrap();
+    let _ = fs::remove_file(&log);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(read(&p), b"made");
+    assert!(
+        stderr.contains(&format!("created {p:?}"))
+            && stderr.contains("was left behind")
+            && stderr.contains("(os error 1)")
+            && stderr.contains("the directory was synced")
+            && !stderr.contains("failed to create"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = trace.lines().collect();
+    let link = lines
+        .iter()
+        .position(|l| l.contains("linkat("))
+        .expect(&trace);
+    assert!(
+        lines[link..].iter().any(|l| l.contains("fsync(")),
+        "the directory was not synced after the link:\n{trace}"
+    );
+    assert_eq!(temps(d.path()).len(), 1, "the temp is the one reported");
+}

@@ -223,7 +223,8 @@ fn cli_sweep() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("atomic-write: /nonexistent/aw-sweep: ") && err.contains("(os error 2)"),
+        err.starts_with(r#"atomic-write: "/nonexistent/aw-sweep": "#)
+            && err.contains("(os error 2)"),
         "{err}"
     );
     for bad in [

@@ -8,17 +8,19 @@ use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
 
-use super::unix::{self, cvt_r, Temp};
+use super::unix::{self, cstr, cvt_r, Temp};
 
 /// Environment variable that makes every write use the named-temp fallback, as
-/// on a filesystem without `O_TMPFILE`. For tests of that path on Linux.
+/// on a filesystem without `O_TMPFILE`: a test hook, so that the crash, fault
+/// and power-loss suites can drive the portable path through the CLI on Linux.
+/// Read once per process, at the first `create()`.
 const FORCE_NAMED_ENV: &str = "ATOMIC_WRITE_NO_TMPFILE";
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
-    CString::new(name.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+/// Whether [`FORCE_NAMED_ENV`] is set (to anything but `0`), read once.
+fn forced_named() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0"))
 }
 
 /// Creates the temp: unnamed (`O_TMPFILE`) where the filesystem supports it,
@@ -29,7 +31,7 @@ pub(crate) fn create_temp(
     mode: u32,
     force_named: bool,
 ) -> io::Result<Temp> {
-    if force_named || std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0") {
+    if force_named || forced_named() {
         return unix::create_named_temp(dir, target, mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
@@ -99,8 +101,13 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
 
 /// Renames `from` to `to` in `dir` only if `to` does not exist:
 /// `renameat2(RENAME_NOREPLACE)`, or a link and unlink where the filesystem
-/// refuses the flag (decided on each call).
-pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+/// refuses the flag (decided on each call). `Ok(Some(e))` as in
+/// [`unix::rename_noreplace`]: created, but the temp name stayed.
+pub(crate) fn rename_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+) -> io::Result<Option<io::Error>> {
     let (f, t) = (cstr(from)?, cstr(to)?);
     let d = dir.as_raw_fd();
     // SAFETY: `d` is an open directory fd and `f`, `t` valid C strings; the
@@ -116,7 +123,7 @@ pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Resu
         ) as libc::c_int
     });
     match r {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(None),
         Err(e)
             if matches!(
                 e.raw_os_error(),
@@ -135,9 +142,10 @@ pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
     // SAFETY: both are open file descriptors; FICLONE takes the source fd as its argument.
     let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
     if r == 0 {
-        let len = src.metadata()?.len();
-        io::Seek::seek(dst, io::SeekFrom::Start(len))?;
-        return Ok(len);
+        // The clone's own end, not the source's length read afterwards: a
+        // concurrent append to the source in between would leave a hole of
+        // NUL bytes in the result.
+        return io::Seek::seek(dst, io::SeekFrom::End(0));
     }
     unix::clone_or_copy(src, dst)
 }
@@ -186,13 +194,24 @@ pub(crate) fn check_written(file: &File) -> io::Result<()> {
 }
 
 /// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back
-/// to `/dev/urandom` on kernels without the call.
+/// to `/dev/urandom` on kernels without the call (`ENOSYS`, before 3.17).
+///
+/// The raw syscall, not `libc::getrandom`: the glibc wrapper is versioned
+/// `getrandom@GLIBC_2.25`, and importing it would keep the crate from linking
+/// on the glibc 2.17–2.24 systems Rust supports.
 pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: the pointer and length describe `rest`, writable memory owned by us.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getrandom,
+                rest.as_mut_ptr(),
+                rest.len(),
+                0 as libc::c_uint,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {

@@ -25,6 +25,7 @@ pub(crate) use unix::{
 };
 
 pub(crate) use unix::{
-    chmod, chown_best_effort, fstat, is_temp_name, open_dir, open_read_at, read_link_at, rename,
-    stat_at, sync_dir, sync_file, temp_name, unlink, FileKind, Meta, Temp,
+    chmod, chown_best_effort, create_named_temp, fstat, is_temp_name, link, mkdir_at, open_dir,
+    open_dir_at, open_read_at, open_read_nofollow_at, read_link_at, rename, stat_at, sync_dir,
+    sync_file, temp_name, unlink, FileKind, Meta, Temp,
 };

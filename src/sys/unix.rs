@@ -48,9 +48,12 @@ pub(crate) struct Meta {
     /// Device and inode: the file's identity.
     pub(crate) dev: u64,
     pub(crate) ino: u64,
+    /// Size in bytes.
+    pub(crate) size: u64,
 }
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
+/// `name` as a C string; a NUL byte inside is `InvalidInput`.
+pub(crate) fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
 }
@@ -124,6 +127,7 @@ fn meta(st: &libc::stat) -> Meta {
         gid: st.st_gid,
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
+        size: st.st_size as u64,
     }
 }
 
@@ -291,11 +295,17 @@ pub(crate) fn link(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
 
 /// Moves `from` to `to` only if `to` does not exist: link, then unlink the old name.
 /// Race-free: `link` fails with `EEXIST` atomically.
-pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+///
+/// `Err`: nothing was created. `Ok(Some(e))`: `to` was created, but removing
+/// `from` (now a second link to it) failed with `e`; the caller must report
+/// that, not a failure to create.
+pub(crate) fn rename_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+) -> io::Result<Option<io::Error>> {
     link(dir, from, to)?;
-    // The target now holds the new content; the temp name is a second link to
-    // it. Failing to remove that is an error the caller must hear about.
-    unlink(dir, from)
+    Ok(unlink(dir, from).err())
 }
 
 /// `unlinkat(dir, name, 0)`.
@@ -313,6 +323,36 @@ pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
     let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
     // SAFETY: `fd` was just returned by openat and is owned by nobody else.
     Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens `name` in `dir` for reading without following a symlink there
+/// (`O_NOFOLLOW`: a symlink fails with `ELOOP`) and without blocking on a FIFO
+/// (`O_NONBLOCK`).
+pub(crate) fn open_read_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens the directory `name` in `dir` (following a symlink, as path lookup does).
+pub(crate) fn open_dir_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `mkdirat(dir, name, mode)`: the umask applies, as for `mkdir(2)`.
+pub(crate) fn mkdir_at(dir: &File, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    cvt_r(|| unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
 /// Copies all of `src` into `dst` from their current offsets through

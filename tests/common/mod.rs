@@ -273,7 +273,7 @@ pub fn cli_input(cmd: &mut Command, input: &[u8]) -> Output {
 }
 
 /// Asserts the CLI failed with status 1 and exactly one stderr line of the form
-/// `atomic-write: <path>: ...`; returns that line.
+/// `atomic-write: "<path>": ...` (the path quoted as `{:?}` shows it); returns that line.
 #[track_caller]
 pub fn assert_io_failure(out: &Output, path: &Path) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -287,7 +287,7 @@ pub fn assert_io_failure(out: &Output, path: &Path) -> String {
         stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
         "expected exactly one stderr line, got {stderr:?}"
     );
-    let prefix = format!("atomic-write: {}: ", path.display());
+    let prefix = format!("atomic-write: {path:?}: ");
     assert!(
         stderr.starts_with(&prefix),
         "stderr {stderr:?} does not start with {prefix:?}"
