@@ -51,6 +51,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) no_follow: bool,
 
+    /// Give the result none of the existing file's extended attributes (ACL,
+    /// security label, user.*): a bare file, as a new one would be
+    #[arg(long)]
+    pub(crate) no_xattrs: bool,
+
     /// Create missing parent directories (as mkdir -p, mode from the umask), each
     /// synced into its parent so the whole path survives a power cut
     #[arg(short = 'p', long)]
@@ -81,7 +86,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -92,7 +97,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "command"]
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
     )]
     pub(crate) older_than: u64,
 

@@ -7,6 +7,7 @@ use std::io::{self, IoSlice, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 
+use crate::attrs::Xattrs;
 use crate::changed::{self, Want};
 use crate::error::{self, ResultExt};
 use crate::options::{Durability, Options};
@@ -57,6 +58,8 @@ pub struct AtomicFile {
     mode: Option<u32>,
     /// Whether `mode` is the existing target's rather than an explicit one.
     mode_inherited: bool,
+    /// The existing target's extended attributes to give the temp, if kept.
+    xattrs: Option<Xattrs>,
     no_clobber: bool,
     durability: Durability,
     /// The backup's name inside `dir`, with [`Options::backup`].
@@ -124,6 +127,10 @@ impl AtomicFile {
         let owner = existing
             .filter(|_| opts.preserve_owner)
             .map(|m| (m.uid, m.gid));
+        let xattrs = match existing {
+            Some(_) if opts.preserve_xattrs => Some(Xattrs::read(&dir, &name, &target)?),
+            _ => None,
+        };
 
         let name_for_backup = name.clone();
         let temp =
@@ -142,6 +149,7 @@ impl AtomicFile {
             owner,
             mode,
             mode_inherited: opts.mode.is_none() && existing.is_some(),
+            xattrs,
             no_clobber: opts.no_clobber,
             durability: opts.durability,
             backup: opts
@@ -333,7 +341,8 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Flush, owner, mode: everything before the rename but the data sync.
+    /// Flush, owner, extended attributes, mode: everything before the rename
+    /// but the data sync.
     ///
     /// One `fstat` of the temp tells which of `fchown` and `fchmod` would
     /// change anything; the others are skipped. That is exact, not a guess: the
@@ -341,7 +350,7 @@ impl AtomicFile {
     /// permission bit but setuid/setgid (then `fchmod` always runs).
     pub(crate) fn prepare_metadata(&mut self) -> io::Result<()> {
         self.temp.file.flush()?;
-        if self.owner.is_none() && self.mode.is_none() {
+        if self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none() {
             return Ok(());
         }
         let now = sys::fstat(&self.temp.file).context(|| {
@@ -371,6 +380,12 @@ impl AtomicFile {
                 let drop = (if owner_changed { 0o4000 } else { 0 })
                     | (if group_changed { 0o2000 } else { 0 });
                 mode = mode.map(|m| m & !drop);
+            }
+        }
+        if let Some(xattrs) = &self.xattrs {
+            // Setting or removing an ACL rewrites the group bits.
+            if xattrs.apply(&self.temp.file, &self.target)? {
+                bits_known = false;
             }
         }
         if let Some(mode) = mode.filter(|&m| !bits_known || m != now.mode) {

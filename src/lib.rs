@@ -91,6 +91,7 @@
 //!   process crashes only, not power loss.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attrs;
 mod backup;
 mod batch;
 mod changed;

@@ -126,6 +126,7 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     opts.no_clobber(cli.no_clobber)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
+        .preserve_xattrs(!cli.no_xattrs)
         .durability(if cli.no_sync {
             Durability::None
         } else {
@@ -274,10 +275,13 @@ fn refuse_closed_stdin() -> io::Result<()> {
         .find_map(|l| l.strip_prefix("flags:"))
         .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
         .is_some_and(|f| f & 0o3 == 0o2);
+    if !read_write {
+        return Ok(());
+    }
     let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?).metadata()?;
     let is_null = stdin.file_type().is_char_device()
         && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == stdin.rdev());
-    if read_write && is_null {
+    if is_null {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "failed to read standard input: it is closed",

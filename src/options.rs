@@ -40,6 +40,7 @@ pub enum Durability {
 pub struct Options {
     pub(crate) mode: Option<u32>,
     pub(crate) preserve_owner: bool,
+    pub(crate) preserve_xattrs: bool,
     pub(crate) no_clobber: bool,
     pub(crate) durability: Durability,
     pub(crate) follow_symlinks: bool,
@@ -54,6 +55,7 @@ impl Default for Options {
         Options {
             mode: None,
             preserve_owner: true,
+            preserve_xattrs: true,
             no_clobber: false,
             durability: Durability::Full,
             follow_symlinks: true,
@@ -92,6 +94,28 @@ impl Options {
     /// as given.
     pub fn preserve_owner(&mut self, yes: bool) -> &mut Self {
         self.preserve_owner = yes;
+        self
+    }
+
+    /// Keep an existing target's extended attributes (default `true`): its
+    /// POSIX access ACL, security labels (`security.selinux`, …), `trusted.*`
+    /// and `user.*`, byte for byte, so the replacement is the same file to the
+    /// system. With `false` the result is a bare file, as a new one would be:
+    /// the directory's default ACL and the policy's label for new files.
+    ///
+    /// Best effort as [`preserve_owner`](Self::preserve_owner): an attribute
+    /// the process may not set (`trusted.*` and `security.*` need privileges)
+    /// is skipped; any other failure fails the write before the rename, naming
+    /// the attribute. Never kept: `security.capability` (the kernel drops file
+    /// capabilities on any write), `security.ima` and `security.evm` (hashes
+    /// of the old content). The ACL and the mode agree as `chmod` makes them:
+    /// an explicit [`mode`](Self::mode) sets the ACL's mask from its group bits.
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// Linux only, for now; elsewhere nothing is copied.
+    pub fn preserve_xattrs(&mut self, yes: bool) -> &mut Self {
+        self.preserve_xattrs = yes;
         self
     }
 

@@ -4,10 +4,11 @@
 //! call and says why it is sound.
 #![allow(unsafe_code)]
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use super::unix::{self, cstr, cvt_r, Temp};
 
@@ -223,4 +224,195 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
         done += n as usize;
     }
     Ok(())
+}
+
+/// `listxattrat`/`getxattrat` (Linux 6.13): the same number on every
+/// architecture that uses the common syscall table for new calls.
+#[cfg(any(
+    all(target_arch = "x86_64", target_pointer_width = "64"),
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
+))]
+const XATTRAT: Option<(libc::c_long, libc::c_long)> = Some((464, 465));
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_pointer_width = "64"),
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
+)))]
+const XATTRAT: Option<(libc::c_long, libc::c_long)> = None;
+
+/// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
+static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
+fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
+    XATTRAT.filter(|_| !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Whether `r` says the kernel has no such syscall; remembers it.
+fn lacks_xattrat(r: &io::Result<usize>) -> bool {
+    let lacks = matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOSYS));
+    if lacks {
+        NO_XATTRAT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    lacks
+}
+
+/// `/proc/self/fd/DIR/NAME`: `name` inside `dir`, for the `l*xattr` calls,
+/// which then do not follow a symlink at `name` (nor rebuild a path).
+fn proc_path(dir: &File, name: &OsStr) -> io::Result<CString> {
+    let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+    p.extend_from_slice(name.as_bytes());
+    CString::new(p)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+}
+
+/// Retries a syscall returning `ssize_t` while it fails with `EINTR`.
+fn cvt_size(mut f: impl FnMut() -> libc::c_long) -> io::Result<usize> {
+    loop {
+        let r = f();
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// The names of the extended attributes of `name` in `dir` (a symlink there is
+/// not followed), NUL-separated, into `buf`; `ERANGE` if `buf` is too small,
+/// and with an empty `buf` the size needed. `listxattrat` where the kernel has
+/// it, else `llistxattr` through `/proc/self/fd`.
+pub(crate) fn list_xattrs_at(dir: &File, name: &OsStr, buf: &mut [u8]) -> io::Result<usize> {
+    let c = cstr(name)?;
+    if let Some((_, list)) = xattrat() {
+        // SAFETY: `dir` is an open fd, `c` a valid C string, and `buf` is
+        // writable for `buf.len()` bytes (a null pointer with length 0 asks for the size).
+        let r = cvt_size(|| unsafe {
+            libc::syscall(
+                list,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        });
+        if !lacks_xattrat(&r) {
+            return r;
+        }
+    }
+    let p = proc_path(dir, name)?;
+    // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
+    cvt_size(|| unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
+}
+
+/// The `xattr_args` of `getxattrat(2)`.
+#[repr(C, align(8))]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// The value of the extended attribute `attr` of `name` in `dir` (a symlink
+/// there is not followed) into `buf`; `ERANGE` if `buf` is too small, and with
+/// an empty `buf` the size needed.
+pub(crate) fn get_xattr_at(
+    dir: &File,
+    name: &OsStr,
+    attr: &CStr,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let c = cstr(name)?;
+    if let Some((get, _)) = xattrat() {
+        let mut args = XattrArgs {
+            value: buf.as_mut_ptr() as u64,
+            size: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+            flags: 0,
+        };
+        // SAFETY: `dir` is an open fd, `c` and `attr` valid C strings, `args`
+        // a valid `xattr_args` of the size passed, whose `value` points to
+        // `buf`, writable for `size` bytes.
+        let r = cvt_size(|| unsafe {
+            libc::syscall(
+                get,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                attr.as_ptr(),
+                &mut args as *mut XattrArgs,
+                std::mem::size_of::<XattrArgs>(),
+            )
+        });
+        if !lacks_xattrat(&r) {
+            return r;
+        }
+    }
+    let p = proc_path(dir, name)?;
+    // SAFETY: `p` and `attr` are valid C strings; `buf` is writable for `buf.len()` bytes.
+    cvt_size(|| unsafe {
+        libc::lgetxattr(
+            p.as_ptr(),
+            attr.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as _)
+}
+
+/// `fsetxattr(file, attr, value, 0)`: creates or replaces the attribute.
+pub(crate) fn set_xattr(file: &File, attr: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: `file` is an open fd, `attr` a valid C string, `value` readable
+    // for `value.len()` bytes.
+    cvt_r(|| unsafe {
+        libc::fsetxattr(
+            file.as_raw_fd(),
+            attr.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `fremovexattr(file, attr)`.
+pub(crate) fn remove_xattr(file: &File, attr: &CStr) -> io::Result<()> {
+    // SAFETY: `file` is an open fd and `attr` a valid C string.
+    cvt_r(|| unsafe { libc::fremovexattr(file.as_raw_fd(), attr.as_ptr()) }).map(drop)
+}
+
+/// Whether `file` has the extended attribute `attr`: `fgetxattr` asking for
+/// the size only.
+pub(crate) fn has_xattr(file: &File, attr: &CStr) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd and `attr` a valid C string; a null buffer
+    // of size 0 asks for the value's size only.
+    let r = cvt_size(|| unsafe {
+        libc::fgetxattr(file.as_raw_fd(), attr.as_ptr(), std::ptr::null_mut(), 0)
+    } as _);
+    match r {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENODATA) | Some(libc::EOPNOTSUPP)
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }

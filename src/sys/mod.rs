@@ -16,12 +16,14 @@ mod linux;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
+    list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, sync_fs,
 };
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unix::{
-    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
+    list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, sync_fs,
 };
 
 pub(crate) use unix::{

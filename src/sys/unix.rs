@@ -445,3 +445,39 @@ fn full_sync(fd: RawFd) -> io::Result<()> {
     // SAFETY: `fd` is an open file descriptor.
     cvt_r(|| unsafe { libc::fsync(fd) }).map(drop)
 }
+
+/// Extended attributes are kept on Linux only so far: elsewhere a target
+/// lists none (macOS and the BSDs have other calls, not yet verified).
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_xattrs_at(_dir: &File, _name: &OsStr, _buf: &mut [u8]) -> io::Result<usize> {
+    Ok(0)
+}
+
+/// Never called where [`list_xattrs_at`] lists nothing.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn get_xattr_at(
+    _dir: &File,
+    _name: &OsStr,
+    _attr: &std::ffi::CStr,
+    _buf: &mut [u8],
+) -> io::Result<usize> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Never called where [`list_xattrs_at`] lists nothing.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn set_xattr(_file: &File, _attr: &std::ffi::CStr, _value: &[u8]) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// No ACL can have been inherited where none are read: nothing to remove.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn remove_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+}
+
+/// No attributes where none are read.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool> {
+    Ok(false)
+}

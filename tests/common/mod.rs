@@ -170,6 +170,32 @@ impl Mount {
         }
     }
 
+    /// Makes a filesystem image of `size` bytes (sparse) with `mkfs.FS_TYPE -q`
+    /// (`-F`/`-f` to skip questions) and loop-mounts it on a fresh directory;
+    /// unmounting detaches the loop device.
+    pub fn image(fs_type: &str, size: u64) -> Mount {
+        let dir = scratch();
+        let image = dir.path().join("fs.img");
+        let mnt = dir.path().join("mnt");
+        fs::create_dir(&mnt).unwrap();
+        fs::File::create(&image).unwrap().set_len(size).unwrap();
+        let force = if fs_type.starts_with("ext") {
+            "-F"
+        } else {
+            "-f"
+        };
+        sh(&format!(
+            "mkfs.{fs_type} -q {force} {} >/dev/null && mount -o loop {} {}",
+            shell_quote(&image),
+            shell_quote(&image),
+            shell_quote(&mnt)
+        ));
+        Mount {
+            path: mnt,
+            _dir: Some(dir),
+        }
+    }
+
     /// Remounts read-only.
     pub fn remount_ro(&self) {
         sh(&format!("mount -o remount,ro {}", shell_quote(&self.path)));

@@ -21,6 +21,8 @@ pub struct Workload {
     pub symlink: bool,
     /// Standard input is a pipe rather than a regular file.
     pub pipe: bool,
+    /// The old version has a `user.*` attribute and an access ACL (issue 10).
+    pub xattrs: bool,
 }
 
 impl Workload {
@@ -30,15 +32,21 @@ impl Workload {
             overwrite,
             symlink: false,
             pipe: false,
+            xattrs: false,
         }
     }
     pub fn label(&self) -> String {
         format!(
-            "{} {}B{}{}",
+            "{} {}B{}{}{}",
             if self.overwrite { "overwrite" } else { "new" },
             self.size,
             if self.symlink { " via symlink" } else { "" },
             if self.pipe { " from a pipe" } else { "" },
+            if self.xattrs {
+                " with xattrs and ACL"
+            } else {
+                ""
+            },
         )
     }
 }
@@ -79,6 +87,9 @@ impl Setup {
         if let Some(old) = &old {
             fs::write(&target, old).unwrap();
             fs::set_permissions(&target, fs::Permissions::from_mode(OLD_MODE)).unwrap();
+            if w.xattrs {
+                decorate(&target);
+            }
         }
         let new = encode(new_v, w.size);
         let input = if w.pipe {
@@ -138,6 +149,8 @@ pub struct Snap {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TargetSnap {
     pub content: Vec<u8>,
+    /// Extended attributes (ACL included), sorted by name.
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
     pub ino: u64,
     pub mode: u32,
     pub uid: u32,
@@ -151,9 +164,10 @@ impl std::fmt::Debug for TargetSnap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} bytes (version {:?}), ino {} mode {:o} owner {}:{} nlink {} mtime {:?} ctime {:?}",
+            "{} bytes (version {:?}), {} xattrs, ino {} mode {:o} owner {}:{} nlink {} mtime {:?} ctime {:?}",
             self.content.len(),
             super::versions::decode(&self.content),
+            self.xattrs.len(),
             self.ino,
             self.mode,
             self.uid,
@@ -171,6 +185,7 @@ impl Snap {
             .ok()
             .map(|m| TargetSnap {
                 content: fs::read(&scene.target).unwrap_or_default(),
+                xattrs: xattrs(&scene.target),
                 ino: m.ino(),
                 mode: m.mode() & 0o7777,
                 uid: m.uid(),
@@ -196,4 +211,89 @@ pub fn link_kept(setup: &Setup, now: &Snap) -> Result<(), String> {
         return Err(format!("the symlink was not kept: {:?}", now.link));
     }
     Ok(())
+}
+
+/// The attributes of [`Workload::xattrs`]: a binary `user.*` value and an
+/// access ACL (`u::rw, u:65534:rw, g::r, m::r, o::-`) whose mask `r` keeps the
+/// mode at [`OLD_MODE`].
+pub fn decorate(path: &Path) {
+    let acl: Vec<u8> = [
+        (0x01u16, 6u16, u32::MAX),
+        (0x02, 6, 65534),
+        (0x04, 4, u32::MAX),
+        (0x10, 4, u32::MAX),
+        (0x20, 0, u32::MAX),
+    ]
+    .iter()
+    .flat_map(|&(tag, perm, id)| {
+        [
+            tag.to_le_bytes().to_vec(),
+            perm.to_le_bytes().to_vec(),
+            id.to_le_bytes().to_vec(),
+        ]
+        .concat()
+    })
+    .fold(2u32.to_le_bytes().to_vec(), |mut v, b| {
+        v.push(b);
+        v
+    });
+    set_xattr(path, "user.kept", &[0, 0xff, 1]);
+    set_xattr(path, "system.posix_acl_access", &acl);
+}
+
+fn c_path(path: &Path) -> std::ffi::CString {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap()
+}
+
+#[allow(unsafe_code)]
+fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    let (p, n) = (c_path(path), std::ffi::CString::new(name).unwrap());
+    // SAFETY: valid C strings; `value` is readable for its length.
+    let r = unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "setxattr {name} on {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Every extended attribute of `path` (not following a symlink), sorted.
+#[allow(unsafe_code)]
+pub fn xattrs(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let p = c_path(path);
+    let mut list = vec![0u8; 64 << 10];
+    // SAFETY: `p` is a valid C string; `list` is writable for its length.
+    let n = unsafe { libc::llistxattr(p.as_ptr(), list.as_mut_ptr().cast(), list.len()) };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let mut v: Vec<(Vec<u8>, Vec<u8>)> = list[..n as usize]
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+        .filter_map(|name| {
+            let c = std::ffi::CString::new(name).unwrap();
+            let mut val = vec![0u8; 64 << 10];
+            // SAFETY: valid C strings; `val` is writable for its length.
+            let m = unsafe {
+                libc::lgetxattr(p.as_ptr(), c.as_ptr(), val.as_mut_ptr().cast(), val.len())
+            };
+            (m >= 0).then(|| {
+                val.truncate(m as usize);
+                (name.to_vec(), val)
+            })
+        })
+        .collect();
+    v.sort();
+    v
 }
