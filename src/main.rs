@@ -346,15 +346,36 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 /// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
 /// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
 /// of the command interrupts those waits.
+///
+/// A signal ignored when we were started (`nohup`'s SIGHUP, SIGINT for a
+/// shell's `&` job) stays ignored, for us and (through `exec`) the command,
+/// as a shell leaves it. Not SIGPIPE: Rust's runtime ignores it before
+/// `main`, so how we were started is unknown, and a writer's SIGPIPE is ours.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
+    let ignored = ignored_at_start();
     let mut set = SigSet::empty();
     for sig in SIGNALS {
+        if sig != Signal::SIGPIPE && ignored & (1 << (sig as i32 - 1)) != 0 {
+            continue;
+        }
         signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
         set.add(sig);
     }
     signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
     set.add(Signal::SIGCHLD);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
+}
+
+/// The signals ignored when we were started, as a mask (bit N-1 for signal
+/// N), from `/proc/self/status`; none known without procfs.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let mask = s.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Dies of `sig` (after the temp has been removed), as if it had not been caught.

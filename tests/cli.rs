@@ -472,6 +472,44 @@ fn command_signal_state_is_clean() {
     }
 }
 
+/// A signal ignored when the CLI is started (`nohup`'s SIGHUP) stays
+/// ignored, as a shell leaves it: a hangup while the command runs neither
+/// aborts the write nor reaches the command, which starts with it ignored.
+#[test]
+fn signal_ignored_at_start_stays_ignored() {
+    let d = scratch();
+    let flag = scratch();
+    let p = d.path().join("f");
+    let script = "grep ^SigIgn: /proc/$$/status; while [ ! -e \"$0/go\" ]; do sleep 0.05; done";
+    let mut g = ChildGuard(Some(
+        Command::new("sh")
+            .arg("-c")
+            .arg("trap '' HUP; exec \"$0\" \"$@\"")
+            .arg(bin())
+            .arg(&p)
+            .args(["--", "sh", "-c", script])
+            .arg(flag.path())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = g.child().id();
+    wait_until(20, "the command's output in the temp", || {
+        temp_size(pid, d.path()).is_some_and(|n| n > 0)
+    });
+    signal(pid, libc::SIGHUP);
+    fs::write(flag.path().join("go"), b"").unwrap();
+    let status = wait_timeout(&mut g, 20);
+    assert!(status.success(), "{status}");
+    let out = String::from_utf8(read(&p)).unwrap();
+    let mask = u64::from_str_radix(out.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_ne!(
+        mask & (1 << (libc::SIGHUP - 1)),
+        0,
+        "SIGHUP not ignored in the command: {out}"
+    );
+    assert_only(d.path(), &["f"]);
+}
+
 /// `kill -TERM` of the command stops it: its partial output is not
 /// committed and the CLI exits 128+15, as for any command killed by a signal.
 #[test]
