@@ -61,6 +61,11 @@
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
 //! 6. `fsync` of the directory, so the rename itself survives power loss.
 //!
+//! With [`Options::backup`] the old file is first linked to a hidden name and
+//! renamed over its backup, and the directory synced, between steps 3 and 4;
+//! [`AtomicFile::commit_if_changed`] compares first and, when the target
+//! already holds the content, stops before step 1 without syncing anything.
+//!
 //! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
 //! filesystem for all the data, the renames, one `fsync` per directory.
 //!
@@ -78,7 +83,9 @@
 //!
 //! - Only the target's own directory is synced, not its parent: a directory
 //!   created just before the write needs its parent synced by the caller, or
-//!   a power cut can lose both.
+//!   a power cut can lose both — or let the write create it, with
+//!   [`Options::create_parents`], which syncs each new directory into its
+//!   parent.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
 //! - Extended attributes and ACLs of an existing target are not copied.
@@ -89,7 +96,6 @@
 //!   options.
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attrs;
 mod backup;
@@ -109,6 +115,7 @@ pub use error::os_error;
 /// built, so they keep their kind and raw OS error. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::{commit_all_with, BatchSync};
     pub use crate::error::{context, note};
 }
 pub use file::AtomicFile;
