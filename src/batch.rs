@@ -28,7 +28,8 @@ use crate::sys;
 ///
 /// # How it works
 ///
-/// 1. Owner and mode of every temp, as [`commit`](AtomicFile::commit) sets them.
+/// 1. Owner, extended attributes and mode of every temp, as
+///    [`commit`](AtomicFile::commit) sets them.
 /// 2. The data of every temp is made durable, per filesystem: where the batch
 ///    has two or more files on one ext2/3/4, xfs, btrfs or tmpfs filesystem,
 ///    one `syncfs(2)` of that filesystem (a single journal commit and cache
