@@ -128,6 +128,19 @@ pub fn os_error(err: &io::Error) -> Option<i32> {
     None
 }
 
+/// `"path"` with the quotes and escapes of `Debug`, as std's errors show
+/// paths: every message of the crate shows a path this way, so a newline or
+/// an escape byte in a name never splits or colours the line.
+pub(crate) trait DisplayQuoted {
+    fn display_quoted(&self) -> String;
+}
+
+impl DisplayQuoted for std::path::Path {
+    fn display_quoted(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
 /// An error of the given OS code with a description.
 pub(crate) fn os(code: i32, what: impl FnOnce() -> String) -> io::Error {
     context(io::Error::from_raw_os_error(code), what)

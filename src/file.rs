@@ -3,13 +3,13 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IoSlice, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use crate::attrs::Xattrs;
 use crate::changed::{self, Want};
-use crate::error::{self, ResultExt};
+use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::{Durability, Options};
 use crate::sys::{self, FileKind, Meta, Temp};
 use crate::{backup, parents};
@@ -228,6 +228,64 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
+        self.commit_in_place()
+    }
+
+    /// [`commit`](Self::commit), then hands back the committed file — the
+    /// target's new inode, open for reading and writing, its cursor where the
+    /// writes left it — so the caller can go on reading, locking or
+    /// `fstat`ing the result without opening it again by path (as tempfile's
+    /// `persist` does). The name says what is kept: the file, not the temp.
+    ///
+    /// The lock that marked the temp as live for [`sweep`](crate::sweep) is
+    /// released before the file is returned. The file is the inode that was
+    /// committed: if the target is replaced later, it goes on naming this
+    /// one. Writes through it after the commit are not atomic and not synced.
+    ///
+    /// ```
+    /// use std::io::{Read, Seek, SeekFrom, Write};
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.json");
+    /// let mut file = AtomicFile::create(&path)?;
+    /// file.write_all(b"{}")?;
+    /// let mut done = file.commit_into_file()?;
+    /// done.seek(SeekFrom::Start(0))?;
+    /// let mut back = String::new();
+    /// done.read_to_string(&mut back)?;
+    /// assert_eq!(back, "{}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit); before it, failing to duplicate the
+    /// descriptor (`EMFILE`) fails with nothing committed.
+    pub fn commit_into_file(mut self) -> io::Result<File> {
+        let file = match self.temp.file.try_clone() {
+            Ok(f) => f,
+            Err(e) => {
+                let e = error::context(e, || {
+                    format!(
+                        "failed to duplicate the descriptor of the temporary file for {}",
+                        self.target.display_quoted()
+                    )
+                });
+                return Err(self.remove_temp_after(e));
+            }
+        };
+        self.commit_in_place()?;
+        sys::unlock(&file).context(|| {
+            format!(
+                "committed {}, but failed to release the lock on it",
+                self.target.display_quoted()
+            )
+        })?;
+        Ok(file)
+    }
+
+    /// The body of [`commit`](Self::commit).
+    fn commit_in_place(&mut self) -> io::Result<()> {
         let left = match self.prepare().and_then(|()| self.publish()) {
             Ok(left) => left,
             Err(e) => return Err(self.remove_temp_after(e)),
@@ -464,8 +522,17 @@ impl AtomicFile {
         Ok(left)
     }
 
-    /// Links an unnamed temp under a fresh hidden name.
+    /// Links an unnamed temp under a fresh hidden name, locked first (the
+    /// named temp is locked from its creation): a temp with a name is always
+    /// locked while its writer lives, which is how [`sweep`](crate::sweep)
+    /// tells it from one a killed writer left.
     fn name_temp(&mut self) -> io::Result<()> {
+        sys::lock(&self.temp.file).context(|| {
+            format!(
+                "failed to lock the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
         let mut tries = 0;
         loop {
             let tmp = sys::temp_name(&self.name)?;
@@ -578,6 +645,46 @@ impl Seek for AtomicFile {
     }
 }
 
+/// Reads back what was written (the temp is open for reading and writing);
+/// [`seek`](Seek::seek) first, the cursor is shared with writes.
+impl Read for AtomicFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.temp.file.read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.temp.file.read_vectored(bufs)
+    }
+}
+
+/// As `&File`: I/O through a shared reference, for callers that hold the
+/// `AtomicFile` in an `Arc` or lend it out.
+impl Write for &AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.temp.file).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&self.temp.file).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&self.temp.file).flush()
+    }
+}
+
+impl Read for &AtomicFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.temp.file).read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.temp.file).read_vectored(bufs)
+    }
+}
+
+impl Seek for &AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&self.temp.file).seek(pos)
+    }
+}
+
 impl AsFd for AtomicFile {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.temp.file.as_fd()
@@ -686,68 +793,6 @@ fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Option<Meta>> {
             || format!("cannot replace {}", target.display_quoted()),
         )),
     }
-}
-
-/// `"path"` with the quotes and escapes of `Debug`, as std's errors show paths.
-trait DisplayQuoted {
-    fn display_quoted(&self) -> String;
-}
-
-impl DisplayQuoted for Path {
-    fn display_quoted(&self) -> String {
-        format!("{:?}", self)
-    }
-}
-
-/// See [`crate::sweep`].
-pub(crate) fn sweep(dir: &Path, min_age: std::time::Duration) -> io::Result<usize> {
-    let abs =
-        std::path::absolute(dir).context(|| format!("invalid path {}", dir.display_quoted()))?;
-    let dir_fd = sys::open_dir(&abs)
-        .context(|| format!("failed to open directory {}", abs.display_quoted()))?;
-    let entries = std::fs::read_dir(&abs)
-        .context(|| format!("failed to read directory {}", abs.display_quoted()))?;
-    let now = std::time::SystemTime::now();
-    let mut removed = 0;
-    for entry in entries {
-        let entry =
-            entry.context(|| format!("failed to read directory {}", abs.display_quoted()))?;
-        let name = entry.file_name();
-        if !sys::is_temp_name(&name) {
-            continue;
-        }
-        let path = abs.join(&name);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(error::context(e, || {
-                    format!("failed to read metadata of {}", path.display_quoted())
-                }))
-            }
-        };
-        let old_enough = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age >= min_age);
-        if !meta.file_type().is_file() || !old_enough {
-            continue;
-        }
-        match sys::unlink(&dir_fd, &name) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(error::context(e, || {
-                    format!(
-                        "failed to remove stale temporary file {}",
-                        path.display_quoted()
-                    )
-                }))
-            }
-        }
-    }
-    Ok(removed)
 }
 
 /// `AtomicFile` may be moved to and shared with other threads.

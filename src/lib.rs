@@ -109,6 +109,7 @@ mod error;
 mod file;
 mod options;
 mod parents;
+mod sweep;
 mod sys;
 
 pub use batch::commit_all;
@@ -157,14 +158,26 @@ pub fn write_text<P: AsRef<Path>>(path: P, text: &str) -> io::Result<()> {
 /// Removes the temp files that killed writers left in `dir`, and returns how
 /// many it removed.
 ///
-/// Only regular files whose names have the exact shape of this crate's temps
-/// (`.NAME.atomic-write-<16 hex>.tmp`) and that were last modified at least
-/// `min_age` ago are removed; nothing else is touched, and subdirectories are
-/// not entered. A live writer's temp is recent (its data is being written), so
-/// an age of a few minutes is safe for writers that do not stall; the CLI uses
-/// one hour by default. On Linux, writers leave no temps unless they die in the
-/// instant between naming the temp and renaming it, or the filesystem lacks
-/// `O_TMPFILE`.
+/// A temp is removed only if it is certainly abandoned: a regular file whose
+/// name has the exact shape of this crate's temps
+/// (`.NAME.atomic-write-<16 hex>.tmp`), last modified at least `min_age` ago,
+/// and **not locked**. Every writer of this crate holds an exclusive `flock`
+/// on its temp for as long as it lives — a named temp from its creation, an
+/// unnamed (`O_TMPFILE`) one from just before `linkat` names it — and the
+/// kernel drops the lock when the writer exits or is killed. So a live
+/// writer's temp is never removed, however long it has been idle (a slow
+/// `-- COMMAND`, a writer waiting for input), even with a `min_age` of zero;
+/// a killed writer's temp is removable at once. `min_age` is a second guard,
+/// for temps of writers that take no lock (versions of this crate before the
+/// lock). Nothing else is touched, and subdirectories are not entered. On
+/// Linux, writers leave no temps unless they die in the instant between
+/// naming the temp and renaming it, or the filesystem lacks `O_TMPFILE`.
+///
+/// The directory is opened once; its entries are listed, inspected
+/// (`fstatat`, no symlink followed), opened (`O_RDONLY|O_NOFOLLOW|O_NONBLOCK`),
+/// locked (`flock(LOCK_EX|LOCK_NB)`: a temp that cannot be locked is live and
+/// skipped) and removed, all relative to that descriptor. A temp the caller
+/// may not open (another user's, mode `0600`) cannot be checked and is left.
 ///
 /// ```
 /// use std::time::Duration;
@@ -176,10 +189,12 @@ pub fn write_text<P: AsRef<Path>>(path: P, text: &str) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// Failing to read the directory, or to remove a stale temp (for example in an
-/// append-only directory): the error names the file.
+/// Failing to open or list the directory. A temp that cannot be removed (an
+/// append-only directory, another user's file in a sticky one) does not stop
+/// the sweep: the others are still removed, and then the error says how many
+/// could not be, how many were, and names the first with its cause.
 pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result<usize> {
-    file::sweep(dir.as_ref(), min_age)
+    sweep::sweep(dir.as_ref(), min_age)
 }
 
 #[cfg(doctest)]

@@ -325,7 +325,8 @@ fn sweep_removes_only_stale_temps() {
     assert_eq!(read(&dir.join("data.txt")), b"x");
 }
 
-/// `--sweep --older-than` and a live writer's temp: a recent temp survives.
+/// A live writer's temp survives `--sweep --older-than 0`, however idle the
+/// writer: it is locked. The commit then succeeds.
 #[test]
 fn sweep_spares_live_writer() {
     let d = scratch();
@@ -333,10 +334,15 @@ fn sweep_spares_live_writer() {
     let mut f = opts(true).create(&p).unwrap();
     f.write_all(b"in progress").unwrap();
     let out = run(std::process::Command::new(bin())
-        .args(["--sweep", "--older-than", "600"])
+        .args(["--sweep", "--older-than", "0"])
         .arg(d.path()));
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(temps(d.path()).len(), 1, "a live writer's temp was swept");
+    assert_eq!(atomic_write::sweep(d.path(), Duration::ZERO).unwrap(), 0);
     f.commit().unwrap();
     assert_eq!(read(&p), b"in progress");
     assert_only(d.path(), &["t"]);

@@ -256,13 +256,21 @@ fn one_shot_overwrite_syscalls() {
         assert_eq!(t.mode, mode, "mode not kept");
     }
     assert_eq!(theirs_warm.calls.len(), ATOMIC_WRITE_FILE_COUNT);
-    // Two more than atomic-write-file, which keeps no attributes: the list of
-    // the target's extended attributes (`listxattrat`, shown by older straces
-    // as `syscall_0x1d1`) and the check that the temp inherited no access ACL
-    // from the directory's default ACL (`fgetxattr`, `ENODATA`).
+    // Three more than atomic-write-file, which keeps no attributes and has
+    // no sweep: the list of the target's extended attributes (`listxattrat`,
+    // shown by older straces as `syscall_0x1d1`), the check that the temp
+    // inherited no access ACL from the directory's default ACL (`fgetxattr`,
+    // `ENODATA`), and the `flock` taken just before `linkat` names the temp,
+    // so that `sweep` can tell a live writer's temp from a killed one's with
+    // certainty (issue 9 item 3).
     assert!(
-        ours_warm.calls.len() <= ATOMIC_WRITE_FILE_COUNT + 2,
-        "more syscalls than atomic-write-file and the attribute copy: {:?}",
+        ours_warm.calls.len() <= ATOMIC_WRITE_FILE_COUNT + 3,
+        "more syscalls than atomic-write-file, the attribute copy and the sweep lock: {:?}",
+        ours_warm.calls
+    );
+    assert!(
+        pos(&ours_warm.calls, "flock", 0) < pos(&ours_warm.calls, "linkat", 0),
+        "the temp must be locked before it has a name: {:?}",
         ours_warm.calls
     );
     assert!(
@@ -273,8 +281,9 @@ fn one_shot_overwrite_syscalls() {
     assert_eq!(file_warm.calls, ours_warm.calls);
     // A thread's first write also seeds the random temp names (one getrandom).
     assert!(ours_fresh.calls.len() <= ours_warm.calls.len() + 1);
-    // Fewer than theirs but for the two attribute calls (they seed an RNG twice).
-    assert!(ours_fresh.calls.len() < theirs_fresh.calls.len() + 2);
+    // Fewer than theirs but for the two attribute calls and the lock (they
+    // seed an RNG twice).
+    assert!(ours_fresh.calls.len() < theirs_fresh.calls.len() + 3);
     // Owner and mode already right: neither fchown nor fchmod runs.
     for c in ["fchown", "fchmod", "statx", "lstat"] {
         assert!(

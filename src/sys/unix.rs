@@ -50,6 +50,10 @@ pub(crate) struct Meta {
     pub(crate) ino: u64,
     /// Size in bytes.
     pub(crate) size: u64,
+    /// Hard links: 0 for an unnamed or removed file.
+    pub(crate) nlink: u64,
+    /// Last modification.
+    pub(crate) mtime: std::time::SystemTime,
 }
 
 /// `name` as a C string; a NUL byte inside is `InvalidInput`.
@@ -128,6 +132,19 @@ fn meta(st: &libc::stat) -> Meta {
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
         size: st.st_size as u64,
+        nlink: st.st_nlink as u64,
+        mtime: time(st.st_mtime as i64, st.st_mtime_nsec as i64),
+    }
+}
+
+/// A `stat` time as a [`SystemTime`](std::time::SystemTime).
+fn time(secs: i64, nsecs: i64) -> std::time::SystemTime {
+    use std::time::{Duration, UNIX_EPOCH};
+    let nanos = Duration::from_nanos(nsecs.clamp(0, 999_999_999) as u64);
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64) + nanos
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + nanos
     }
 }
 
@@ -234,7 +251,11 @@ pub(crate) fn is_temp_name(name: &OsStr) -> bool {
 }
 
 /// Creates a named temp file in `dir`: `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`,
-/// with permission bits `mode` (the umask applies on top).
+/// with permission bits `mode` (the umask applies on top), and locks it
+/// ([`lock`]) for as long as the returned file lives, so that
+/// [`sweep`](crate::sweep) knows it is live. A sweep that opened the temp in
+/// the instant between its creation and the lock may have removed it: then
+/// the file has no link left, and another is created.
 pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Result<Temp> {
     let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     let mut tries = 0;
@@ -248,9 +269,15 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
         });
         match r {
             Ok(fd) => {
+                // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+                let file = unsafe { File::from_raw_fd(fd) };
+                lock(&file)?;
+                if fstat(&file)?.nlink == 0 && tries < 16 {
+                    tries += 1;
+                    continue;
+                }
                 return Ok(Temp {
-                    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-                    file: unsafe { File::from_raw_fd(fd) },
+                    file,
                     name: Some(name),
                 });
             }
@@ -258,6 +285,52 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
             Err(e) => return Err(e),
         }
     }
+}
+
+/// An exclusive `flock` on the temp, held until its descriptor is closed (or
+/// the process dies): the sign for [`sweep`](crate::sweep) that a writer is
+/// alive. Waits while a sweep holds it (only for the instant of its unlink).
+pub(crate) fn lock(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }).map(drop)
+}
+
+/// Releases [`lock`]: for a committed file handed back to the caller, which
+/// is the target now and must not stay locked.
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) }).map(drop)
+}
+
+/// `flock(LOCK_EX|LOCK_NB)`: `Ok(false)` if someone else holds a lock.
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    match cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens `name` in `dir` to lock it, never following a symlink, never
+/// blocking (a FIFO), never becoming a controlling terminal.
+pub(crate) fn open_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// The names in the directory `dir` (without `.` and `..`). The portable
+/// path lists it by `path` (`read_dir`); Linux has its own, through `dir`.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_dir(_dir: &File, path: &Path) -> io::Result<Vec<OsString>> {
+    std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect()
 }
 
 /// The portable platform has no unnamed temps: always a named one.
