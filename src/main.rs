@@ -22,8 +22,10 @@ use atomic_write::{AtomicFile, Durability, Options};
 use clap::{CommandFactory, FromArgMatches};
 use cli::Cli;
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::socket::{getsockopt, sockopt};
 
 mod cli;
 mod command;
@@ -120,7 +122,7 @@ fn sweep(cli: &Cli) -> Result<(), Failure> {
 
 fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if cli.command.is_empty() {
-        refuse_closed_stdin()?;
+        check_stdin()?;
     }
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
@@ -177,13 +179,13 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
         let stdin = File::from(retry_interrupted(|| {
             io::stdin().as_fd().try_clone_to_owned()
         })?);
-        copy(stdin, file, caught).map_err(|e| read_error(e, "standard input"))?;
+        copy(stdin, file, caught, "standard input")?;
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
         // `copy` drops our end of the pipe: a command that goes on writing
         // after a signal gets EPIPE instead of blocking on a full pipe.
-        match check_signals(caught).and_then(|()| copy(out, file, caught)) {
+        match check_signals(caught).and_then(|()| copy(out, file, caught, "the command's output")) {
             Ok(()) => {}
             Err(Failure::Signal(sig)) => {
                 command::stop(&mut child, sig, caught);
@@ -193,7 +195,7 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
                 // Ours to stop: we started it, by this PID.
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(read_error(e, "the command's output"));
+                return Err(e);
             }
         }
         let status = command::wait(&mut child, caught)?;
@@ -204,14 +206,29 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
     check_signals(caught)
 }
 
-/// Streams `src` to the end into `file`, giving up when a signal arrives.
-fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if retry_interrupted(|| src.metadata())?.is_file() {
+/// Streams `src` to the end into `file`, giving up when a signal arrives. A
+/// failed read names `from`; a failed write, the temporary file.
+fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize, from: &str) -> Result<(), Failure> {
+    let target = file.target().to_path_buf();
+    let read_failed = |e| failed(e, format!("failed to read {from}"));
+    let write_failed = |e| failed(e, format!("failed to write temporary file for {target:?}"));
+    if retry_interrupted(|| src.metadata())
+        .map_err(read_failed)?
+        .is_file()
+    {
         // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
         // (which io::copy passes on there) loses nothing: the offsets say where
-        // to resume.
+        // to resume. One call reads and writes: the errno says which side
+        // failed where it can (a full disk or quota is the temp's write).
         loop {
-            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))?;
+            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))
+                .map_err(|e| match e.raw_os_error() {
+                    Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => write_failed(e),
+                    _ => failed(
+                        e,
+                        format!("failed to copy {from} to the temporary file for {target:?}"),
+                    ),
+                })?;
             check_signals(caught)?;
             if n == 0 {
                 return Ok(());
@@ -220,16 +237,21 @@ fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
     }
     let mut buf = vec![0u8; BUF];
     loop {
-        wait_readable(&src, caught)?;
+        wait_readable(&src, caught).map_err(|f| match f {
+            Failure::Io(e) => read_failed(e),
+            f => f,
+        })?;
         let n = match (&src).read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(read_failed(e)),
         };
         if n == 0 {
             return Ok(());
         }
-        file.as_file_mut().write_all(&buf[..n])?;
+        file.as_file_mut()
+            .write_all(&buf[..n])
+            .map_err(write_failed)?;
     }
 }
 
@@ -243,13 +265,9 @@ fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     }
 }
 
-fn read_error(f: Failure, what: &str) -> Failure {
-    match f {
-        Failure::Io(e) => Failure::Io(atomic_write::__private::context(e, || {
-            format!("failed to read {what}")
-        })),
-        other => other,
-    }
+/// `e` as the failure of the step `what`, keeping its kind and errno.
+fn failed(e: io::Error, what: String) -> Failure {
+    Failure::Io(atomic_write::__private::context(e, || what))
 }
 
 /// The one line on standard error: `atomic-write: "PATH": MESSAGE`, the path
@@ -259,28 +277,40 @@ fn report(path: &Path, message: impl std::fmt::Display) {
     eprintln!("atomic-write: {path:?}: {message}");
 }
 
-/// Fails if standard input was closed when we were started (`atomic-write f <&-`).
+/// Refuses, before anything is created, standard input that can never
+/// deliver input (where waiting on it would hang or read nothing):
 ///
-/// Rust's runtime reopens a closed standard input as `/dev/null`, read-write,
-/// before `main`; reading that "succeeds" with no bytes and would replace PATH
-/// with an empty file. A shell's `< /dev/null` opens it read-only, so only a
-/// read-write `/dev/null` (rare on purpose: `0<> /dev/null`) is refused.
-fn refuse_closed_stdin() -> io::Result<()> {
+/// - closed when we were started (`atomic-write f <&-`): Rust's runtime
+///   reopens it as `/dev/null`, read-write, before `main`; reading that
+///   "succeeds" with no bytes and would replace PATH with an empty file. A
+///   shell's `< /dev/null` opens it read-only, so only a read-write
+///   `/dev/null` (rare on purpose: `0<> /dev/null`) is refused;
+/// - open for writing only (`0>&1`), which poll never reports readable;
+/// - a listening socket, which poll reports readable only when a connection
+///   arrives, and which no read accepts (`cat` fails at once with `EINVAL`).
+fn check_stdin() -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/0") else {
-        return Ok(()); // no procfs: cannot tell, so do not refuse
+    let refuse = |errno, why: &str| {
+        atomic_write::__private::context(io::Error::from_raw_os_error(errno), || {
+            format!("failed to read standard input ({why})")
+        })
     };
-    let read_write = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-        .is_some_and(|f| f & 0o3 == 0o2);
-    if !read_write {
+    let stdin = io::stdin();
+    let flags = retry_interrupted(|| Ok(fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL)?))?;
+    let access = OFlag::from_bits_truncate(flags) & OFlag::O_ACCMODE;
+    if access == OFlag::O_WRONLY {
+        return Err(refuse(libc::EBADF, "open for writing only"));
+    }
+    if getsockopt(&stdin.as_fd(), sockopt::AcceptConn) == Ok(true) {
+        return Err(refuse(libc::EINVAL, "a listening socket"));
+    }
+    if access != OFlag::O_RDWR {
         return Ok(());
     }
-    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?).metadata()?;
-    let is_null = stdin.file_type().is_char_device()
-        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == stdin.rdev());
+    let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+    let is_null = meta.file_type().is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
     if is_null {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -316,15 +346,36 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 /// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
 /// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
 /// of the command interrupts those waits.
+///
+/// A signal ignored when we were started (`nohup`'s SIGHUP, SIGINT for a
+/// shell's `&` job) stays ignored, for us and (through `exec`) the command,
+/// as a shell leaves it. Not SIGPIPE: Rust's runtime ignores it before
+/// `main`, so how we were started is unknown, and a writer's SIGPIPE is ours.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
+    let ignored = ignored_at_start();
     let mut set = SigSet::empty();
     for sig in SIGNALS {
+        if sig != Signal::SIGPIPE && ignored & (1 << (sig as i32 - 1)) != 0 {
+            continue;
+        }
         signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
         set.add(sig);
     }
     signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
     set.add(Signal::SIGCHLD);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
+}
+
+/// The signals ignored when we were started, as a mask (bit N-1 for signal
+/// N), from `/proc/self/status`; none known without procfs.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let mask = s.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Dies of `sig` (after the temp has been removed), as if it had not been caught.
@@ -347,7 +398,7 @@ mod tests {
     #[test]
     fn wrapped_errors_keep_the_errno() {
         let e = io::Error::from_raw_os_error(libc::ENOSPC);
-        let Failure::Io(e) = read_error(Failure::Io(e), "standard input") else {
+        let Failure::Io(e) = failed(e, "failed to read standard input".into()) else {
             panic!("not an I/O failure")
         };
         assert!(

@@ -472,6 +472,44 @@ fn command_signal_state_is_clean() {
     }
 }
 
+/// A signal ignored when the CLI is started (`nohup`'s SIGHUP) stays
+/// ignored, as a shell leaves it: a hangup while the command runs neither
+/// aborts the write nor reaches the command, which starts with it ignored.
+#[test]
+fn signal_ignored_at_start_stays_ignored() {
+    let d = scratch();
+    let flag = scratch();
+    let p = d.path().join("f");
+    let script = "grep ^SigIgn: /proc/$$/status; while [ ! -e \"$0/go\" ]; do sleep 0.05; done";
+    let mut g = ChildGuard(Some(
+        Command::new("sh")
+            .arg("-c")
+            .arg("trap '' HUP; exec \"$0\" \"$@\"")
+            .arg(bin())
+            .arg(&p)
+            .args(["--", "sh", "-c", script])
+            .arg(flag.path())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = g.child().id();
+    wait_until(20, "the command's output in the temp", || {
+        temp_size(pid, d.path()).is_some_and(|n| n > 0)
+    });
+    signal(pid, libc::SIGHUP);
+    fs::write(flag.path().join("go"), b"").unwrap();
+    let status = wait_timeout(&mut g, 20);
+    assert!(status.success(), "{status}");
+    let out = String::from_utf8(read(&p)).unwrap();
+    let mask = u64::from_str_radix(out.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_ne!(
+        mask & (1 << (libc::SIGHUP - 1)),
+        0,
+        "SIGHUP not ignored in the command: {out}"
+    );
+    assert_only(d.path(), &["f"]);
+}
+
 /// `kill -TERM` of the command stops it: its partial output is not
 /// committed and the CLI exits 128+15, as for any command killed by a signal.
 #[test]
@@ -529,6 +567,100 @@ fn error_line_quotes_the_path() {
     assert!(line.starts_with(r#"atomic-write: ""#), "{line}");
     assert!(line.contains(r"line\nbreak \u{1b}[31mred/f"), "{line}");
     assert_only(d.path(), &[]);
+}
+
+/// Standard input that can never deliver input fails at once, exit 1, one
+/// line, nothing created: a listening socket (Unix and TCP; `cat` fails with
+/// `EINVAL`), the write end of a pipe (poll never says readable).
+#[test]
+fn stdin_that_never_delivers() {
+    let d = scratch();
+    let p = d.path().join("f");
+    let sockets = scratch();
+    let unix = std::os::unix::net::UnixListener::bind(sockets.path().join("sock")).unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut reader = ChildGuard(Some(
+        Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let write_end = reader.child().stdin.take().unwrap();
+    let inputs: [(Stdio, &str); 3] = [
+        (
+            std::os::fd::OwnedFd::from(unix).into(),
+            "a listening socket",
+        ),
+        (std::os::fd::OwnedFd::from(tcp).into(), "a listening socket"),
+        (write_end.into(), "open for writing only"),
+    ];
+    for (input, why) in inputs {
+        // Guarded: a CLI that hangs fails the test and is killed.
+        let mut g = ChildGuard(Some(
+            Command::new(bin())
+                .arg(&p)
+                .stdin(input)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut err_pipe = g.child().stderr.take().unwrap();
+        let mut out_pipe = g.child().stdout.take().unwrap();
+        let status = wait_timeout(&mut g, 20);
+        err_pipe.read_to_end(&mut stderr).unwrap();
+        out_pipe.read_to_end(&mut stdout).unwrap();
+        let out = std::process::Output {
+            status,
+            stdout,
+            stderr,
+        };
+        let line = assert_io_failure(&out, &p);
+        assert!(
+            line.contains(&format!("failed to read standard input ({why})")),
+            "{line}"
+        );
+        assert_only(d.path(), &[]);
+    }
+}
+
+/// A full disk while copying standard input names the step that failed,
+/// the write to the temporary file, not the read of standard input: from a
+/// pipe (read/write) and from a regular file (the kernel's copy path).
+/// Full suite (root: a 64 KiB tmpfs).
+#[test]
+fn disk_full_names_the_temp_write() {
+    if !full_suite() {
+        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the full tmpfs");
+        return;
+    }
+    if !require_root() {
+        return;
+    }
+    let m = Mount::tmpfs("64k", "");
+    let p = m.path.join("f");
+    fs::write(&p, b"old").unwrap();
+    let src = scratch();
+    let big = src.path().join("big");
+    fs::write(&big, vec![7u8; 1 << 20]).unwrap();
+    for named in [false, true] {
+        let from_pipe = cli_input(cli(named).arg(&p), &vec![7u8; 1 << 20]);
+        let from_file = run(cli(named).arg(&p).stdin(fs::File::open(&big).unwrap()));
+        for out in [from_pipe, from_file] {
+            let line = assert_io_failure(&out, &p);
+            assert_eq!(
+                line,
+                format!(
+                    "atomic-write: {p:?}: failed to write temporary file for {p:?}: \
+                     No space left on device (os error 28)"
+                )
+            );
+            assert_eq!(read(&p), b"old");
+            assert_only(&m.path, &["f"]);
+        }
+    }
 }
 
 /// Usage errors exit 2, print to stderr only, and write nothing.

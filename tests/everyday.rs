@@ -152,7 +152,7 @@ fn if_changed_compare_is_streamed_and_syncs_nothing() {
                 "-f",
                 "-qq",
                 "-e",
-                "trace=pread64,read,fsync,fdatasync,rename,renameat,renameat2,linkat",
+                "trace=pread64,read,fcntl,fsync,fdatasync,rename,renameat,renameat2,linkat",
                 "-o",
             ])
             .arg(&log)
@@ -168,11 +168,11 @@ fn if_changed_compare_is_streamed_and_syncs_nothing() {
         let log = fs::read_to_string(&log).unwrap();
         format!("{}\n{log}", String::from_utf8_lossy(&out.stdout))
     };
-    // The compare's reads: after main started (its read of
-    // /proc/self/fdinfo/0), not the dynamic loader's.
+    // The compare's reads: after main started (its `fcntl(0, F_GETFL)`
+    // checking standard input), not the dynamic loader's.
     let preads = |log: &str| -> Vec<u64> {
         log.lines()
-            .skip_while(|l| !l.contains("\"pos:"))
+            .skip_while(|l| !l.contains("fcntl(0, F_GETFL"))
             .filter(|l| l.contains("pread64("))
             .filter_map(|l| l.rsplit("= ").next()?.trim().parse().ok())
             .collect()

@@ -131,7 +131,16 @@ pub(crate) fn rename_noreplace(
                 Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
             ) =>
         {
-            unix::rename_noreplace(dir, from, to)
+            // A filesystem without the flag and without hard links (a FUSE
+            // vfat): link(2) says EPERM, which alone would read as a denial.
+            unix::rename_noreplace(dir, from, to).map_err(|e| match e.raw_os_error() {
+                Some(libc::EPERM) => crate::error::context(e, || {
+                    "no-clobber is not supported on this filesystem \
+                     (it has neither RENAME_NOREPLACE nor hard links)"
+                        .into()
+                }),
+                _ => e,
+            })
         }
         Err(e) => Err(e),
     }

@@ -21,6 +21,8 @@ pub struct Workload {
     pub symlink: bool,
     /// Standard input is a pipe rather than a regular file.
     pub pipe: bool,
+    /// A previous backup `t~` (version 0, mode [`BACKUP_MODE`]) exists.
+    pub backup: bool,
     /// The old version has a `user.*` attribute and an access ACL (issue 10).
     pub xattrs: bool,
 }
@@ -32,16 +34,18 @@ impl Workload {
             overwrite,
             symlink: false,
             pipe: false,
+            backup: false,
             xattrs: false,
         }
     }
     pub fn label(&self) -> String {
         format!(
-            "{} {}B{}{}{}",
+            "{} {}B{}{}{}{}",
             if self.overwrite { "overwrite" } else { "new" },
             self.size,
             if self.symlink { " via symlink" } else { "" },
             if self.pipe { " from a pipe" } else { "" },
+            if self.backup { " over a backup" } else { "" },
             if self.xattrs {
                 " with xattrs and ACL"
             } else {
@@ -54,6 +58,12 @@ impl Workload {
 /// The permission bits of an existing old version: not the default, so that
 /// losing or changing them shows.
 pub const OLD_MODE: u32 = 0o640;
+
+/// The permission bits of a previous backup: not [`OLD_MODE`].
+pub const BACKUP_MODE: u32 = 0o600;
+
+/// The backup's name beside the target `t` (the CLI's default suffix).
+pub const BACKUP: &str = "t~";
 
 /// A prepared run: a scratch directory with `d/` (the target's directory) and
 /// the input beside it.
@@ -91,6 +101,11 @@ impl Setup {
                 decorate(&target);
             }
         }
+        if w.backup {
+            let b = dir.join(BACKUP);
+            fs::write(&b, encode(0, w.size)).unwrap();
+            fs::set_permissions(&b, fs::Permissions::from_mode(BACKUP_MODE)).unwrap();
+        }
         let new = encode(new_v, w.size);
         let input = if w.pipe {
             Input::Pipe(Arc::new(new.clone()))
@@ -121,12 +136,47 @@ impl Setup {
         v
     }
 
-    /// Entries of the directory that are neither the target nor the symlink.
+    /// Entries of the directory that are neither the target, the symlink nor the backup.
     pub fn temps(&self) -> Vec<String> {
         super::names(&self.scene.dir)
             .into_iter()
-            .filter(|n| n != "t" && n != "lnk")
+            .filter(|n| n != "t" && n != "lnk" && n != BACKUP)
             .collect()
+    }
+
+    /// The backup now: content and inode, if there is one.
+    pub fn backup(&self) -> Option<(Vec<u8>, u64, u32)> {
+        let p = self.scene.dir.join(BACKUP);
+        let m = fs::symlink_metadata(&p).ok()?;
+        Some((fs::read(&p).ok()?, m.ino(), m.mode() & 0o7777))
+    }
+
+    /// Checks the backup after a run killed (or failed) at some point: with
+    /// the target still old, the backup is the previous one or the old file;
+    /// with the target new, it is the old file (the same inode, so its mode
+    /// and owner too).
+    pub fn check_backup(&self, target_is_new: bool) -> Result<(), String> {
+        let now = self.backup();
+        let old = self
+            .before
+            .target
+            .as_ref()
+            .map(|t| (t.content.clone(), t.ino, t.mode));
+        let previous = self.before.backup.clone();
+        let is_old = now.is_some() && now == old;
+        if target_is_new && old.is_some() && !is_old {
+            return Err(format!(
+                "the target is new but the backup is not the old file: {}",
+                show_backup(&now)
+            ));
+        }
+        if !target_is_new && !is_old && now != previous {
+            return Err(format!(
+                "the target is old and the backup is neither the previous one nor the old file: {}",
+                show_backup(&now)
+            ));
+        }
+        Ok(())
     }
 
     /// Removes leftover temps (after counting them).
@@ -137,11 +187,24 @@ impl Setup {
     }
 }
 
+fn show_backup(b: &Option<(Vec<u8>, u64, u32)>) -> String {
+    match b {
+        None => "none".into(),
+        Some((c, ino, mode)) => format!(
+            "{} bytes (version {:?}), ino {ino}, mode {mode:o}",
+            c.len(),
+            super::versions::decode(c)
+        ),
+    }
+}
+
 /// The directory's names and the target's content and metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snap {
     pub names: Vec<String>,
     pub target: Option<TargetSnap>,
+    /// The backup `t~`: content, inode, mode.
+    pub backup: Option<(Vec<u8>, u64, u32)>,
     /// Where the symlink points, if the workload has one.
     pub link: Option<PathBuf>,
 }
@@ -197,10 +260,15 @@ impl Snap {
         let link = (scene.given != scene.target)
             .then(|| fs::read_link(&scene.given).ok())
             .flatten();
+        let b = scene.dir.join(BACKUP);
+        let backup = fs::symlink_metadata(&b)
+            .ok()
+            .map(|m| (fs::read(&b).unwrap_or_default(), m.ino(), m.mode() & 0o7777));
         Snap {
             names: super::names(&scene.dir),
             target,
             link,
+            backup,
         }
     }
 }
