@@ -69,6 +69,11 @@
 //! target is the old file, or the new content with the old owner, mode, ACL
 //! and labels.
 //!
+//! With [`Options::backup`] the old file is first linked to a hidden name and
+//! renamed over its backup, and the directory synced, between steps 3 and 4;
+//! [`AtomicFile::commit_if_changed`] compares first and, when the target
+//! already holds the content, stops before step 1 without syncing anything.
+//!
 //! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
 //! filesystem for all the data, the renames, one `fsync` per directory.
 //!
@@ -86,7 +91,9 @@
 //!
 //! - Only the target's own directory is synced, not its parent: a directory
 //!   created just before the write needs its parent synced by the caller, or
-//!   a power cut can lose both.
+//!   a power cut can lose both — or let the write create it, with
+//!   [`Options::create_parents`], which syncs each new directory into its
+//!   parent.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
 //! - Not kept: file capabilities (`security.capability`: the kernel drops

@@ -5,6 +5,18 @@ from typing import Iterable, Literal, Optional, Union, overload
 
 from typing_extensions import Buffer as _Buffer
 
+from . import _native
+
+__all__ = [
+    "AtomicBinaryFile",
+    "AtomicTextFile",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "commit_all",
+    "open",
+    "sweep",
+]
+
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 __version__: str
@@ -15,11 +27,15 @@ def atomic_write_text(
 def atomic_write_bytes(path: _Path, data: _Buffer, *, mode: Optional[int] = None) -> None: ...
 
 class AtomicBinaryFile(io.BufferedWriter):
+    def __init__(self, raw: io.FileIO, native: _native.AtomicFile) -> None: ...
     def commit(self) -> None: ...
     def discard(self) -> None: ...
     def __enter__(self) -> "AtomicBinaryFile": ...
 
 class AtomicTextFile(io.TextIOWrapper):
+    def __init__(
+        self, buffer: io.BufferedWriter, native: _native.AtomicFile, encoding: str, newline: Optional[str]
+    ) -> None: ...
     def commit(self) -> None: ...
     def discard(self) -> None: ...
     def __enter__(self) -> "AtomicTextFile": ...

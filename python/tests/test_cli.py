@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from conftest import assert_only, require_full_suite
 
@@ -137,3 +139,25 @@ def test_one_gib_pipe_in_constant_memory(scratch):
             got.update(block)
     assert got.digest() == expected
     assert_only(scratch, ["big", "small"])
+
+
+def test_interrupted_commits_nothing(scratch):
+    # SIGINT mid-input: the CLI dies by the signal (no KeyboardInterrupt
+    # traceback), the target keeps its content, no temp is left.
+    target = scratch / "t"
+    target.write_bytes(b"old")
+    child = subprocess.Popen(CLI + [str(target)], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        child.stdin.write(b"partial new content" * 1000)
+        child.stdin.flush()
+        time.sleep(0.5)  # the CLI is copying, blocked on the open pipe
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == -signal.SIGINT
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+    assert b"Traceback" not in child.stderr.read()
+    assert target.read_bytes() == b"old"
+    assert_only(scratch, ["t"])

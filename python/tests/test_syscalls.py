@@ -3,6 +3,7 @@ directory fsync'ed after it, and nothing else is renamed or left."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ CASES = {
     "bytes": "import atomic_write; atomic_write.atomic_write_bytes({t!r}, b'new')",
     "memoryview": "import atomic_write; atomic_write.atomic_write_bytes({t!r}, memoryview(bytearray(b'new')))",
     "open": "import atomic_write\nwith atomic_write.open({t!r}, 'w') as f: f.write('new')",
+    "mode": "import atomic_write, os; os.umask(0o022); atomic_write.atomic_write_text({t!r}, 'new', mode=0o666)",
 }
 
 
@@ -44,6 +46,8 @@ def audit(log: str, directory: str, name: str) -> list[str]:
             fds.pop(int(first), None)
         elif call in ("write", "pwrite64", "writev") and first.isdigit() and fds.get(int(first), ("",))[0] == "temp":
             steps.append("write")
+        elif call == "fchmod" and fds.get(int(first), ("",))[0] == "temp":
+            steps.append("fchmod")
         elif call in ("fsync", "fdatasync") and first.isdigit():
             kind = fds.get(int(first), ("other",))[0]
             steps.append(f"{call}-{kind}")
@@ -59,8 +63,9 @@ def test_fsync_before_rename_and_directory_after(scratch, case):
     require_tool("strace")
     target = scratch / "target"
     target.write_text("old")
+    before = os.stat(target).st_mode & 0o7777
     log = scratch.parent / f"{scratch.name}.strace"
-    calls = "trace=openat,close,dup,fcntl,write,pwrite64,writev,fsync,fdatasync,rename,renameat,renameat2"
+    calls = "trace=openat,close,dup,fcntl,fchmod,write,pwrite64,writev,fsync,fdatasync,rename,renameat,renameat2"
     if case == "cli":
         argv = [sys.executable, "-m", "atomic_write", str(target)]
         stdin = b"new"
@@ -75,7 +80,13 @@ def test_fsync_before_rename_and_directory_after(scratch, case):
     log.unlink()
     assert target.read_text() == "new"
     assert_only(scratch, ["target"])
-    # The CLI moves the data with splice/copy_file_range, not write.
-    expected = ["fsync-temp", "rename", "fsync-dir"] if case == "cli" else ["write", "fsync-temp", "rename", "fsync-dir"]
+    # The CLI moves the data with splice/copy_file_range, not write. An
+    # explicit mode the umask (022 here) took from the temp is set on it before
+    # its fsync and the rename.
+    expected = {
+        "cli": ["fsync-temp", "rename", "fsync-dir"],
+        "mode": ["write", "fchmod", "fsync-temp", "rename", "fsync-dir"],
+    }.get(case, ["write", "fsync-temp", "rename", "fsync-dir"])
     assert [s for s in steps if s != "fsync-other"] == expected, steps
     assert "fsync-other" not in steps, steps
+    assert (os.stat(target).st_mode & 0o7777) == (0o666 if case == "mode" else before)
