@@ -173,7 +173,7 @@ impl Setup {
                 show_backup(&now)
             ));
         }
-        if !target_is_new && !is_old && !(same(&now, &previous) || now == previous) {
+        if !(target_is_new || is_old || same(&now, &previous) || now == previous) {
             return Err(format!(
                 "the target is old and the backup is neither the previous one nor the old file: {}",
                 show_backup(&now)
