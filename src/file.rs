@@ -41,6 +41,29 @@ const MAX_SYMLINKS: usize = 40;
 /// assert_eq!(std::fs::read_to_string(&path)?, "id,name\n1,ada\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Footguns
+///
+/// What a careful caller cannot see from the types:
+///
+/// - **Replacing the inner file.** [`as_file_mut`](Self::as_file_mut) lends
+///   the temp's `File`; assigning another `File` to it (`*f.as_file_mut() =
+///   other`) makes `commit()` set the metadata of and sync *that* inode, and
+///   on the `O_TMPFILE` path link it over the target; on the named path the
+///   original temp, never synced, is renamed over the target. Write through
+///   it; never swap it.
+/// - **Your own `sync_all()`.** The kernel reports a writeback error once per
+///   open file description: if you call `as_file().sync_all()` (or
+///   `sync_data()`) yourself, get an error and ignore it, the `fsync` in
+///   `commit()` may then succeed and the commit report `Ok` for data that
+///   never reached the disk. Treat an error from your own sync as fatal:
+///   drop or [`discard`](Self::discard) the file.
+/// - **`fork`.** A forked child has a copy of the `AtomicFile`; if the child
+///   returns through code that drops it (rather than `exec` or `_exit`), its
+///   `Drop` removes a named temp that the parent is still writing (the
+///   parent's commit then fails with `NotFound`), and the child's copy of the
+///   descriptor keeps the temp's lock, so `sweep` leaves the temp alone while
+///   the child lives.
 #[must_use = "dropping an AtomicFile discards the write: call commit()"]
 pub struct AtomicFile {
     temp: Temp,
@@ -81,7 +104,18 @@ impl AtomicFile {
     /// - [`InvalidInput`](io::ErrorKind::InvalidInput): the target is a FIFO,
     ///   socket or device (never opened: opening a FIFO blocks), or the path is
     ///   empty or contains a NUL byte;
-    /// - [`FilesystemLoop`](io::ErrorKind::FilesystemLoop): a symlink loop;
+    /// - `FilesystemLoop`: a symlink loop (more than 40 links). That kind
+    ///   cannot be named on stable Rust (`io::ErrorKind::FilesystemLoop` is
+    ///   unstable); test for it with [`os_error`](crate::os_error):
+    ///
+    ///   ```
+    ///   # let dir = tempfile::tempdir()?;
+    ///   # let link = dir.path().join("loop");
+    ///   std::os::unix::fs::symlink(&link, &link)?; // a link to itself
+    ///   let err = atomic_write::AtomicFile::create(&link).unwrap_err();
+    ///   assert_eq!(atomic_write::os_error(&err), Some(libc::ELOOP));
+    ///   # Ok::<(), std::io::Error>(())
+    ///   ```
     /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): with `no_clobber`, the target exists;
     /// - [`PermissionDenied`](io::ErrorKind::PermissionDenied): the directory is not writable;
     /// - [`ReadOnlyFilesystem`](io::ErrorKind::ReadOnlyFilesystem),
@@ -403,9 +437,11 @@ impl AtomicFile {
     /// but the data sync.
     ///
     /// One `fstat` of the temp tells which of `fchown` and `fchmod` would
-    /// change anything; the others are skipped. That is exact, not a guess: the
-    /// temp is reachable only through our descriptor, and `fchown` changes no
-    /// permission bit but setuid/setgid (then `fchmod` always runs).
+    /// change anything; the others are skipped. `fchown` changes no permission
+    /// bit but setuid/setgid (then `fchmod` always runs). An unnamed temp is
+    /// reachable only through our descriptor; a named one also by its name, to
+    /// its owner and root, who could change it after the `fstat` — as they
+    /// could change the target after the commit.
     pub(crate) fn prepare_metadata(&mut self) -> io::Result<()> {
         self.temp.file.flush()?;
         if self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none() {

@@ -96,7 +96,6 @@
 //!   options.
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod attrs;
 mod backup;
@@ -116,6 +115,7 @@ pub use error::os_error;
 /// built, so they keep their kind and raw OS error. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::{commit_all_with, BatchSync};
     pub use crate::error::{context, note};
 }
 pub use file::AtomicFile;

@@ -87,8 +87,9 @@ impl Options {
     /// Keep an existing target's owner and group (default `true`).
     ///
     /// Best effort: where the process may not give the file away (only root
-    /// may), it keeps the group if it can and otherwise silently leaves the new
-    /// file owned by the writer. An existing target's setuid (setgid) bit is
+    /// may), it keeps the group if it can and otherwise leaves the new file
+    /// owned by the writer, without an error (`fchown` refused with `EPERM`;
+    /// any other failure, such as `EIO`, is an error). An existing target's setuid (setgid) bit is
     /// then not carried over to a file whose owner (group) differs from the
     /// target's, as `cp -p` does; an explicit [`mode`](Self::mode) is applied
     /// as given.

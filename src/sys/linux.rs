@@ -161,10 +161,13 @@ pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
 }
 
 /// Filesystems whose `syncfs` makes every file's data and metadata durable, as
-/// an `fsync` of each would: ext2/3/4 (journal commit and cache flush), xfs
-/// (log force), btrfs (transaction commit), and tmpfs (nothing to sync).
-/// Elsewhere (FUSE without `FUSE_SYNCFS`, network filesystems, …) `syncfs` may
-/// do less, and callers sync file by file.
+/// an `fsync` of each would: ext4 and ext3 served by the ext4 driver (journal
+/// commit, and a cache flush even without a journal), xfs (log force), btrfs
+/// (transaction commit), and tmpfs (nothing to sync). Not ext2: its driver's
+/// `sync_fs` writes the superblock but flushes no drive cache, and ext2 shares
+/// ext4's magic number, so [`syncfs_trusted`] tells them apart by the mount's
+/// type. Elsewhere (FUSE without `FUSE_SYNCFS`, network filesystems, …)
+/// `syncfs` may do less, and callers sync file by file.
 #[allow(clippy::unnecessary_cast)] // the constants' type differs between targets
 const SYNCFS_TRUSTED: [i64; 4] = [
     libc::EXT4_SUPER_MAGIC as i64,
@@ -173,10 +176,20 @@ const SYNCFS_TRUSTED: [i64; 4] = [
     libc::TMPFS_MAGIC as i64,
 ];
 
-/// `syncfs` of the filesystem holding `dir` if it is one whose `syncfs` is a
-/// full sync (see [`SYNCFS_TRUSTED`]): `Ok(true)` once synced, `Ok(false)`
-/// (nothing done) on any other filesystem.
-pub(crate) fn sync_fs(dir: &File) -> io::Result<bool> {
+/// Whether `syncfs` of the filesystem holding `dir` makes the files on it as
+/// durable as an `fsync` of each, and reports it when it does not:
+///
+/// - the kernel reports `sync_fs` errors (Linux 5.17, "vfs: make
+///   sync_filesystem return errors from ->sync_fs"; before it a failed journal
+///   commit, log force or cache flush left `syncfs` returning 0), unless
+///   `any_kernel` (for tests and benchmarks of the path on any kernel);
+/// - the filesystem is one of [`SYNCFS_TRUSTED`], and for the ext magic the
+///   mount is ext3 or ext4, not ext2 (read from `/proc/self/mountinfo`; if
+///   that cannot be read, not trusted).
+pub(crate) fn syncfs_trusted(dir: &File, any_kernel: bool) -> io::Result<bool> {
+    if !any_kernel && kernel_version() < (5, 17) {
+        return Ok(false);
+    }
     // SAFETY: all-zero bytes are a valid `struct statfs`.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `dir` is an open fd and `st` a valid out-pointer.
@@ -186,9 +199,71 @@ pub(crate) fn sync_fs(dir: &File) -> io::Result<bool> {
     if !SYNCFS_TRUSTED.contains(&f_type) {
         return Ok(false);
     }
-    // SAFETY: `dir` is an open fd.
-    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) })?;
+    #[allow(clippy::unnecessary_cast)]
+    if f_type == libc::EXT4_SUPER_MAGIC as i64 {
+        let dev = unix::fstat(dir)?.dev;
+        return Ok(matches!(mount_type(dev).as_deref(), Some("ext4" | "ext3")));
+    }
     Ok(true)
+}
+
+/// The type of the filesystem mounted from device `dev`, from
+/// `/proc/self/mountinfo` (`ID PARENT MAJOR:MINOR ROOT POINT OPTS ... - TYPE ...`).
+fn mount_type(dev: u64) -> Option<String> {
+    let want = format!("{}:{}", libc::major(dev), libc::minor(dev));
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let mut f = l.split(' ');
+        if f.nth(2)? != want {
+            return None;
+        }
+        let (_, after) = l.split_once(" - ")?;
+        after.split(' ').next().map(str::to_owned)
+    })
+}
+
+/// The running kernel's `(major, minor)`, from `uname`, read once; `(0, 0)`
+/// if it cannot be parsed (then nothing that needs a recent kernel is used).
+pub(crate) fn kernel_version() -> (u32, u32) {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        // SAFETY: all-zero bytes are a valid `struct utsname`.
+        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: `u` is a valid out-pointer.
+        if unsafe { libc::uname(&mut u) } != 0 {
+            return (0, 0);
+        }
+        // SAFETY: uname NUL-terminates `release`.
+        let release = unsafe { CStr::from_ptr(u.release.as_ptr()) };
+        parse_kernel_version(&release.to_string_lossy())
+    })
+}
+
+/// `"6.18.44-fc-v669"` → `(6, 18)`; `(0, 0)` for what does not parse.
+pub(crate) fn parse_kernel_version(release: &str) -> (u32, u32) {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor),
+        _ => (0, 0),
+    }
+}
+
+/// `syncfs(2)` of the filesystem holding `dir`; only where [`syncfs_trusted`].
+pub(crate) fn sync_fs(dir: &File) -> io::Result<()> {
+    // SAFETY: `dir` is an open fd.
+    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) }).map(drop)
+}
+
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)` over the whole file: starts the
+/// writeback of its dirty pages and returns without waiting, so that the
+/// `fsync`s that follow, one per file, find the data of the whole batch on its
+/// way and (on ext4 and xfs) the shared journal commit done by the first.
+pub(crate) fn start_writeback(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
+    cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) })
+        .map(drop)
 }
 
 /// After [`sync_fs`]: `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` over
@@ -461,5 +536,21 @@ pub(crate) fn has_xattr(file: &File, attr: &CStr) -> io::Result<bool> {
             Ok(false)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_kernel_version;
+
+    #[test]
+    fn kernel_versions() {
+        assert_eq!(parse_kernel_version("6.18.44-fc-v669"), (6, 18));
+        assert_eq!(parse_kernel_version("5.16.0"), (5, 16));
+        assert_eq!(parse_kernel_version("5.17"), (5, 17));
+        assert_eq!(parse_kernel_version("4.19.0-25-amd64"), (4, 19));
+        assert_eq!(parse_kernel_version("garbage"), (0, 0));
+        assert_eq!(parse_kernel_version(""), (0, 0));
+        assert!(super::kernel_version() >= (3, 0));
     }
 }

@@ -17,13 +17,15 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
-    list_dir, list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, sync_fs,
+    list_dir, list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs,
+    syncfs_trusted,
 };
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unix::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
-    list_dir, list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, sync_fs,
+    list_dir, list_xattrs_at, remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs,
+    syncfs_trusted,
 };
 
 pub(crate) use unix::{

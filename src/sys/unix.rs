@@ -476,12 +476,24 @@ pub(crate) fn sync_file(file: &File) -> io::Result<()> {
     full_sync(file.as_raw_fd())
 }
 
-/// Syncs the whole filesystem holding `dir`, where that is known to make every
-/// file on it durable. The portable path knows no such filesystem: `Ok(false)`,
-/// and the caller syncs file by file.
+/// Whether `syncfs` can stand in for an `fsync` of each file on the
+/// filesystem of `dir`: the portable path knows no such filesystem.
 #[allow(dead_code)] // Linux has its own.
-pub(crate) fn sync_fs(_dir: &File) -> io::Result<bool> {
+pub(crate) fn syncfs_trusted(_dir: &File, _any_kernel: bool) -> io::Result<bool> {
     Ok(false)
+}
+
+/// Never called where [`syncfs_trusted`] is always false.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn sync_fs(_dir: &File) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Starting the writeback ahead of the `fsync`s is a Linux call
+/// (`sync_file_range`); here the `fsync`s alone do the work.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn start_writeback(_file: &File) -> io::Result<()> {
+    Ok(())
 }
 
 /// After [`sync_fs`]: writes what is still dirty of `file` and reports any
