@@ -113,6 +113,7 @@ def test_threads_and_processes_readers_never_see_a_mix(scratch):
                 p.kill()
         process_reads = [int(r.communicate(timeout=60)[0] or 0) for r in readers]
         stop.unlink()
+    print(f"{reads[0]} reads in threads, {process_reads} in processes, all whole versions")
     assert not errors, errors
     assert [r.returncode for r in readers] == [0, 0]
     assert reads[0] > 0 and all(n > 0 for n in process_reads), (reads, process_reads)
