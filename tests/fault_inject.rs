@@ -11,6 +11,10 @@
 //! - A failed fsync is never followed by a rename, a retry (another sync of
 //!   the same descriptor) or a `syncfs`.
 //! - After the rename (the directory sync): an error, never a false success.
+//! - With `--backup`: the backup is the previous one or the old file while the
+//!   target is old (a failure after the backup was made leaves it as the old
+//!   file, the target's content and metadata untouched but for its link count
+//!   and ctime), and the old file once the target is new.
 //!
 //! The harness is first shown to flag deliberately broken writers, and to
 //! pass a correct writer written in another language.
@@ -121,8 +125,16 @@ fn case(
                 old_xattrs, t.xattrs
             ));
         }
-        if now.names != setup.expected_names() {
+        let mut names = setup.expected_names();
+        if writer.backs_up() && setup.old.is_some() && !names.iter().any(|n| n == "t~") {
+            names.push("t~".into());
+            names.sort();
+        }
+        if now.names != names {
             return Err(format!("temp left behind: {:?}", now.names));
+        }
+        if writer.backs_up() {
+            setup.check_backup(true)?;
         }
         link_kept(&setup, &now)
     };
@@ -150,7 +162,28 @@ fn case(
     if !stderr.contains(&format!("(os error {})", errno.1)) {
         return Err(fail(format!("the message does not report {}", errno.0)));
     }
-    if before_rename {
+    if before_rename && writer.backs_up() {
+        // The backup may already be made (a second link to the target: its
+        // link count and ctime change); the target itself is untouched.
+        let strip = |s: &Snap| {
+            let mut s = s.clone();
+            if let Some(t) = s.target.as_mut() {
+                t.nlink = 0;
+                t.ctime = (0, 0);
+            }
+            s.backup = None;
+            s.names.retain(|n| n != "t~");
+            s
+        };
+        if strip(&now) != strip(&setup.before) {
+            return Err(fail(format!(
+                "failed before the rename but the directory or target changed:\nbefore {:?}\nafter  {:?}",
+                setup.before, now
+            )));
+        }
+        setup.check_backup(false).map_err(&fail)?;
+        Ok(Outcome::Refused)
+    } else if before_rename {
         if now != setup.before {
             return Err(fail(format!(
                 "failed before the rename but the directory or target changed:\nbefore {:?}\nafter  {:?}",
@@ -304,6 +337,13 @@ fn cli_matrix() -> Vec<(Writer, Workload)> {
     v.push((Writer::Cli, decorated));
     v.push((Writer::CliNamed, decorated));
     v.push((Writer::CliAppend, decorated));
+    let over_backup = Workload {
+        backup: true,
+        ..Workload::new(9000, true)
+    };
+    v.push((Writer::CliBackup, over_backup));
+    v.push((Writer::CliIfChanged, over_backup));
+    v.push((Writer::CliBackup, decorated));
     v
 }
 
