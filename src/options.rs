@@ -205,7 +205,8 @@ impl Options {
     /// created. Only the path as given is created: with
     /// [`follow_symlinks`](Self::follow_symlinks), a symlink at the target
     /// must point into an existing directory. Symlinks in the middle of the
-    /// path are followed, as the kernel follows them.
+    /// path are followed, as the kernel follows them, also with
+    /// `follow_symlinks(false)`, which concerns the last component only.
     ///
     /// ```
     /// use atomic_write::Options;

@@ -246,6 +246,35 @@ both_paths! {
     }
 }
 
+/// A target the writer may replace but not read (mode 0200 in a directory it
+/// may write) cannot be shown unchanged: it is replaced, not an error.
+#[test]
+fn if_changed_unreadable_target_counts_as_changed() {
+    if !require_root() || !require("setpriv") {
+        return;
+    }
+    let (_t, d) = scratch_for_nobody(0o777);
+    let p = d.join("f");
+    fs::write(&p, b"same").unwrap();
+    chown(&p, 65534, 65534);
+    chmod(&p, 0o200);
+    let out = cli_input(
+        as_nobody(bin())
+            .args(["--if-changed", "--print-changed"])
+            .arg(&p),
+        b"same",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"changed\n");
+    assert_eq!(read(&p), b"same");
+    assert_eq!(mode(&p), 0o200);
+    assert_only(&d, &["f"]);
+}
+
 // ------------------------------------------------------------- backups
 
 both_paths! {
