@@ -149,3 +149,33 @@ fn no_versioned_getrandom_import() {
     let bad: Vec<&str> = syms.lines().filter(|l| l.contains("getrandom")).collect();
     assert!(bad.is_empty(), "imports {bad:?}");
 }
+
+/// The random part of temp names is seeded from the OS, per process: two
+/// processes' first named temps in one directory differ. (With a fixed seed
+/// every process would draw the same sequence of names, which other users
+/// could predict and pre-create.) Each CLI run lists its directory on stderr
+/// from `-- COMMAND`, while its named temp exists.
+#[test]
+fn temp_names_differ_between_processes() {
+    let d = scratch();
+    let target = d.path().join("t");
+    let temp_of = || {
+        let out = run(cli(true)
+            .arg(&target)
+            .args(["--", "sh", "-c", "ls -a \"$0\" >&2"])
+            .arg(d.path()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listing = String::from_utf8_lossy(&out.stderr).into_owned();
+        listing
+            .lines()
+            .find(|l| l.contains(".atomic-write-"))
+            .unwrap_or_else(|| panic!("no temp in {listing:?}"))
+            .to_string()
+    };
+    let (a, b) = (temp_of(), temp_of());
+    assert_ne!(a, b, "two processes drew the same temp name");
+}
