@@ -118,7 +118,7 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
             .collect();
         let first = &files[group[0]];
         let synced = group.len() >= 2
-            && sys::sync_fs(first.dir()).context(|| {
+            && sys::sync_fs(first.temp_file()).context(|| {
                 format!(
                     "failed to sync the filesystem of {:?} and {} more files",
                     first.target(),
@@ -127,7 +127,7 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
             })?;
         for &i in &group {
             if synced {
-                sys::check_written(files[i].as_file()).context(|| {
+                sys::check_written(files[i].temp_file()).context(|| {
                     format!(
                         "failed to sync the temporary file for {:?}",
                         files[i].target()

@@ -95,6 +95,7 @@ mod batch;
 mod error;
 mod file;
 mod options;
+mod resolve;
 mod sys;
 
 pub use batch::commit_all;

@@ -4,13 +4,14 @@
 //! call and says why it is sound.
 #![allow(unsafe_code)]
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
 
-use super::unix::{self, cvt_r, Temp};
+use super::unix::{self, cvt_r, Protection, Temp};
 
 /// Environment variable that makes every write use the named-temp fallback, as
 /// on a filesystem without `O_TMPFILE`. For tests of that path on Linux.
@@ -27,10 +28,15 @@ pub(crate) fn create_temp(
     dir: &File,
     target: &OsStr,
     mode: u32,
+    owner_only: bool,
     force_named: bool,
 ) -> io::Result<Temp> {
-    if force_named || std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0") {
-        return unix::create_named_temp(dir, target, mode);
+    let named_mode = if owner_only { mode & 0o600 } else { mode };
+    if force_named
+        || std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0")
+        || !unnamed_linkable()
+    {
+        return unix::create_named_temp(dir, target, named_mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
     // SAFETY: `dir` is an open directory fd and the path a static C string; the
@@ -52,10 +58,118 @@ pub(crate) fn create_temp(
                 Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
             ) =>
         {
-            unix::create_named_temp(dir, target, mode)
+            unix::create_named_temp(dir, target, named_mode)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether an unnamed temp can be given a name at commit in this process:
+/// `linkat(AT_EMPTY_PATH)` is open to anyone since Linux 6.10, and to holders
+/// of `CAP_DAC_READ_SEARCH` before; else `/proc/self/fd` must be there. Where
+/// neither holds (an unprivileged writer on an older kernel without `/proc`),
+/// temps are named from the start instead of failing at commit. Found out once
+/// per process: one `uname` on current kernels.
+fn unnamed_linkable() -> bool {
+    /// `linux/capability.h`.
+    const CAP_DAC_READ_SEARCH: u32 = 2;
+    static LINKABLE: OnceLock<bool> = OnceLock::new();
+    *LINKABLE.get_or_init(|| {
+        kernel_at_least(6, 10)
+            || std::path::Path::new("/proc/self/fd").is_dir()
+            || has_capability(CAP_DAC_READ_SEARCH)
+    })
+}
+
+/// Whether the running kernel's release is at least `major.minor`; `false`
+/// if `uname` fails or the release doesn't parse.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: all-zero bytes are a valid `struct utsname`.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid out-pointer.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return false;
+    }
+    let release: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    let mut parts = release
+        .split(|&c| !c.is_ascii_digit())
+        .map(|p| std::str::from_utf8(p).ok()?.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
+
+/// Whether the calling thread has capability `cap` (< 32) in its effective set.
+fn has_capability(cap: u32) -> bool {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: `header` and `data` are valid for capget's version 3 layout
+    // (a header and two data structs).
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    };
+    r == 0 && data[0].effective & (1 << cap) != 0
+}
+
+/// An `O_PATH` descriptor of the directory `path` (relative to `at`): enough
+/// for `*at` calls where the directory may be written and searched but not read.
+pub(crate) fn open_dir_path(at: RawFd, path: &CStr) -> io::Result<File> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `at` is an open directory fd or AT_FDCWD; `path` is a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(at, path.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// The setting of a kernel link protection (`/proc/sys/fs/protected_*`), read
+/// only when a case it governs is met; `1` (on) where it can't be read.
+pub(crate) fn protection(which: Protection) -> u32 {
+    let path = match which {
+        Protection::Symlinks => "/proc/sys/fs/protected_symlinks",
+        Protection::Regular => "/proc/sys/fs/protected_regular",
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether `syncfs` on the filesystem holding `fd` is a full sync (see
+/// [`SYNCFS_TRUSTED`]): one `fstatfs`, which works on an `O_PATH` descriptor.
+pub(crate) fn syncfs_trusted(fd: &File) -> io::Result<bool> {
+    // SAFETY: all-zero bytes are a valid `struct statfs`.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is an open fd and `st` a valid out-pointer.
+    cvt_r(|| unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) })?;
+    #[allow(clippy::useless_conversion)] // `f_type`'s type differs between targets
+    let f_type = i64::from(st.f_type);
+    Ok(SYNCFS_TRUSTED.contains(&f_type))
 }
 
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
@@ -155,17 +269,12 @@ const SYNCFS_TRUSTED: [i64; 4] = [
     libc::TMPFS_MAGIC as i64,
 ];
 
-/// `syncfs` of the filesystem holding `dir` if it is one whose `syncfs` is a
+/// `syncfs` of the filesystem holding `dir` (any descriptor on it but an
+/// `O_PATH` one) if it is one whose `syncfs` is a
 /// full sync (see [`SYNCFS_TRUSTED`]): `Ok(true)` once synced, `Ok(false)`
 /// (nothing done) on any other filesystem.
 pub(crate) fn sync_fs(dir: &File) -> io::Result<bool> {
-    // SAFETY: all-zero bytes are a valid `struct statfs`.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `dir` is an open fd and `st` a valid out-pointer.
-    cvt_r(|| unsafe { libc::fstatfs(dir.as_raw_fd(), &mut st) })?;
-    #[allow(clippy::useless_conversion)] // `f_type`'s type differs between targets
-    let f_type = i64::from(st.f_type);
-    if !SYNCFS_TRUSTED.contains(&f_type) {
+    if !syncfs_trusted(dir)? {
         return Ok(false);
     }
     // SAFETY: `dir` is an open fd.

@@ -16,15 +16,18 @@ mod linux;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, open_dir_path,
+    protection, rename_noreplace, sync_fs, syncfs_trusted,
 };
 
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unix::{
-    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, rename_noreplace, sync_fs,
+    check_written, clone_or_copy, create_temp, fill_random, link_unnamed, open_dir_path,
+    protection, rename_noreplace, sync_fs, syncfs_trusted,
 };
 
 pub(crate) use unix::{
-    chmod, chown_best_effort, fstat, is_temp_name, open_dir, open_read_at, read_link_at, rename,
-    stat_at, sync_dir, sync_file, temp_name, unlink, FileKind, Meta, Temp,
+    chmod, chown_best_effort, euid, fstat, is_temp_name, lock_exclusive, open_dir, open_dir_at,
+    open_nofollow_at, read_link_at, rename, stat_at, sync_dir, sync_file, temp_name, unlink,
+    FileKind, Meta, Protection, Temp,
 };
