@@ -3,7 +3,7 @@
 //! under `target/`, then batch commits: first criterion's own measurements,
 //! then tables of medians from an interleaved run (every contender one
 //! operation per round, so the load of a shared machine hits all alike), with
-//! ratios against the floor. The tables are what the README quotes.
+//! ratios against the floor. The tables are what BENCHMARKS.md quotes (README the first).
 //!
 //! ```text
 //! cargo bench --bench compare                 # everything, a few minutes
@@ -200,7 +200,7 @@ fn batch(c: &mut Criterion, base: &Path) {
         })
     });
     g.bench_function("fsync each, one dir fsync", |b| {
-        b.iter(|| fsync_each(&dir, &data))
+        b.iter(|| fsync_each(&dir, &data, false))
     });
     g.finish();
     let _ = fs::remove_dir_all(&dir);
@@ -294,37 +294,72 @@ fn one_shot_table(places: &[(&str, &Path)], filter: &str) {
     }
 }
 
-/// The batch table: commit_all interleaved with sequential commits.
+/// The batch table: commit_all (what it does on this kernel, then each data
+/// sync scheme forced) interleaved with sequential commits and the by-hand
+/// recipes, one of them with `renameat2(RENAME_EXCHANGE)` (what a batch that
+/// could roll back on error would cost).
 fn batch_table(disk: &Path) {
+    use atomic_write::__private::{commit_all_with, BatchSync};
     let data = vec![0x5a_u8; 4 << 10];
     let dir = disk.join("batch-table");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let mut all = || atomic_write::commit_all(batch_files(&dir, &data)).unwrap();
+    let scheme =
+        |how| move || commit_all_with(batch_files(&dir_of(disk), &data_of()), how).unwrap();
+    let mut auto = scheme(BatchSync::Auto);
+    let mut syncfs = scheme(BatchSync::Syncfs);
+    let mut write_fsync = scheme(BatchSync::WriteThenFsync);
+    let mut fsync_each_scheme = scheme(BatchSync::FsyncEach);
     let mut seq = || {
         for f in batch_files(&dir, &data) {
             f.commit().unwrap();
         }
     };
-    let mut each = || fsync_each(&dir, &data);
+    let mut each = || fsync_each(&dir, &data, false);
+    let mut exchange = || fsync_each(&dir, &data, true);
+    let names = [
+        "commit_all (this kernel)",
+        "commit_all, syncfs",
+        "commit_all, sync_file_range(WRITE) + fsync each",
+        "commit_all, fsync each",
+        "100 × commit",
+        "by hand: fsync each, rename, one dir fsync",
+        "by hand, RENAME_EXCHANGE + unlink of the old",
+    ];
     let meds = interleaved(
-        &mut [&mut all, &mut seq, &mut each],
-        Duration::from_secs_f64(budget_scale() * 10.0),
+        &mut [
+            &mut auto,
+            &mut syncfs,
+            &mut write_fsync,
+            &mut fsync_each_scheme,
+            &mut seq,
+            &mut each,
+            &mut exchange,
+        ],
+        Duration::from_secs_f64(budget_scale() * 20.0),
     );
-    println!(
-        "\n| disk, {BATCH} × 4 KiB, one directory | commit_all | {BATCH} × commit | fsync each, one dir fsync |\n|---|---:|---:|---:|\n| median | {} | {} ({:.2}× commit_all) | {} ({:.2}× commit_all) |",
-        fmt_time(meds[0]),
-        fmt_time(meds[1]),
-        meds[1] / meds[0],
-        fmt_time(meds[2]),
-        meds[2] / meds[0]
-    );
+    println!("\n| disk, {BATCH} × 4 KiB, one directory | median | 100 × commit ÷ this |\n|---|---:|---:|");
+    for (name, m) in names.iter().zip(&meds) {
+        println!("| {name} | {} | {:.2}× |", fmt_time(*m), meds[4] / m);
+    }
     let _ = fs::remove_dir_all(&dir);
 }
 
+fn dir_of(disk: &Path) -> PathBuf {
+    disk.join("batch-table")
+}
+
+fn data_of() -> Vec<u8> {
+    vec![0x5a_u8; 4 << 10]
+}
+
 /// By hand, without syncfs: write all, fsync each, rename all, fsync the
-/// directory once. What commit_all would cost with an fsync per file.
-fn fsync_each(dir: &Path, data: &[u8]) {
+/// directory once. What commit_all would cost with an fsync per file. With
+/// `exchange`, each existing target is swapped with its temp
+/// (`renameat2(RENAME_EXCHANGE)`, so the old version survives under the
+/// temp's name until the batch is done, for a rollback on error), and the old
+/// versions are unlinked after the directory sync.
+fn fsync_each(dir: &Path, data: &[u8], exchange: bool) {
     let temps: Vec<(PathBuf, File)> = (0..BATCH)
         .map(|i| {
             let tmp = dir.join(format!(".f{i:03}.tmp"));
@@ -337,9 +372,39 @@ fn fsync_each(dir: &Path, data: &[u8]) {
         f.sync_all().unwrap();
     }
     for (i, (tmp, _)) in temps.iter().enumerate() {
-        fs::rename(tmp, dir.join(format!("f{i:03}"))).unwrap();
+        let target = dir.join(format!("f{i:03}"));
+        if exchange && target.exists() {
+            exchange_paths(tmp, &target);
+        } else {
+            fs::rename(tmp, target).unwrap();
+        }
     }
     File::open(dir).unwrap().sync_all().unwrap();
+    if exchange {
+        for (tmp, _) in &temps {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// `renameat2(a, b, RENAME_EXCHANGE)`.
+fn exchange_paths(a: &Path, b: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let a = std::ffi::CString::new(a.as_os_str().as_bytes()).unwrap();
+    let b = std::ffi::CString::new(b.as_os_str().as_bytes()).unwrap();
+    // SAFETY: both are valid C strings; the raw syscall takes them as paths.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    assert_eq!(r, 0, "renameat2: {}", std::io::Error::last_os_error());
 }
 
 fn main() {

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::error::ResultExt;
+use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::file::AtomicFile;
 use crate::options::Durability;
 use crate::sys;
@@ -29,60 +29,176 @@ use crate::sys;
 /// # How it works
 ///
 /// 1. Owner and mode of every temp, as [`commit`](AtomicFile::commit) sets them.
-/// 2. The data of every temp is made durable, per filesystem: where the batch
-///    has two or more files on one ext2/3/4, xfs, btrfs or tmpfs filesystem,
-///    one `syncfs(2)` of that filesystem (a single journal commit and cache
-///    flush), then for each temp a `sync_file_range` that writes anything still
-///    dirty and reports any writeback error that file had; on other
-///    filesystems (FUSE, NFS, …), on other platforms, and for a file alone on
-///    its filesystem, an `fsync` of each temp.
+/// 2. The data of every temp is made durable, per filesystem, by whichever of
+///    two schemes reports every error on the running kernel:
+///    - `syncfs(2)` of the filesystem (one journal commit and cache flush for
+///      the batch), then for each temp a `sync_file_range` that writes
+///      anything still dirty and reports any writeback error that file had —
+///      where the batch has two or more files on one ext4 (or ext3), xfs,
+///      btrfs or tmpfs filesystem **and** the kernel is Linux 5.17 or later
+///      (before it, `syncfs` returned 0 although the journal commit, log force
+///      or cache flush failed; the version is read once with `uname`);
+///    - otherwise `sync_file_range(SYNC_FILE_RANGE_WRITE)` on every temp,
+///      which starts all the writeback at once, then an `fsync` of each: the
+///      first `fsync` waits for the shared journal commit, the others find it
+///      done (ext4, xfs), and every one reports its own file's errors. On
+///      other platforms, `fsync` (`F_FULLFSYNC` on Apple) of each.
 /// 3. Every temp is renamed over its target, in iteration order.
 /// 4. Each distinct directory (by device and inode) is `fsync`ed once.
 ///
 /// Files with [`Durability::None`] skip steps 2 and 4 (unless they share a
 /// directory with a durable file).
 ///
+/// # Not a transaction
+///
+/// Each file is replaced atomically, but the batch is not: a crash (or power
+/// cut) during step 3 leaves the targets renamed so far with their new
+/// content and the others with their old, and readers see the targets change
+/// one by one. What `commit_all` adds over a loop of `commit` is the price,
+/// and that on `Ok` every file is durable. An *error* during step 3 does not
+/// roll back either: the error says which targets were replaced (see below).
+///
 /// # The trade-off of `syncfs`
 ///
 /// `syncfs` writes back *every* dirty page of the filesystem, other processes'
 /// included. On a quiet filesystem that costs nothing extra and replaces a
 /// journal commit per file with one for the batch (100 × 4 KiB on ext4: see
-/// the README's benchmarks); on a filesystem where another process has
+/// BENCHMARKS.md); on a filesystem where another process has
 /// gigabytes of dirty data, the batch waits for that data too, and may be far
 /// slower than syncing its own files one by one. Commit such batches with
 /// [`commit`](AtomicFile::commit) in a loop instead.
 ///
 /// # Errors
 ///
-/// Each error names the target it concerns (for a failed `syncfs`, the first
-/// target on that filesystem and how many more). What is left depends on when
-/// it happened:
+/// The error has the kind and OS error of the first failure, names the
+/// target it concerns (for a failed `syncfs`, the first target on that
+/// filesystem and how many more), and says what state the batch is in. No
+/// temp is ever left behind silently: one that could not be removed (an
+/// append-only directory) is named in the error.
 ///
-/// - before any rename (setting owner or mode, syncing): no target has
-///   changed, and every temp is removed;
-/// - renaming file *k*: files before *k* are already in place (their
-///   directories are still synced, best effort), file *k* and the files after
-///   it are discarded, their targets untouched, their temps removed;
-/// - syncing a directory after the renames: every target has its new content,
-///   but some may not survive a power cut.
+/// - Before any rename (setting owner or mode, syncing): no target has
+///   changed, and every temp is removed.
+/// - Renaming file *k*: the error lists the targets already replaced (files
+///   before *k*, with their new content) and says whether their directories
+///   were synced (and if not, why); file *k* and the files after it are
+///   discarded, their targets untouched, their temps removed.
+/// - Syncing a directory after the renames: every target has its new
+///   content; the error names each directory whose sync failed (the others
+///   are synced): the targets in it may not survive a power cut.
 ///
 /// As with `commit`, a failed sync is never retried and never followed by a
 /// rename.
 pub fn commit_all<I: IntoIterator<Item = AtomicFile>>(files: I) -> io::Result<()> {
-    // Dropping `files` on any early return removes the temps not yet renamed.
+    commit_all_with(files, BatchSync::Auto)
+}
+
+/// How [`commit_all`] makes the data durable. Hidden: for the benchmarks and
+/// the fault-injection tests, which drive each scheme on any kernel.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchSync {
+    /// `syncfs` where it reports every error (kernel and filesystem), else
+    /// [`BatchSync::WriteThenFsync`]: what `commit_all` does.
+    Auto,
+    /// `syncfs` wherever the filesystem is trusted, whatever the kernel.
+    Syncfs,
+    /// `sync_file_range(WRITE)` on every temp, then `fsync` of each.
+    WriteThenFsync,
+    /// `fsync` of each temp, one after the other.
+    FsyncEach,
+}
+
+/// [`commit_all`] with the data sync scheme chosen. Hidden, see [`BatchSync`].
+#[doc(hidden)]
+pub fn commit_all_with<I: IntoIterator<Item = AtomicFile>>(
+    files: I,
+    how: BatchSync,
+) -> io::Result<()> {
     let mut files: Vec<AtomicFile> = files.into_iter().collect();
-    for file in &mut files {
-        file.prepare_metadata()?;
-    }
-    let dirs = identify_dirs(&files)?;
-    sync_data(&files, &dirs)?;
+    let before = (|| {
+        for file in &mut files {
+            file.prepare_metadata()?;
+        }
+        let dirs = identify_dirs(&files)?;
+        sync_data(&files, &dirs, how)?;
+        Ok(dirs)
+    })();
+    let dirs = match before {
+        Ok(dirs) => dirs,
+        Err(e) => return Err(discard_from(&mut files, 0, e)),
+    };
+    // Named temps the link-based no-clobber fallback could not remove.
+    let mut left: Vec<io::Error> = Vec::new();
     for k in 0..files.len() {
-        if let Err(e) = files[k].publish() {
-            let _ = sync_dirs(&files[..k], &dirs[..k]);
-            return Err(e);
+        match files[k].publish() {
+            Ok(None) => {}
+            Ok(Some(l)) => left.push(l),
+            Err(e) => {
+                let synced = sync_dirs(&files[..k], &dirs[..k]);
+                let e = replaced_so_far(e, &files[..k], synced);
+                let e = discard_from(&mut files, k, e);
+                return Err(with_left(e, left));
+            }
         }
     }
-    sync_dirs(&files, &dirs)
+    match (sync_dirs(&files, &dirs), left.is_empty()) {
+        (Ok(()), true) => Ok(()),
+        (Ok(()), false) => {
+            let first = left.remove(0);
+            Err(with_left(first, left))
+        }
+        (Err(e), _) => Err(with_left(e, left)),
+    }
+}
+
+/// After rename *k* failed: notes which targets were replaced before it and
+/// whether their directories were synced.
+fn replaced_so_far(e: io::Error, replaced: &[AtomicFile], synced: io::Result<()>) -> io::Error {
+    if replaced.is_empty() {
+        return error::note(e, || "no target was replaced".into());
+    }
+    let names: Vec<String> = replaced
+        .iter()
+        .map(|f| f.target().display_quoted())
+        .collect();
+    error::note(e, || {
+        let dirs = match &synced {
+            Ok(()) => "their directories synced".to_string(),
+            Err(s) => format!("their directories NOT all synced ({s})"),
+        };
+        format!(
+            "{} of the batch were already replaced, {dirs}: {}",
+            replaced.len(),
+            names.join(", ")
+        )
+    })
+}
+
+/// Removes the temps of `files[k..]` (not renamed: their targets untouched)
+/// and notes on `e` what was discarded and any temp that stayed behind.
+fn discard_from(files: &mut [AtomicFile], k: usize, e: io::Error) -> io::Error {
+    let count = files.len() - k;
+    let mut e = e;
+    for f in &mut files[k..] {
+        e = f.remove_temp_after(e);
+    }
+    if k == 0 {
+        error::note(e, || {
+            format!("no target was replaced; the {count} temporary file(s) were discarded")
+        })
+    } else {
+        error::note(e, || {
+            format!(
+                "the other {count} target(s) were not replaced and their temporary files discarded"
+            )
+        })
+    }
+}
+
+/// Appends the notes of temps left behind by the no-clobber fallback.
+fn with_left(e: io::Error, left: Vec<io::Error>) -> io::Error {
+    left.into_iter()
+        .fold(e, |e, l| error::note(e, || format!("and {l}")))
 }
 
 /// `(device, inode)` of each file's directory.
@@ -92,8 +208,8 @@ fn identify_dirs(files: &[AtomicFile]) -> io::Result<Vec<(u64, u64)>> {
         .map(|f| {
             let m = sys::fstat(f.dir()).context(|| {
                 format!(
-                    "failed to read metadata of the directory of {:?}",
-                    f.target()
+                    "failed to read metadata of the directory of {}",
+                    f.target().display_quoted()
                 )
             })?;
             Ok((m.dev, m.ino))
@@ -101,9 +217,9 @@ fn identify_dirs(files: &[AtomicFile]) -> io::Result<Vec<(u64, u64)>> {
         .collect()
 }
 
-/// Makes the data of every durable temp durable: one `syncfs` per filesystem
-/// where that is trusted and shared by two or more files, else `fsync` each.
-fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
+/// Makes the data of every durable temp durable, filesystem by filesystem
+/// (see [`commit_all`]).
+fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::Result<()> {
     let durable = |i: &usize| files[*i].durability() == Durability::Full;
     let mut devices: Vec<u64> = (0..files.len())
         .filter(durable)
@@ -117,38 +233,62 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
             .filter(|&i| dirs[i].0 == dev)
             .collect();
         let first = &files[group[0]];
-        let synced = group.len() >= 2
-            && sys::sync_fs(first.temp_file()).context(|| {
-                format!(
-                    "failed to sync the filesystem of {:?} and {} more files",
-                    first.target(),
-                    group.len() - 1
-                )
-            })?;
-        for &i in &group {
-            if synced {
-                sys::check_written(files[i].temp_file()).context(|| {
+        let what = || {
+            format!(
+                "failed to sync the filesystem of {} and {} more files",
+                first.target().display_quoted(),
+                group.len() - 1
+            )
+        };
+        let use_syncfs = group.len() >= 2
+            && matches!(how, BatchSync::Auto | BatchSync::Syncfs)
+            && sys::syncfs_trusted(first.dir(), how == BatchSync::Syncfs).context(what)?;
+        if use_syncfs {
+            // Through a file: the directory may be an `O_PATH` descriptor.
+            sys::sync_fs(first.temp_file()).context(what)?;
+            for &i in &group {
+                sys::check_written(files[i].as_file()).context(|| {
                     format!(
-                        "failed to sync the temporary file for {:?}",
-                        files[i].target()
+                        "failed to sync the temporary file for {}",
+                        files[i].target().display_quoted()
                     )
                 })?;
-            } else {
-                files[i].sync_data()?;
             }
+            continue;
+        }
+        if group.len() >= 2 && how != BatchSync::FsyncEach {
+            for &i in &group {
+                sys::start_writeback(files[i].as_file()).context(|| {
+                    format!(
+                        "failed to write back the temporary file for {}",
+                        files[i].target().display_quoted()
+                    )
+                })?;
+            }
+        }
+        for &i in &group {
+            files[i].sync_data()?;
         }
     }
     Ok(())
 }
 
-/// `fsync` of each distinct directory that holds a durable file, once.
+/// `fsync` of each distinct directory that holds a durable file, once. Goes
+/// on after a failure (syncing *another* directory is no retry), and reports
+/// every directory that failed.
 fn sync_dirs(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
     let mut done: Vec<(u64, u64)> = Vec::new();
+    let mut failed: Option<io::Error> = None;
     for (file, id) in files.iter().zip(dirs) {
         if file.durability() == Durability::Full && !done.contains(id) {
-            file.sync_dir()?;
             done.push(*id);
+            if let Err(e) = file.sync_dir() {
+                failed = Some(match failed {
+                    None => e,
+                    Some(f) => error::note(f, || format!("and {e}")),
+                });
+            }
         }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }

@@ -20,9 +20,15 @@ Examples:
   atomic-write -m 755 script.sh < script.sh.new
   atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
   atomic-write --sweep /var/lib/app          # remove temps left by killed writers
+  atomic-write -p --backup /etc/app/app.conf < app.conf.new   # keeps app.conf~
+  [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
+    && systemctl reload app
 
 Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
-with -- COMMAND, the command's own status (or 128+signal) if it fails.")]
+with -- COMMAND, the command's own status (or 128+signal) if it fails.
+
+Man page and shell completions, from this definition:
+  atomic-write --generate <man|complete-bash|complete-zsh|complete-fish>")]
 pub(crate) struct Cli {
     /// Permission bits of the result, in octal, as chmod sets them (umask not
     /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
@@ -45,9 +51,42 @@ pub(crate) struct Cli {
     #[arg(long)]
     pub(crate) no_follow: bool,
 
+    /// Give the result none of the existing file's extended attributes (ACL,
+    /// security label, user.*): a bare file, as a new one would be
+    #[arg(long)]
+    pub(crate) no_xattrs: bool,
+
+    /// Create missing parent directories (as mkdir -p, mode from the umask), each
+    /// synced into its parent so the whole path survives a power cut
+    #[arg(short = 'p', long)]
+    pub(crate) parents: bool,
+
+    /// Keep the replaced version as PATH~ (or PATH followed by SUFFIX), crash-safely:
+    /// a hard link to the old file, synced before PATH is replaced. Give the
+    /// suffix with '=': --backup=.bak
+    #[arg(
+        long,
+        value_name = "SUFFIX",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "~"
+    )]
+    pub(crate) backup: Option<OsString>,
+
+    /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
+    /// already has exactly this content (and the --mode given); compared in
+    /// constant memory
+    #[arg(long)]
+    pub(crate) if_changed: bool,
+
+    /// With --if-changed: print "changed" or "unchanged" on standard output, so a
+    /// script can tell whether PATH was replaced
+    #[arg(long, requires = "if_changed")]
+    pub(crate) print_changed: bool,
+
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -58,23 +97,26 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "command"]
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
     )]
     pub(crate) older_than: u64,
 
     /// The file to replace
-    #[arg(value_name = "PATH")]
+    #[arg(value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub(crate) path: PathBuf,
 
     /// Run COMMAND and save its standard output; commit only if it exits 0
-    #[arg(last = true, value_name = "COMMAND")]
+    #[arg(last = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
     pub(crate) command: Vec<OsString>,
 }
 
+/// Octal digits only, after an optional `0o`: `from_str_radix` alone would
+/// take a sign (`+644`).
 fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);
+    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
     match u32::from_str_radix(digits, 8) {
-        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(m),
+        Ok(m) if octal && m <= 0o7777 => Ok(m),
         _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
     }
 }

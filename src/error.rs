@@ -3,8 +3,10 @@
 //! Every error this crate returns is an [`io::Error`] whose kind is the kind of the
 //! underlying OS error, whose message names the step and the path
 //! (`failed to create temporary file in "/etc": Permission denied (os error 13)`),
-//! and whose [`source`](std::error::Error::source) is the original OS error, so
-//! [`os_error`] can recover the raw `errno`.
+//! and whose [`source`](std::error::Error::source) is `None`: the message already
+//! carries the cause, so a chain reporter (`anyhow`'s `{:#}`, `eyre`, `tracing`)
+//! prints it once, as with fs-err. [`os_error`] recovers the raw `errno` from
+//! the crate's own payload.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -23,11 +25,8 @@ impl fmt::Display for Context {
     }
 }
 
-impl StdError for Context {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.source)
-    }
-}
+/// The cause is in the message; `source()` is `None` so it is printed once.
+impl StdError for Context {}
 
 /// An error with a note after its message, for a second failure while
 /// handling the first (`…: Operation not permitted (os error 1); and the
@@ -44,14 +43,15 @@ impl fmt::Display for Noted {
     }
 }
 
-impl StdError for Noted {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.error)
-    }
-}
+/// The first error is in the message; `source()` is `None`, as for [`Context`].
+impl StdError for Noted {}
 
 /// Appends `note` to the message of `error`, keeping its kind and OS error.
-pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
+///
+/// Public but hidden for the `atomic-write` binary, so its own messages keep
+/// the errno the same way; not part of the API.
+#[doc(hidden)]
+pub fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         error.kind(),
         Noted {
@@ -64,8 +64,10 @@ pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error
 /// Wraps `source` with a description of the failed step, keeping its kind.
 ///
 /// `what` is lowercase, without a trailing period, and names the path, e.g.
-/// `failed to rename "a" to "b"`.
-pub(crate) fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
+/// `failed to rename "a" to "b"`. Public but hidden for the `atomic-write`
+/// binary (see [`note`]).
+#[doc(hidden)]
+pub fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         source.kind(),
         Context {
@@ -90,28 +92,52 @@ impl<T> ResultExt<T> for io::Result<T> {
 /// The raw OS error (`errno`) behind an error returned by this crate.
 ///
 /// [`io::Error::raw_os_error`] returns `None` for errors that carry a message, as
-/// ours do; this looks through the message to the OS error underneath. It also
-/// works on plain OS errors.
+/// ours do; this finds the OS error inside the crate's own message payload. It
+/// also works on plain OS errors, and on other errors whose
+/// [`source`](std::error::Error::source) chain holds an OS error.
 ///
 /// ```
 /// # let dir = tempfile::tempdir()?;
 /// let err = atomic_write::write_bytes(dir.path().join("missing/file"), b"x").unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 /// assert_eq!(atomic_write::os_error(&err), Some(libc::ENOENT));
+/// // The message carries the cause; `source()` is `None`, so it is never printed twice.
+/// assert!(err.to_string().ends_with("No such file or directory (os error 2)"));
+/// assert!(std::error::Error::source(&err).is_none());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn os_error(err: &io::Error) -> Option<i32> {
     if let Some(code) = err.raw_os_error() {
         return Some(code);
     }
-    let mut cur: &(dyn StdError + 'static) = err.get_ref()?;
-    loop {
-        if let Some(io) = cur.downcast_ref::<io::Error>() {
-            if let Some(code) = io.raw_os_error() {
-                return Some(code);
-            }
+    let payload = err.get_ref()?;
+    if let Some(c) = payload.downcast_ref::<Context>() {
+        return os_error(&c.source);
+    }
+    if let Some(n) = payload.downcast_ref::<Noted>() {
+        return os_error(&n.error);
+    }
+    // Someone else's payload: look for an OS error along its chain.
+    let mut cur = payload.source();
+    while let Some(e) = cur {
+        if let Some(code) = e.downcast_ref::<io::Error>().and_then(os_error) {
+            return Some(code);
         }
-        cur = cur.source()?;
+        cur = e.source();
+    }
+    None
+}
+
+/// `"path"` with the quotes and escapes of `Debug`, as std's errors show
+/// paths: every message of the crate shows a path this way, so a newline or
+/// an escape byte in a name never splits or colours the line.
+pub(crate) trait DisplayQuoted {
+    fn display_quoted(&self) -> String;
+}
+
+impl DisplayQuoted for std::path::Path {
+    fn display_quoted(&self) -> String {
+        format!("{self:?}")
     }
 }
 

@@ -3,15 +3,19 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, IoSlice, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::error::{self, ResultExt};
+use crate::append::{self, Held};
+use crate::attrs::Xattrs;
+use crate::changed::{self, Want};
+use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
-use crate::sys::{self, FileKind, Meta, Temp};
+use crate::sys::{self, Meta, Temp};
+use crate::{backup, parents};
 
 /// Times `create()` starts over when an appended target is replaced while it
 /// is being opened and locked, before giving up.
@@ -41,6 +45,30 @@ const MAX_APPEND_RETRIES: usize = 64;
 /// assert_eq!(std::fs::read_to_string(&path)?, "id,name\n1,ada\n");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Footguns
+///
+/// What a careful caller cannot see from the types:
+///
+/// - **Replacing the inner file.** [`as_file_mut`](Self::as_file_mut) lends
+///   the temp's `File`; assigning another `File` to it (`*f.as_file_mut() =
+///   other`) makes `commit()` set the metadata of and sync *that* inode, and
+///   on the `O_TMPFILE` path link it over the target; on the named path the
+///   original temp, never synced, is renamed over the target. Write through
+///   it; never swap it.
+/// - **Your own `sync_all()`.** The kernel reports a writeback error once per
+///   open file description: if you call `as_file().sync_all()` (or
+///   `sync_data()`) yourself, get an error and ignore it, the `fsync` in
+///   `commit()` may then succeed and the commit report `Ok` for data that
+///   never reached the disk. Treat an error from your own sync as fatal:
+///   drop or [`discard`](Self::discard) the file.
+/// - **`fork`.** A forked child has a copy of the `AtomicFile`; if the child
+///   returns through code that drops it (rather than `exec` or `_exit`), its
+///   `Drop` removes a named temp that the parent is still writing (the
+///   parent's commit then fails with `NotFound`), and the child's copy of the
+///   descriptor keeps the temp's lock, so `sweep` leaves the temp alone while
+///   the child lives.
+#[must_use = "dropping an AtomicFile discards the write: call commit()"]
 pub struct AtomicFile {
     temp: Temp,
     /// The target's directory, open for `*at` calls (and `fsync` if `dir_readable`).
@@ -51,16 +79,18 @@ pub struct AtomicFile {
     /// With `append`: the target file (or, for a missing target, the
     /// directory) under an exclusive `flock` until the rename, so appenders
     /// of one target using this crate take turns.
-    lock: Option<File>,
-    /// The temp's metadata read in `create()`, while nobody else has had its
-    /// descriptor: reused at commit unless [`Self::lent`].
+    lock: Option<Held>,
+    /// The temp's metadata read in `create()` for an existing target: reused
+    /// at commit unless the descriptor was [`lent`](Self::lent) out since.
     temp_meta: Option<Meta>,
     /// Set once the temp's descriptor was lent out (`as_file`, `as_fd`, …):
     /// its metadata may have changed since `temp_meta`.
     lent: AtomicBool,
-    /// The target's directory as an absolute path, for messages.
+    /// The target's directory as an absolute path (where the working
+    /// directory has one), for messages only.
     dir_path: PathBuf,
-    /// The target: absolute, symlinks at its last component resolved.
+    /// The target: absolute, symlinks at its last component resolved; for
+    /// messages and `target()` only, never opened.
     target: PathBuf,
     /// The target's name inside `dir`.
     name: OsString,
@@ -70,8 +100,12 @@ pub struct AtomicFile {
     mode: Option<u32>,
     /// Whether `mode` is the existing target's rather than an explicit one.
     mode_inherited: bool,
+    /// The existing target's extended attributes to give the temp, if kept.
+    xattrs: Option<Xattrs>,
     no_clobber: bool,
     durability: Durability,
+    /// The backup's name inside `dir`, with [`Options::backup`].
+    backup: Option<OsString>,
 }
 
 impl AtomicFile {
@@ -89,7 +123,18 @@ impl AtomicFile {
     /// - [`InvalidInput`](io::ErrorKind::InvalidInput): the target is a FIFO,
     ///   socket or device (never opened: opening a FIFO blocks), or the path is
     ///   empty or contains a NUL byte;
-    /// - [`FilesystemLoop`](io::ErrorKind::FilesystemLoop): a symlink loop;
+    /// - `FilesystemLoop`: a symlink loop (more than 40 links). That kind
+    ///   cannot be named on stable Rust (`io::ErrorKind::FilesystemLoop` is
+    ///   unstable); test for it with [`os_error`](crate::os_error):
+    ///
+    ///   ```
+    ///   # let dir = tempfile::tempdir()?;
+    ///   # let link = dir.path().join("loop");
+    ///   std::os::unix::fs::symlink(&link, &link)?; // a link to itself
+    ///   let err = atomic_write::AtomicFile::create(&link).unwrap_err();
+    ///   assert_eq!(atomic_write::os_error(&err), Some(libc::ELOOP));
+    ///   # Ok::<(), std::io::Error>(())
+    ///   ```
     /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): with `no_clobber`, the target exists;
     /// - [`PermissionDenied`](io::ErrorKind::PermissionDenied): the directory is not writable;
     /// - [`ReadOnlyFilesystem`](io::ErrorKind::ReadOnlyFilesystem),
@@ -104,6 +149,12 @@ impl AtomicFile {
     }
 
     pub(crate) fn with_options(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
+        if let Some(suffix) = &opts.backup {
+            backup::check_suffix(suffix)?;
+        }
+        if opts.create_parents {
+            parents::create(path, opts.durability == Durability::Full)?;
+        }
         // With `no_clobber`, a symlink at the path, dangling or not, is an
         // existing target (as `O_CREAT|O_EXCL` sees it): never followed.
         let follow = opts.follow_symlinks && !opts.no_clobber;
@@ -114,12 +165,12 @@ impl AtomicFile {
             if !opts.append || opts.no_clobber {
                 break (r, None);
             }
-            if let Some(lock) = lock_current(&r)? {
+            if let Some(lock) = append::lock_current(&r)? {
                 break (r, Some(lock));
             }
             tries += 1;
             if tries > MAX_APPEND_RETRIES {
-                return Err(changed(&r.target));
+                return Err(append::changed(&r.target));
             }
         };
         let Resolved {
@@ -140,7 +191,7 @@ impl AtomicFile {
         }
         if !dir_readable
             && opts.durability == Durability::Full
-            && !sys::syncfs_trusted(&dir).unwrap_or(false)
+            && !sys::syncfs_trusted(&dir, false).unwrap_or(false)
         {
             return Err(error::os(libc::EACCES, || {
                 format!(
@@ -159,8 +210,13 @@ impl AtomicFile {
         let owner = existing
             .filter(|_| opts.preserve_owner)
             .map(|m| (m.uid, m.gid));
+        let xattrs = match existing {
+            Some(_) if opts.preserve_xattrs => Some(Xattrs::read(&dir, &name, &target)?),
+            _ => None,
+        };
 
-        // A named temp, which others could open by name, is owner-only
+        let name_for_backup = name.clone();
+        // A named temp, which others could open by its name, is owner-only
         // (`0600`) until commit gives it its group and bits — unless it gets
         // exactly what a new file would (no mode to set at commit).
         let temp = sys::create_temp(
@@ -189,8 +245,13 @@ impl AtomicFile {
             owner,
             mode,
             mode_inherited: opts.mode.is_none() && existing.is_some(),
+            xattrs,
             no_clobber: opts.no_clobber,
             durability: opts.durability,
+            backup: opts
+                .backup
+                .as_deref()
+                .map(|s| backup::name(&name_for_backup, s)),
         };
         if let Some(existing) = existing {
             file.check_protected_regular(&existing)?;
@@ -202,8 +263,8 @@ impl AtomicFile {
     }
 
     /// Reads the temp's metadata (which commit needs anyway) and, where the
-    /// existing target is not the caller's, applies the kernel's
-    /// `fs.protected_regular` rule to it: the temp is owned by the caller.
+    /// existing target is not the caller's (the temp's owner), applies the
+    /// kernel's `fs.protected_regular` rule to it.
     fn check_protected_regular(&mut self, existing: &Meta) -> io::Result<()> {
         let now = sys::fstat(&self.temp.file).context(|| {
             format!(
@@ -218,10 +279,11 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Fills the temp with the content of the target file held locked; cursor at the end.
+    /// Fills the temp with the content of the target file held locked (the
+    /// very file resolved); cursor at the end.
     fn copy_current(&mut self) -> io::Result<()> {
         let src = self.lock.as_mut().expect("an existing target is held");
-        sys::clone_or_copy(src, &mut self.temp.file).context(|| {
+        sys::clone_or_copy(&mut src.file, &mut self.temp.file).context(|| {
             format!(
                 "failed to copy {} to its temporary file",
                 self.target.display_quoted()
@@ -283,11 +345,151 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        if let Err(e) = self.prepare().and_then(|()| self.publish()) {
-            return Err(self.remove_temp_after(e));
-        }
+        self.commit_in_place()
+    }
+
+    /// [`commit`](Self::commit), then hands back the committed file — the
+    /// target's new inode, open for reading and writing, its cursor where the
+    /// writes left it — so the caller can go on reading, locking or
+    /// `fstat`ing the result without opening it again by path (as tempfile's
+    /// `persist` does). The name says what is kept: the file, not the temp.
+    ///
+    /// The lock that marked the temp as live for [`sweep`](crate::sweep) is
+    /// released before the file is returned. The file is the inode that was
+    /// committed: if the target is replaced later, it goes on naming this
+    /// one. Writes through it after the commit are not atomic and not synced.
+    ///
+    /// ```
+    /// use std::io::{Read, Seek, SeekFrom, Write};
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.json");
+    /// let mut file = AtomicFile::create(&path)?;
+    /// file.write_all(b"{}")?;
+    /// let mut done = file.commit_into_file()?;
+    /// done.seek(SeekFrom::Start(0))?;
+    /// let mut back = String::new();
+    /// done.read_to_string(&mut back)?;
+    /// assert_eq!(back, "{}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit); before it, failing to duplicate the
+    /// descriptor (`EMFILE`) fails with nothing committed.
+    pub fn commit_into_file(mut self) -> io::Result<File> {
+        let file = match self.temp.file.try_clone() {
+            Ok(f) => f,
+            Err(e) => {
+                let e = error::context(e, || {
+                    format!(
+                        "failed to duplicate the descriptor of the temporary file for {}",
+                        self.target.display_quoted()
+                    )
+                });
+                return Err(self.remove_temp_after(e));
+            }
+        };
+        self.commit_in_place()?;
+        sys::unlock(&file).context(|| {
+            format!(
+                "committed {}, but failed to release the lock on it",
+                self.target.display_quoted()
+            )
+        })?;
+        Ok(file)
+    }
+
+    /// The body of [`commit`](Self::commit).
+    fn commit_in_place(&mut self) -> io::Result<()> {
+        let left = match self.prepare().and_then(|()| self.publish()) {
+            Ok(left) => left,
+            Err(e) => return Err(self.remove_temp_after(e)),
+        };
+        // The next appender may go on: the target is the new file now.
         self.lock = None;
-        self.sync_dir()
+        let synced = self.sync_dir();
+        match (left, synced) {
+            (None, synced) => synced,
+            (Some(left), Ok(())) => Err(error::note(left, || "the directory was synced".into())),
+            (Some(left), Err(e)) => Err(error::note(e, || left.to_string())),
+        }
+    }
+
+    /// Commits only if that would change something, and says whether it did.
+    ///
+    /// The temp is compared with the current target, streamed in constant
+    /// memory (sizes first, then block by block, stopping at the first
+    /// difference). If the target is a regular file with the same content,
+    /// and the mode (an explicit [`mode`](Options::mode), or that of a file
+    /// new at `create()`) and the owner the commit would give it are the
+    /// target's own, the target is left untouched — same inode, same
+    /// timestamps, no backup made, nothing synced — the temp is discarded, and
+    /// this returns `Ok(false)`. Otherwise it is [`commit`](Self::commit) and
+    /// returns `Ok(true)`.
+    ///
+    /// The target compared is the entry the commit would replace: opened
+    /// relative to the directory without following a symlink, and checked to
+    /// be still there after the compare. A target that cannot be read counts
+    /// as changed. An unchanged target is as durable as whoever wrote it made
+    /// it. With [`no_clobber`](Options::no_clobber), this is `commit` (an
+    /// existing target is an error, not "unchanged").
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use atomic_write::AtomicFile;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("generated.rs");
+    /// std::fs::write(&path, "pub const N: u32 = 7;\n")?;
+    /// let mut file = AtomicFile::create(&path)?;
+    /// writeln!(file, "pub const N: u32 = 7;")?;
+    /// assert!(!file.commit_if_changed()?); // same content: not rewritten
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`commit`](Self::commit); an error while comparing (other than not
+    /// being allowed to read the target) fails the same way, before the rename.
+    pub fn commit_if_changed(mut self) -> io::Result<bool> {
+        if !self.no_clobber {
+            match self.unchanged() {
+                Ok(true) => {
+                    self.discard()?;
+                    return Ok(false);
+                }
+                Ok(false) => {}
+                Err(e) => return Err(self.remove_temp_after(e)),
+            }
+        }
+        self.commit().map(|()| true)
+    }
+
+    /// Whether the target already is what a commit would make it.
+    fn unchanged(&mut self) -> io::Result<bool> {
+        self.temp.file.flush()?;
+        let now = sys::fstat(&self.temp.file).context(|| {
+            format!(
+                "failed to read metadata of the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
+        let want = Want {
+            // An inherited mode and owner are the target's own by definition.
+            mode: if self.mode_inherited {
+                None
+            } else {
+                Some(self.mode.unwrap_or(now.mode))
+            },
+            owner: self.owner.is_none().then_some((now.uid, now.gid)),
+        };
+        changed::unchanged(&self.dir, &self.name, &self.temp.file, &want).context(|| {
+            format!(
+                "failed to compare {} with its new content",
+                self.target.display_quoted()
+            )
+        })
     }
 
     /// Removes a named temp after a failed commit. If that is refused too (an
@@ -317,17 +519,19 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Flush, owner, mode: everything before the rename but the data sync.
+    /// Flush, owner, extended attributes, mode: everything before the rename
+    /// but the data sync.
     ///
-    /// One `fstat` of the temp (made in `create()` for an existing target, again
-    /// here if the descriptor was lent out since) tells which of `fchown` and
-    /// `fchmod` would change anything; the others are skipped. That is exact,
-    /// not a guess: the temp is reachable only through our descriptor (a named
-    /// temp is owner-only), and `fchown` changes no permission bit but
-    /// setuid/setgid (then `fchmod` always runs).
+    /// One `fstat` of the temp (made in `create()` for an existing target,
+    /// again here if the descriptor was lent out since) tells which of
+    /// `fchown` and `fchmod` would change anything; the others are skipped. `fchown` changes no permission
+    /// bit but setuid/setgid (then `fchmod` always runs). An unnamed temp is
+    /// reachable only through our descriptor; a named one also by its name, to
+    /// its owner and root, who could change it after the `fstat` — as they
+    /// could change the target after the commit.
     pub(crate) fn prepare_metadata(&mut self) -> io::Result<()> {
         self.temp.file.flush()?;
-        if self.owner.is_none() && self.mode.is_none() {
+        if self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none() {
             return Ok(());
         }
         let now = match self
@@ -365,6 +569,12 @@ impl AtomicFile {
                 mode = mode.map(|m| m & !drop);
             }
         }
+        if let Some(xattrs) = &self.xattrs {
+            // Setting or removing an ACL rewrites the group bits.
+            if xattrs.apply(&self.temp.file, &self.target)? {
+                bits_known = false;
+            }
+        }
         if let Some(mode) = mode.filter(|&m| !bits_known || m != now.mode) {
             sys::chmod(&self.temp.file, mode).context(|| {
                 format!(
@@ -391,16 +601,38 @@ impl AtomicFile {
         })
     }
 
-    /// Puts the temp in the target's place. After `Ok`, the temp is gone.
-    pub(crate) fn publish(&mut self) -> io::Result<()> {
+    /// Puts the temp in the target's place. After `Ok(None)` the temp name is
+    /// gone; `Ok(Some(e))`: the target was created, but the temp name stayed
+    /// behind as a second link to it (the link-based no-clobber fallback could
+    /// not remove it), and `e` says so. Either way the target has the new file.
+    pub(crate) fn publish(&mut self) -> io::Result<Option<io::Error>> {
+        let mut left = None;
         if self.no_clobber {
             let target = &self.target;
-            match &self.temp.name {
-                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name),
+            let kept = match &self.temp.name {
+                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name).map(|()| None),
                 Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name),
             }
             .context(|| format!("failed to create {}", target.display_quoted()))?;
+            if let (Some(e), Some(tmp)) = (kept, &self.temp.name) {
+                left = Some(error::context(e, || {
+                    format!(
+                        "created {}, but the temporary file {} was left behind as a second link to it: failed to remove it",
+                        self.target.display_quoted(),
+                        self.dir_path.join(tmp).display_quoted()
+                    )
+                }));
+            }
         } else {
+            if let Some(b) = &self.backup {
+                backup::make(
+                    &self.dir,
+                    &self.dir_path,
+                    &self.name,
+                    b,
+                    self.durability == Durability::Full,
+                )?;
+            }
             if self.temp.name.is_none() {
                 self.name_temp()?;
             }
@@ -414,11 +646,20 @@ impl AtomicFile {
             })?;
         }
         self.temp.name = None;
-        Ok(())
+        Ok(left)
     }
 
-    /// Links an unnamed temp under a fresh hidden name.
+    /// Links an unnamed temp under a fresh hidden name, locked first (the
+    /// named temp is locked from its creation): a temp with a name is always
+    /// locked while its writer lives, which is how [`sweep`](crate::sweep)
+    /// tells it from one a killed writer left.
     fn name_temp(&mut self) -> io::Result<()> {
+        sys::lock(&self.temp.file).context(|| {
+            format!(
+                "failed to lock the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
         let mut tries = 0;
         loop {
             let tmp = sys::temp_name(&self.name)?;
@@ -456,14 +697,9 @@ impl AtomicFile {
             )
         };
         if self.dir_readable {
-            return sys::sync_dir(&self.dir).context(what);
-        }
-        match sys::sync_fs(&self.temp.file).context(what)? {
-            true => Ok(()),
-            false => Err(error::context(
-                io::Error::from(io::ErrorKind::Unsupported),
-                what,
-            )),
+            sys::sync_dir(&self.dir).context(what)
+        } else {
+            sys::sync_fs(&self.temp.file).context(what)
         }
     }
 
@@ -550,6 +786,46 @@ impl Seek for AtomicFile {
     }
 }
 
+/// Reads back what was written (the temp is open for reading and writing);
+/// [`seek`](Seek::seek) first, the cursor is shared with writes.
+impl Read for AtomicFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.temp.file.read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.temp.file.read_vectored(bufs)
+    }
+}
+
+/// As `&File`: I/O through a shared reference, for callers that hold the
+/// `AtomicFile` in an `Arc` or lend it out.
+impl Write for &AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&self.temp.file).write(buf)
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&self.temp.file).write_vectored(bufs)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&self.temp.file).flush()
+    }
+}
+
+impl Read for &AtomicFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.temp.file).read(buf)
+    }
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&self.temp.file).read_vectored(bufs)
+    }
+}
+
+impl Seek for &AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        (&self.temp.file).seek(pos)
+    }
+}
+
 impl AsFd for AtomicFile {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.lent.store(true, Ordering::Relaxed);
@@ -562,138 +838,6 @@ impl AsRawFd for AtomicFile {
         self.lent.store(true, Ordering::Relaxed);
         self.temp.file.as_raw_fd()
     }
-}
-
-/// For `append`: opens the resolved target without following links, checks
-/// it is the very file resolved (same device and inode, regular) and takes an
-/// exclusive `flock` on it, then checks that the path still names it (another
-/// appender may have renamed its result over it while we waited). A missing
-/// target: the directory is locked instead, and must still lack it.
-/// `Ok(None)`: the target was replaced meanwhile; resolve again.
-fn lock_current(r: &Resolved) -> io::Result<Option<File>> {
-    let open_err = |e| {
-        error::context(e, || {
-            format!("failed to open {} to append", r.target.display_quoted())
-        })
-    };
-    let same = |a: &Meta, b: &Meta| (a.dev, a.ino) == (b.dev, b.ino);
-    let Some(meta) = r.meta else {
-        if !r.dir_readable {
-            // An `O_PATH` descriptor can't be locked: appenders to a new file
-            // in a `0300` directory are not serialised.
-            return Ok(Some(sys::open_dir_at(Some(&r.dir), Path::new("."))?.0));
-        }
-        let lock = sys::open_dir_at(Some(&r.dir), Path::new("."))
-            .and_then(|(d, _)| sys::lock_exclusive(&d).map(|()| d))
-            .map_err(open_err)?;
-        let now = sys::stat_at(&r.dir, &r.name).map_err(open_err)?;
-        return Ok(now.is_none().then_some(lock));
-    };
-    match meta.kind {
-        FileKind::Regular => {}
-        FileKind::Symlink => {
-            return Err(error::context(
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "appending to a symlink without following it would drop the content it names",
-                ),
-                || format!("cannot append to {}", r.target.display_quoted()),
-            ))
-        }
-        // `check_target` reports these.
-        _ => return Ok(Some(r.dir.try_clone().map_err(open_err)?)),
-    }
-    let src = match sys::open_nofollow_at(&r.dir, &r.name) {
-        Ok(f) => f,
-        // Removed meanwhile: start over (it is a new file now).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        // A symlink (`ELOOP`) or something else now: not what was resolved.
-        Err(_) => return Err(changed(&r.target)),
-    };
-    let opened = sys::fstat(&src).map_err(open_err)?;
-    if opened.kind != FileKind::Regular {
-        return Err(changed(&r.target));
-    }
-    if !same(&opened, &meta) {
-        // Another regular file: resolve again, so owner, mode and content
-        // all come from the one file.
-        return Ok(None);
-    }
-    sys::lock_exclusive(&src).map_err(open_err)?;
-    match sys::stat_at(&r.dir, &r.name).map_err(open_err)? {
-        Some(now) if same(&now, &meta) => Ok(Some(src)),
-        _ => Ok(None),
-    }
-}
-
-/// The target was swapped for something else between resolving and opening it.
-fn changed(target: &Path) -> io::Error {
-    error::context(
-        io::Error::other("the target changed while opening it"),
-        || format!("failed to open {} to append", target.display_quoted()),
-    )
-}
-
-/// `"path"` with the quotes and escapes of `Debug`, as std's errors show paths.
-pub(crate) trait DisplayQuoted {
-    fn display_quoted(&self) -> String;
-}
-
-impl DisplayQuoted for Path {
-    fn display_quoted(&self) -> String {
-        format!("{:?}", self)
-    }
-}
-
-/// See [`crate::sweep`].
-pub(crate) fn sweep(dir: &Path, min_age: std::time::Duration) -> io::Result<usize> {
-    let abs =
-        std::path::absolute(dir).context(|| format!("invalid path {}", dir.display_quoted()))?;
-    let dir_fd = sys::open_dir(&abs)
-        .context(|| format!("failed to open directory {}", abs.display_quoted()))?;
-    let entries = std::fs::read_dir(&abs)
-        .context(|| format!("failed to read directory {}", abs.display_quoted()))?;
-    let now = std::time::SystemTime::now();
-    let mut removed = 0;
-    for entry in entries {
-        let entry =
-            entry.context(|| format!("failed to read directory {}", abs.display_quoted()))?;
-        let name = entry.file_name();
-        if !sys::is_temp_name(&name) {
-            continue;
-        }
-        let path = abs.join(&name);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(error::context(e, || {
-                    format!("failed to read metadata of {}", path.display_quoted())
-                }))
-            }
-        };
-        let old_enough = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age >= min_age);
-        if !meta.file_type().is_file() || !old_enough {
-            continue;
-        }
-        match sys::unlink(&dir_fd, &name) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(error::context(e, || {
-                    format!(
-                        "failed to remove stale temporary file {}",
-                        path.display_quoted()
-                    )
-                }))
-            }
-        }
-    }
-    Ok(removed)
 }
 
 /// `AtomicFile` may be moved to and shared with other threads.

@@ -61,6 +61,11 @@
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
 //! 6. `fsync` of the directory, so the rename itself survives power loss.
 //!
+//! With [`Options::backup`] the old file is first linked to a hidden name and
+//! renamed over its backup, and the directory synced, between steps 3 and 4;
+//! [`AtomicFile::commit_if_changed`] compares first and, when the target
+//! already holds the content, stops before step 1 without syncing anything.
+//!
 //! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
 //! filesystem for all the data, the renames, one `fsync` per directory.
 //!
@@ -78,7 +83,9 @@
 //!
 //! - Only the target's own directory is synced, not its parent: a directory
 //!   created just before the write needs its parent synced by the caller, or
-//!   a power cut can lose both.
+//!   a power cut can lose both — or let the write create it, with
+//!   [`Options::create_parents`], which syncs each new directory into its
+//!   parent.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
 //! - Extended attributes and ACLs of an existing target are not copied.
@@ -89,17 +96,30 @@
 //!   options.
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod append;
+mod attrs;
+mod backup;
 mod batch;
+mod changed;
 mod error;
 mod file;
 mod options;
+mod parents;
 mod resolve;
+mod sweep;
 mod sys;
 
 pub use batch::commit_all;
 pub use error::os_error;
+
+/// For the `atomic-write` binary only: builds its messages as the library's are
+/// built, so they keep their kind and raw OS error. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::batch::{commit_all_with, BatchSync};
+    pub use crate::error::{context, note};
+}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 
@@ -137,14 +157,26 @@ pub fn write_text<P: AsRef<Path>>(path: P, text: &str) -> io::Result<()> {
 /// Removes the temp files that killed writers left in `dir`, and returns how
 /// many it removed.
 ///
-/// Only regular files whose names have the exact shape of this crate's temps
-/// (`.NAME.atomic-write-<16 hex>.tmp`) and that were last modified at least
-/// `min_age` ago are removed; nothing else is touched, and subdirectories are
-/// not entered. A live writer's temp is recent (its data is being written), so
-/// an age of a few minutes is safe for writers that do not stall; the CLI uses
-/// one hour by default. On Linux, writers leave no temps unless they die in the
-/// instant between naming the temp and renaming it, or the filesystem lacks
-/// `O_TMPFILE`.
+/// A temp is removed only if it is certainly abandoned: a regular file whose
+/// name has the exact shape of this crate's temps
+/// (`.NAME.atomic-write-<16 hex>.tmp`), last modified at least `min_age` ago,
+/// and **not locked**. Every writer of this crate holds an exclusive `flock`
+/// on its temp for as long as it lives — a named temp from its creation, an
+/// unnamed (`O_TMPFILE`) one from just before `linkat` names it — and the
+/// kernel drops the lock when the writer exits or is killed. So a live
+/// writer's temp is never removed, however long it has been idle (a slow
+/// `-- COMMAND`, a writer waiting for input), even with a `min_age` of zero;
+/// a killed writer's temp is removable at once. `min_age` is a second guard,
+/// for temps of writers that take no lock (versions of this crate before the
+/// lock). Nothing else is touched, and subdirectories are not entered. On
+/// Linux, writers leave no temps unless they die in the instant between
+/// naming the temp and renaming it, or the filesystem lacks `O_TMPFILE`.
+///
+/// The directory is opened once; its entries are listed, inspected
+/// (`fstatat`, no symlink followed), opened (`O_RDONLY|O_NOFOLLOW|O_NONBLOCK`),
+/// locked (`flock(LOCK_EX|LOCK_NB)`: a temp that cannot be locked is live and
+/// skipped) and removed, all relative to that descriptor. A temp the caller
+/// may not open (another user's, mode `0600`) cannot be checked and is left.
 ///
 /// ```
 /// use std::time::Duration;
@@ -156,12 +188,54 @@ pub fn write_text<P: AsRef<Path>>(path: P, text: &str) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// Failing to read the directory, or to remove a stale temp (for example in an
-/// append-only directory): the error names the file.
+/// Failing to open or list the directory. A temp that cannot be removed (an
+/// append-only directory, another user's file in a sticky one) does not stop
+/// the sweep: the others are still removed, and then the error says how many
+/// could not be, how many were, and names the first with its cause.
 pub fn sweep<P: AsRef<Path>>(dir: P, min_age: std::time::Duration) -> io::Result<usize> {
-    file::sweep(dir.as_ref(), min_age)
+    sweep::sweep(dir.as_ref(), min_age)
 }
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// `AtomicFile` is `#[must_use]`: a write created and dropped on the spot is
+/// a write thrown away, and the compiler says so.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save(opts: &atomic_write::Options) -> std::io::Result<()> {
+///     opts.create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?;
+///     Ok(())
+/// }
+/// ```
+///
+/// The same code with the file used compiles:
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// fn save() -> std::io::Result<()> {
+///     atomic_write::AtomicFile::create("settings.toml")?.commit()
+/// }
+/// ```
+#[cfg(doctest)]
+struct MustUseDoctests;
+
+// TESTING.md and BENCHMARKS.md hold no Rust today; a Rust block added there is
+// tested like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../TESTING.md")]
+struct TestingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../BENCHMARKS.md")]
+struct BenchmarksDoctests;

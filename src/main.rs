@@ -3,26 +3,33 @@
 //!
 //! Thin by design: parse, stream into an [`AtomicFile`], commit, map errors to
 //! exit codes. Signals that would kill the process (SIGINT, SIGTERM, SIGHUP,
-//! SIGPIPE) are blocked and only let through while waiting for input, so one
-//! can interrupt the copy but never a commit halfway; on one, the temp is
-//! removed, nothing is committed, and the process dies of that signal.
+//! SIGPIPE) are blocked and only let through while waiting for input or for
+//! the command, so one can interrupt the copy but never a commit halfway; on
+//! one, the temp is removed, nothing is committed, and the process dies of
+//! that signal. The command itself starts with none of that (an empty mask,
+//! default dispositions) and is passed the signal (see [`command`]).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::{ExitCode, ExitStatus};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use atomic_write::{AtomicFile, Durability, Options};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use cli::Cli;
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::socket::{getsockopt, sockopt};
 
 mod cli;
+mod command;
+mod generate;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
@@ -55,7 +62,13 @@ impl From<io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
+    let matches = generate::command().get_matches();
+    if let Some(kind) = generate::requested(&matches) {
+        return generate::print(kind);
+    }
+    let cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
     let caught = Arc::new(AtomicUsize::new(0));
     if let Err(e) = guard_signals(&caught) {
         eprintln!("atomic-write: failed to set up signal handling: {e}");
@@ -69,12 +82,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Io(e)) => {
-            eprintln!("atomic-write: {}: {e}", cli.path.display());
+            report(&cli.path, e);
             ExitCode::from(1)
         }
         Err(Failure::Spawn(e)) => {
-            let program = cli.command[0].to_string_lossy();
-            eprintln!("atomic-write: {program}: failed to run command: {e}");
+            report(
+                Path::new(&cli.command[0]),
+                format_args!("failed to run command: {e}"),
+            );
             ExitCode::from(if e.kind() == io::ErrorKind::NotFound {
                 127
             } else {
@@ -87,10 +102,7 @@ fn main() -> ExitCode {
                 .code()
                 .or(status.signal().map(|s| 128 + s))
                 .unwrap_or(1);
-            eprintln!(
-                "atomic-write: {}: not written: command {status}",
-                cli.path.display()
-            );
+            report(&cli.path, format_args!("not written: command {status}"));
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Err(Failure::Signal(sig)) => die_of(sig),
@@ -100,9 +112,9 @@ fn main() -> ExitCode {
 fn sweep(cli: &Cli) -> Result<(), Failure> {
     let n = atomic_write::sweep(&cli.path, Duration::from_secs(cli.older_than))?;
     if n > 0 {
-        eprintln!(
-            "atomic-write: {}: removed {n} stale temporary file(s)",
-            cli.path.display()
+        report(
+            &cli.path,
+            format_args!("removed {n} stale temporary file(s)"),
         );
     }
     Ok(())
@@ -110,12 +122,13 @@ fn sweep(cli: &Cli) -> Result<(), Failure> {
 
 fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if cli.command.is_empty() {
-        refuse_closed_stdin()?;
+        check_stdin()?;
     }
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
+        .preserve_xattrs(!cli.no_xattrs)
         .durability(if cli.no_sync {
             Durability::None
         } else {
@@ -123,6 +136,10 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         });
     if let Some(m) = cli.mode {
         opts.mode(m);
+    }
+    opts.create_parents(cli.parents);
+    if let Some(suffix) = &cli.backup {
+        opts.backup(suffix);
     }
     let mut file = opts.create(&cli.path)?;
     match fill(cli, &mut file, caught) {
@@ -132,17 +149,26 @@ fn run(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         Err(Failure::Io(e)) => {
             return Err(match file.discard() {
                 Ok(()) => Failure::Io(e),
-                Err(d) => Failure::Io(io::Error::new(e.kind(), format!("{e}; and {d}"))),
+                Err(d) => Failure::Io(atomic_write::__private::note(e, || format!("and {d}"))),
             })
         }
         Err(f) => {
             if let Err(d) = file.discard() {
-                eprintln!("atomic-write: {}: {d}", cli.path.display());
+                report(&cli.path, d);
             }
             return Err(f);
         }
     }
-    file.commit()?;
+    if cli.if_changed {
+        let changed = file.commit_if_changed()?;
+        if cli.print_changed {
+            let word = if changed { "changed" } else { "unchanged" };
+            // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
+            let _ = writeln!(io::stdout(), "{word}");
+        }
+    } else {
+        file.commit()?;
+    }
     Ok(())
 }
 
@@ -153,23 +179,26 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
         let stdin = File::from(retry_interrupted(|| {
             io::stdin().as_fd().try_clone_to_owned()
         })?);
-        copy(stdin, file, caught).map_err(|e| read_error(e, "standard input"))?;
+        copy(stdin, file, caught, "standard input")?;
     } else {
-        // std resets the signal mask and SIGPIPE for the child.
-        let mut child = Command::new(&cli.command[0])
-            .args(&cli.command[1..])
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(Failure::Spawn)?;
+        let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
-        let copied = copy(out, file, caught);
-        if copied.is_err() {
-            // Ours to stop: we started it, by this PID.
-            let _ = child.kill();
+        // `copy` drops our end of the pipe: a command that goes on writing
+        // after a signal gets EPIPE instead of blocking on a full pipe.
+        match check_signals(caught).and_then(|()| copy(out, file, caught, "the command's output")) {
+            Ok(()) => {}
+            Err(Failure::Signal(sig)) => {
+                command::stop(&mut child, sig, caught);
+                return Err(Failure::Signal(sig));
+            }
+            Err(e) => {
+                // Ours to stop: we started it, by this PID.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
         }
-        let status = child.wait();
-        copied.map_err(|e| read_error(e, "the command's output"))?;
-        let status = status?;
+        let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
         }
@@ -177,14 +206,29 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
     check_signals(caught)
 }
 
-/// Streams `src` to the end into `file`, giving up when a signal arrives.
-fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if retry_interrupted(|| src.metadata())?.is_file() {
+/// Streams `src` to the end into `file`, giving up when a signal arrives. A
+/// failed read names `from`; a failed write, the temporary file.
+fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize, from: &str) -> Result<(), Failure> {
+    let target = file.target().to_path_buf();
+    let read_failed = |e| failed(e, format!("failed to read {from}"));
+    let write_failed = |e| failed(e, format!("failed to write temporary file for {target:?}"));
+    if retry_interrupted(|| src.metadata())
+        .map_err(read_failed)?
+        .is_file()
+    {
         // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
         // (which io::copy passes on there) loses nothing: the offsets say where
-        // to resume.
+        // to resume. One call reads and writes: the errno says which side
+        // failed where it can (a full disk or quota is the temp's write).
         loop {
-            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))?;
+            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))
+                .map_err(|e| match e.raw_os_error() {
+                    Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => write_failed(e),
+                    _ => failed(
+                        e,
+                        format!("failed to copy {from} to the temporary file for {target:?}"),
+                    ),
+                })?;
             check_signals(caught)?;
             if n == 0 {
                 return Ok(());
@@ -193,16 +237,21 @@ fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
     }
     let mut buf = vec![0u8; BUF];
     loop {
-        wait_readable(&src, caught)?;
+        wait_readable(&src, caught).map_err(|f| match f {
+            Failure::Io(e) => read_failed(e),
+            f => f,
+        })?;
         let n = match (&src).read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(read_failed(e)),
         };
         if n == 0 {
             return Ok(());
         }
-        file.as_file_mut().write_all(&buf[..n])?;
+        file.as_file_mut()
+            .write_all(&buf[..n])
+            .map_err(write_failed)?;
     }
 }
 
@@ -216,36 +265,53 @@ fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     }
 }
 
-fn read_error(f: Failure, what: &str) -> Failure {
-    match f {
-        Failure::Io(e) => Failure::Io(io::Error::new(
-            e.kind(),
-            format!("failed to read {what}: {e}"),
-        )),
-        other => other,
-    }
+/// `e` as the failure of the step `what`, keeping its kind and errno.
+fn failed(e: io::Error, what: String) -> Failure {
+    Failure::Io(atomic_write::__private::context(e, || what))
 }
 
-/// Fails if standard input was closed when we were started (`atomic-write f <&-`).
+/// The one line on standard error: `atomic-write: "PATH": MESSAGE`, the path
+/// quoted as the library's messages quote paths, so a newline or an escape
+/// byte in a name can neither split the line nor reach the terminal raw.
+fn report(path: &Path, message: impl std::fmt::Display) {
+    eprintln!("atomic-write: {path:?}: {message}");
+}
+
+/// Refuses, before anything is created, standard input that can never
+/// deliver input (where waiting on it would hang or read nothing):
 ///
-/// Rust's runtime reopens a closed standard input as `/dev/null`, read-write,
-/// before `main`; reading that "succeeds" with no bytes and would replace PATH
-/// with an empty file. A shell's `< /dev/null` opens it read-only, so only a
-/// read-write `/dev/null` (rare on purpose: `0<> /dev/null`) is refused.
-fn refuse_closed_stdin() -> io::Result<()> {
+/// - closed when we were started (`atomic-write f <&-`): Rust's runtime
+///   reopens it as `/dev/null`, read-write, before `main`; reading that
+///   "succeeds" with no bytes and would replace PATH with an empty file. A
+///   shell's `< /dev/null` opens it read-only, so only a read-write
+///   `/dev/null` (rare on purpose: `0<> /dev/null`) is refused;
+/// - open for writing only (`0>&1`), which poll never reports readable;
+/// - a listening socket, which poll reports readable only when a connection
+///   arrives, and which no read accepts (`cat` fails at once with `EINVAL`).
+fn check_stdin() -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let Ok(info) = std::fs::read_to_string("/proc/self/fdinfo/0") else {
-        return Ok(()); // no procfs: cannot tell, so do not refuse
+    let refuse = |errno, why: &str| {
+        atomic_write::__private::context(io::Error::from_raw_os_error(errno), || {
+            format!("failed to read standard input ({why})")
+        })
     };
-    let read_write = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-        .is_some_and(|f| f & 0o3 == 0o2);
-    let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?).metadata()?;
-    let is_null = stdin.file_type().is_char_device()
-        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == stdin.rdev());
-    if read_write && is_null {
+    let stdin = io::stdin();
+    let flags = retry_interrupted(|| Ok(fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL)?))?;
+    let access = OFlag::from_bits_truncate(flags) & OFlag::O_ACCMODE;
+    if access == OFlag::O_WRONLY {
+        return Err(refuse(libc::EBADF, "open for writing only"));
+    }
+    if getsockopt(&stdin.as_fd(), sockopt::AcceptConn) == Ok(true) {
+        return Err(refuse(libc::EINVAL, "a listening socket"));
+    }
+    if access != OFlag::O_RDWR {
+        return Ok(());
+    }
+    let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+    let is_null = meta.file_type().is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
+    if is_null {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "failed to read standard input: it is closed",
@@ -277,14 +343,39 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 }
 
 /// Records the guarded signals in `caught` and blocks them, so they only
-/// arrive inside [`wait_readable`] and [`check_signals`].
+/// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
+/// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
+/// of the command interrupts those waits.
+///
+/// A signal ignored when we were started (`nohup`'s SIGHUP, SIGINT for a
+/// shell's `&` job) stays ignored, for us and (through `exec`) the command,
+/// as a shell leaves it. Not SIGPIPE: Rust's runtime ignores it before
+/// `main`, so how we were started is unknown, and a writer's SIGPIPE is ours.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<()> {
+    let ignored = ignored_at_start();
     let mut set = SigSet::empty();
     for sig in SIGNALS {
+        if sig != Signal::SIGPIPE && ignored & (1 << (sig as i32 - 1)) != 0 {
+            continue;
+        }
         signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
         set.add(sig);
     }
+    signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
+    set.add(Signal::SIGCHLD);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(io::Error::from)
+}
+
+/// The signals ignored when we were started, as a mask (bit N-1 for signal
+/// N), from `/proc/self/status`; none known without procfs.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let mask = s.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
 }
 
 /// Dies of `sig` (after the temp has been removed), as if it had not been caught.
@@ -296,4 +387,27 @@ fn die_of(sig: i32) -> ExitCode {
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
     let _ = signal_hook::low_level::emulate_default_handler(sig);
     ExitCode::from(u8::try_from(128 + sig).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CLI's own steps ("failed to read standard input", a failed
+    /// discard noted after the first error) keep the errno underneath.
+    #[test]
+    fn wrapped_errors_keep_the_errno() {
+        let e = io::Error::from_raw_os_error(libc::ENOSPC);
+        let Failure::Io(e) = failed(e, "failed to read standard input".into()) else {
+            panic!("not an I/O failure")
+        };
+        assert!(
+            e.to_string().starts_with("failed to read standard input: "),
+            "{e}"
+        );
+        assert_eq!(atomic_write::os_error(&e), Some(libc::ENOSPC));
+        let noted = atomic_write::__private::note(e, || "and the temp was left behind".into());
+        assert_eq!(atomic_write::os_error(&noted), Some(libc::ENOSPC));
+        assert_eq!(noted.kind(), io::ErrorKind::StorageFull);
+    }
 }

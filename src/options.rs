@@ -1,6 +1,7 @@
 //! [`Options`]: how a write treats modes, owners, symlinks, existing targets and
 //! durability.
 
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 
@@ -39,10 +40,13 @@ pub enum Durability {
 pub struct Options {
     pub(crate) mode: Option<u32>,
     pub(crate) preserve_owner: bool,
+    pub(crate) preserve_xattrs: bool,
     pub(crate) no_clobber: bool,
     pub(crate) durability: Durability,
     pub(crate) follow_symlinks: bool,
     pub(crate) append: bool,
+    pub(crate) create_parents: bool,
+    pub(crate) backup: Option<OsString>,
     pub(crate) force_named_temp: bool,
 }
 
@@ -51,10 +55,13 @@ impl Default for Options {
         Options {
             mode: None,
             preserve_owner: true,
+            preserve_xattrs: true,
             no_clobber: false,
             durability: Durability::Full,
             follow_symlinks: true,
             append: false,
+            create_parents: false,
+            backup: None,
             force_named_temp: false,
         }
     }
@@ -80,8 +87,9 @@ impl Options {
     /// Keep an existing target's owner and group (default `true`).
     ///
     /// Best effort: where the process may not give the file away (only root
-    /// may), it keeps the group if it can and otherwise silently leaves the new
-    /// file owned by the writer. An existing target's setuid (setgid) bit is
+    /// may), it keeps the group if it can and otherwise leaves the new file
+    /// owned by the writer, without an error (`fchown` refused with `EPERM`;
+    /// any other failure, such as `EIO`, is an error). An existing target's setuid (setgid) bit is
     /// then not carried over to a file whose owner (group) differs from the
     /// target's, as `cp -p` does; an explicit [`mode`](Self::mode) is applied
     /// as given.
@@ -90,9 +98,33 @@ impl Options {
         self
     }
 
+    /// Keep an existing target's extended attributes (default `true`): its
+    /// POSIX access ACL, security labels (`security.selinux`, …), `trusted.*`
+    /// and `user.*`, byte for byte, so the replacement is the same file to the
+    /// system. With `false` the result is a bare file, as a new one would be:
+    /// the directory's default ACL and the policy's label for new files.
+    ///
+    /// Best effort as [`preserve_owner`](Self::preserve_owner): an attribute
+    /// the process may not set (`trusted.*` and `security.*` need privileges)
+    /// is skipped; any other failure fails the write before the rename, naming
+    /// the attribute. Never kept: `security.capability` (the kernel drops file
+    /// capabilities on any write), `security.ima` and `security.evm` (hashes
+    /// of the old content). The ACL and the mode agree as `chmod` makes them:
+    /// an explicit [`mode`](Self::mode) sets the ACL's mask from its group bits.
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// Linux only, for now; elsewhere nothing is copied.
+    pub fn preserve_xattrs(&mut self, yes: bool) -> &mut Self {
+        self.preserve_xattrs = yes;
+        self
+    }
+
     /// Fail with [`io::ErrorKind::AlreadyExists`] if the target exists (default
     /// `false`). Checked early in `create()` and again, race-free, at commit:
-    /// of several writers racing to create one path exactly one succeeds.
+    /// of several writers racing to create one path exactly one succeeds. A
+    /// symlink at the path, dangling or not, counts as existing and is not
+    /// followed (`O_CREAT|O_EXCL` semantics, as bash's `noclobber`).
     ///
     /// ```
     /// use atomic_write::Options;
@@ -143,6 +175,17 @@ impl Options {
     /// its end (default `false`). A missing target starts empty. The copy uses
     /// a reflink where the filesystem can, else the kernel's copy path.
     ///
+    /// The content copied is that of the very file resolved: it is opened
+    /// without following a link or blocking, and must be the same regular
+    /// file (device and inode), else `create()` fails with "the target changed
+    /// while opening it". Appenders of one target that use this crate take
+    /// turns: each holds an exclusive `flock` on the current target (on its
+    /// directory while it is missing) from `create()` until its rename, so
+    /// none loses another's append. Writers that don't use the crate are not
+    /// serialised with them. With [`follow_symlinks(false)`](Self::follow_symlinks),
+    /// a symlink at the path is refused ([`InvalidInput`](io::ErrorKind::InvalidInput)):
+    /// replacing it would drop the content it names.
+    ///
     /// ```
     /// use atomic_write::Options;
     /// # let dir = tempfile::tempdir()?;
@@ -154,6 +197,86 @@ impl Options {
     /// ```
     pub fn append(&mut self, yes: bool) -> &mut Self {
         self.append = yes;
+        self
+    }
+
+    /// Create the missing directories on the way to the target (default
+    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, an existing
+    /// directory (or symlink to one) is fine, and so is another process
+    /// creating the same directory at the same time.
+    ///
+    /// Each new directory is made durable: its parent is synced right after
+    /// it is created, top down, so once [`commit`](AtomicFile::commit)
+    /// returns `Ok` (with [`Durability::Full`]) the whole path survives a
+    /// power cut, not only the file. Directories that already existed are
+    /// taken as they are.
+    ///
+    /// The directories are created by [`create`](Self::create), before the
+    /// temp file, and stay if the write then fails or is discarded (as with
+    /// `mkdir -p && …`). A component that exists but is not a directory fails
+    /// with [`NotADirectory`](io::ErrorKind::NotADirectory) and nothing is
+    /// created. Only the path as given is created: with
+    /// [`follow_symlinks`](Self::follow_symlinks), a symlink at the target
+    /// must point into an existing directory. Symlinks in the middle of the
+    /// path are followed, as the kernel follows them.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("etc/app/conf.d/10-local.toml");
+    /// Options::new().create_parents(true).write_text(&path, "debug = true\n")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "debug = true\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn create_parents(&mut self, yes: bool) -> &mut Self {
+        self.create_parents = yes;
+        self
+    }
+
+    /// Keep the version being replaced as a backup named after the target
+    /// followed by `suffix` (`config.toml` → `config.toml~` with `"~"`), as
+    /// `install -b`, `cp --backup` and `sed -i.bak` do, but crash-safely.
+    ///
+    /// At commit, just before the rename, the current target gets a second
+    /// name (a hard link: the backup *is* the old file, with its mode, owner,
+    /// extended attributes and timestamps), which is renamed over the previous
+    /// backup and made durable; then the target is replaced. Whatever the
+    /// moment of a crash, the directory holds the old target with the
+    /// previous backup, the old target with the old content as backup, or
+    /// the new target with the old content as backup: never a partial
+    /// backup, and never, once `commit` returned `Ok`, a new target without
+    /// its backup. Where the filesystem has no hard links, the backup is a
+    /// synced copy with the old file's content, owner and mode (not its
+    /// extended attributes).
+    ///
+    /// No backup is made when there is no target, with
+    /// [`no_clobber`](Self::no_clobber) (which never replaces anything), or
+    /// when [`commit_if_changed`](AtomicFile::commit_if_changed) finds the
+    /// content unchanged (the target and its backup are left as they are).
+    /// With `follow_symlinks(false)` and a symlink at the target, the backup
+    /// is that symlink. [`commit_all`](crate::commit_all) backs up each file
+    /// just before its own rename.
+    ///
+    /// # Errors
+    ///
+    /// [`create`](Self::create) fails with
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if `suffix` is empty or
+    /// contains `/` or a NUL byte. Failing to make the backup fails the commit
+    /// before the rename: the target is untouched (the backup may already be
+    /// its current content).
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// Options::new().backup("~").write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v2");
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf~"))?, "v1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backup<S: AsRef<OsStr>>(&mut self, suffix: S) -> &mut Self {
+        self.backup = Some(suffix.as_ref().to_os_string());
         self
     }
 

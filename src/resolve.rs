@@ -4,8 +4,8 @@
 //!
 //! Paths are opened as given: relative ones relative to the working directory
 //! (`AT_FDCWD`), a relative symlink relative to the directory holding it. An
-//! absolute form is computed only for messages and [`AtomicFile::target`]
-//! (crate::AtomicFile::target), so a working directory deeper than `PATH_MAX`
+//! absolute form is computed only for messages and
+//! [`AtomicFile::target`](crate::AtomicFile::target), so a working directory deeper than `PATH_MAX`
 //! or below a directory the caller can't search works as it does for `>`.
 
 use std::ffi::OsString;
@@ -13,8 +13,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{self, ResultExt};
-use crate::file::DisplayQuoted;
+use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::sys::{self, FileKind, Meta, Protection};
 
 /// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
@@ -69,7 +68,7 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
     for _ in 0..=MAX_SYMLINKS {
         let (dir_rel, name) = split(&open, &shown)?;
         let dir_path = shown.parent().map_or_else(PathBuf::new, Path::to_path_buf);
-        let (dir, dir_readable) = sys::open_dir_at(base.as_ref(), dir_rel)
+        let (dir, dir_readable) = sys::open_dir_rel(base.as_ref(), dir_rel)
             .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
         let meta = sys::stat_at(&dir, &name)
             .context(|| format!("failed to read metadata of {}", shown.display_quoted()))?;

@@ -363,7 +363,13 @@ fn append_swap_between_stat_and_open() {
                 return false;
             };
             let stat = fs::read_to_string(format!("/proc/{cli}/stat")).unwrap_or_default();
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next();
             if state == Some('t') {
                 let since = *stopped_since.get_or_insert_with(std::time::Instant::now);
                 since.elapsed() > std::time::Duration::from_millis(300)
@@ -380,8 +386,15 @@ fn append_swap_between_stat_and_open() {
         fs::rename(&swap, &log).unwrap();
         let status = wait_timeout(&mut g, 30);
         let stderr = fs::read_to_string(d.path().join("stderr")).unwrap();
-        assert_eq!(status.code(), Some(1), "{swap_in}: the append went on: {stderr}");
-        assert!(stderr.contains("changed while opening"), "{swap_in}: {stderr}");
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{swap_in}: the append went on: {stderr}"
+        );
+        assert!(
+            stderr.contains("changed while opening"),
+            "{swap_in}: {stderr}"
+        );
         for name in names(&dir) {
             let p = dir.join(&name);
             if fs::symlink_metadata(&p).unwrap().file_type().is_file() {
@@ -391,7 +404,11 @@ fn append_swap_between_stat_and_open() {
                 );
             }
         }
-        assert_eq!(names(&dir), ["log"], "{swap_in}: something was committed or left");
+        assert_eq!(
+            names(&dir),
+            ["log"],
+            "{swap_in}: something was committed or left"
+        );
         assert_eq!(read(&secret), b"SECRET\n");
     }
 }

@@ -8,6 +8,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -93,7 +94,8 @@ both_paths! {
         assert!(out.status.success());
         assert_eq!(mode(&p), 0o640);
         assert_eq!(read(&p), b"short");
-        for bad in ["9", "abc", "17777", "", "-1"] {
+        // Octal digits only: no sign, no blanks, no bare prefix.
+        for bad in ["9", "abc", "17777", "", "-1", "+644", "-0", " 644", "644 ", "0o", "0o+7", "0x1ff"] {
             let out = cli_input(cli(named).arg(format!("--mode={bad}")).arg(&p), b"bad");
             assert_eq!(out.status.code(), Some(2), "--mode={bad}");
             assert!(out.stdout.is_empty());
@@ -117,8 +119,7 @@ both_paths! {
             assert_eq!(
                 line,
                 format!(
-                    "atomic-write: {}: refusing to replace {p:?}: File exists (os error 17)",
-                    p.display()
+                    "atomic-write: {p:?}: refusing to replace {p:?}: File exists (os error 17)"
                 )
             );
             assert_eq!(read(&p), b"first");
@@ -225,7 +226,7 @@ both_paths! {
             assert_eq!(out.status.code(), Some(code));
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(stderr.lines().count(), 1, "{stderr}");
-            assert!(stderr.starts_with(&format!("atomic-write: {}: ", p.display())), "{stderr}");
+            assert!(stderr.starts_with(&format!("atomic-write: {p:?}: ")), "{stderr}");
             assert_eq!(read(&p), b"old");
             assert_only(d.path(), &["f"]);
         }
@@ -256,8 +257,8 @@ both_paths! {
         assert_eq!(
             line,
             format!(
-                "atomic-write: {}: failed to open directory {:?}: No such file or directory (os error 2)",
-                p.display(),
+                "atomic-write: {:?}: failed to open directory {:?}: No such file or directory (os error 2)",
+                p,
                 d.path().join("missing")
             )
         );
@@ -362,15 +363,61 @@ both_paths! {
         }
     }
 
-    /// A signal while `-- COMMAND` runs: nothing committed, the CLI dies of it.
+    /// SIGTERM, SIGINT or SIGHUP to the CLI while `-- COMMAND` runs: passed on
+    /// to the command, which handles it (its trap runs: not a SIGKILL), then
+    /// nothing is committed, no temp is left, the CLI dies of the signal, and
+    /// no process of the command is left running — a background job that
+    /// outlives the command's shell (and ignores SIGINT, as `&` jobs do) too.
     fn signal_during_command(named: bool) {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            let d = scratch();
+            let pids = scratch();
+            let p = d.path().join("f");
+            fs::write(&p, b"old").unwrap();
+            let script = "sleep 30 & echo $! > \"$0/job\"; echo $$ > \"$0/sh\"; \
+                          trap 'echo trapped >&2; exit 0' TERM INT HUP; printf partial; wait";
+            let mut g = ChildGuard(Some(
+                cli(named)
+                    .arg(&p)
+                    .args(["--", "sh", "-c", script])
+                    .arg(pids.path())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            ));
+            let pid = g.child().id();
+            let mut err = g.child().stderr.take().unwrap();
+            wait_until(20, "the command's output in the temp", || temp_size(pid, d.path()) == Some(7));
+            signal(pid, sig);
+            let status = wait_timeout(&mut g, 20);
+            assert_eq!(status.signal(), Some(sig), "signal {sig}: {status}");
+            assert_eq!(read(&p), b"old", "signal {sig} committed");
+            assert_only(d.path(), &["f"]);
+            for who in ["sh", "job"] {
+                let id = fs::read_to_string(pids.path().join(who)).unwrap();
+                assert!(
+                    !Path::new("/proc").join(id.trim()).exists(),
+                    "signal {sig}: the command's {who} (PID {}) is still running",
+                    id.trim()
+                );
+            }
+            // Nothing holds the pipe any more: this read ends.
+            let mut stderr = String::new();
+            err.read_to_string(&mut stderr).unwrap();
+            assert!(stderr.contains("trapped"), "signal {sig} not passed on: {stderr:?}");
+        }
+    }
+
+    /// A signal after the command closed its output, while the CLI waits for
+    /// it to exit: passed on at once, not after the command ends on its own.
+    fn signal_while_waiting_for_command(named: bool) {
         let d = scratch();
         let p = d.path().join("f");
         fs::write(&p, b"old").unwrap();
         let mut g = ChildGuard(Some(
             cli(named)
                 .arg(&p)
-                .args(["--", "sh", "-c", "printf partial; exec sleep 30"])
+                .args(["--", "sh", "-c", "printf partial; exec sleep 30 >&-"])
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -379,9 +426,240 @@ both_paths! {
         wait_until(20, "the command's output in the temp", || temp_size(pid, d.path()) == Some(7));
         signal(pid, libc::SIGTERM);
         let status = wait_timeout(&mut g, 20);
-        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
         assert_eq!(read(&p), b"old");
         assert_only(d.path(), &["f"]);
+    }
+}
+
+/// The command starts as a clean process: an empty signal mask, and the
+/// signals the CLI handles (SIGHUP, SIGINT, SIGPIPE, SIGTERM, SIGCHLD) at
+/// their default disposition.
+#[test]
+fn command_signal_state_is_clean() {
+    let d = scratch();
+    let p = d.path().join("status");
+    let out = run(Command::new(bin())
+        .arg(&p)
+        .args(["--", "cat", "/proc/self/status"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = String::from_utf8(read(&p)).unwrap();
+    let mask = |field: &str| {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+    };
+    assert_eq!(
+        mask("SigBlk:"),
+        0,
+        "the command starts with signals blocked"
+    );
+    for sig in [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGPIPE,
+        libc::SIGTERM,
+        libc::SIGCHLD,
+    ] {
+        assert_eq!(
+            mask("SigIgn:") & (1 << (sig - 1)),
+            0,
+            "signal {sig} ignored in the command"
+        );
+    }
+}
+
+/// A signal ignored when the CLI is started (`nohup`'s SIGHUP) stays
+/// ignored, as a shell leaves it: a hangup while the command runs neither
+/// aborts the write nor reaches the command, which starts with it ignored.
+#[test]
+fn signal_ignored_at_start_stays_ignored() {
+    let d = scratch();
+    let flag = scratch();
+    let p = d.path().join("f");
+    let script = "grep ^SigIgn: /proc/$$/status; while [ ! -e \"$0/go\" ]; do sleep 0.05; done";
+    let mut g = ChildGuard(Some(
+        Command::new("sh")
+            .arg("-c")
+            .arg("trap '' HUP; exec \"$0\" \"$@\"")
+            .arg(bin())
+            .arg(&p)
+            .args(["--", "sh", "-c", script])
+            .arg(flag.path())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = g.child().id();
+    wait_until(20, "the command's output in the temp", || {
+        temp_size(pid, d.path()).is_some_and(|n| n > 0)
+    });
+    signal(pid, libc::SIGHUP);
+    fs::write(flag.path().join("go"), b"").unwrap();
+    let status = wait_timeout(&mut g, 20);
+    assert!(status.success(), "{status}");
+    let out = String::from_utf8(read(&p)).unwrap();
+    let mask = u64::from_str_radix(out.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_ne!(
+        mask & (1 << (libc::SIGHUP - 1)),
+        0,
+        "SIGHUP not ignored in the command: {out}"
+    );
+    assert_only(d.path(), &["f"]);
+}
+
+/// `kill -TERM` of the command stops it: its partial output is not
+/// committed and the CLI exits 128+15, as for any command killed by a signal.
+#[test]
+fn command_killed_by_sigterm() {
+    let d = scratch();
+    let p = d.path().join("f");
+    fs::write(&p, b"old").unwrap();
+    let out = run(Command::new(bin()).arg(&p).args([
+        "--",
+        "sh",
+        "-c",
+        "printf partial; kill -TERM $$; sleep 5",
+    ]));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{out:?}");
+    assert_eq!(read(&p), b"old");
+    // `timeout` can stop its command: `sleep` dies of the SIGTERM
+    // (--preserve-status: 128+15) instead of sleeping its 5 s out (0).
+    let out = run(Command::new(bin()).arg(&p).args([
+        "--",
+        "timeout",
+        "--preserve-status",
+        "1",
+        "sleep",
+        "5",
+    ]));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGTERM), "{out:?}");
+    assert_eq!(read(&p), b"old");
+    assert_only(d.path(), &["f"]);
+}
+
+/// A pipeline whose reader stops early ends quietly, as in a shell: the
+/// writer dies of SIGPIPE instead of printing "Broken pipe".
+#[test]
+fn command_pipeline_sigpipe_is_quiet() {
+    let d = scratch();
+    let p = d.path().join("f");
+    let out = run(Command::new(bin())
+        .arg(&p)
+        .args(["--", "sh", "-c", "yes | head -1"]));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(read(&p), b"y\n");
+}
+
+/// The error line stays one line whatever the name: the path in the
+/// `atomic-write: PATH:` prefix is quoted like the rest of the message, so a
+/// newline or an escape byte never reaches the terminal raw.
+#[test]
+fn error_line_quotes_the_path() {
+    let d = scratch();
+    let p = d.path().join("line\nbreak \x1b[31mred").join("f");
+    let out = cli_input(Command::new(bin()).arg(&p), b"x");
+    let line = assert_io_failure(&out, &p);
+    assert!(!out.stderr.contains(&0x1b), "raw ESC on stderr: {line:?}");
+    assert!(line.starts_with(r#"atomic-write: ""#), "{line}");
+    assert!(line.contains(r"line\nbreak \u{1b}[31mred/f"), "{line}");
+    assert_only(d.path(), &[]);
+}
+
+/// Standard input that can never deliver input fails at once, exit 1, one
+/// line, nothing created: a listening socket (Unix and TCP; `cat` fails with
+/// `EINVAL`), the write end of a pipe (poll never says readable).
+#[test]
+fn stdin_that_never_delivers() {
+    let d = scratch();
+    let p = d.path().join("f");
+    let sockets = scratch();
+    let unix = std::os::unix::net::UnixListener::bind(sockets.path().join("sock")).unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut reader = ChildGuard(Some(
+        Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let write_end = reader.child().stdin.take().unwrap();
+    let inputs: [(Stdio, &str); 3] = [
+        (
+            std::os::fd::OwnedFd::from(unix).into(),
+            "a listening socket",
+        ),
+        (std::os::fd::OwnedFd::from(tcp).into(), "a listening socket"),
+        (write_end.into(), "open for writing only"),
+    ];
+    for (input, why) in inputs {
+        // Guarded: a CLI that hangs fails the test and is killed.
+        let mut g = ChildGuard(Some(
+            Command::new(bin())
+                .arg(&p)
+                .stdin(input)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut err_pipe = g.child().stderr.take().unwrap();
+        let mut out_pipe = g.child().stdout.take().unwrap();
+        let status = wait_timeout(&mut g, 20);
+        err_pipe.read_to_end(&mut stderr).unwrap();
+        out_pipe.read_to_end(&mut stdout).unwrap();
+        let out = std::process::Output {
+            status,
+            stdout,
+            stderr,
+        };
+        let line = assert_io_failure(&out, &p);
+        assert!(
+            line.contains(&format!("failed to read standard input ({why})")),
+            "{line}"
+        );
+        assert_only(d.path(), &[]);
+    }
+}
+
+/// A full disk while copying standard input names the step that failed,
+/// the write to the temporary file, not the read of standard input: from a
+/// pipe (read/write) and from a regular file (the kernel's copy path).
+/// Full suite (root: a 64 KiB tmpfs).
+#[test]
+fn disk_full_names_the_temp_write() {
+    if !full_suite() {
+        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the full tmpfs");
+        return;
+    }
+    if !require_root() {
+        return;
+    }
+    let m = Mount::tmpfs("64k", "");
+    let p = m.path.join("f");
+    fs::write(&p, b"old").unwrap();
+    let src = scratch();
+    let big = src.path().join("big");
+    fs::write(&big, vec![7u8; 1 << 20]).unwrap();
+    for named in [false, true] {
+        let from_pipe = cli_input(cli(named).arg(&p), &vec![7u8; 1 << 20]);
+        let from_file = run(cli(named).arg(&p).stdin(fs::File::open(&big).unwrap()));
+        for out in [from_pipe, from_file] {
+            let line = assert_io_failure(&out, &p);
+            assert_eq!(
+                line,
+                format!(
+                    "atomic-write: {p:?}: failed to write temporary file for {p:?}: \
+                     No space left on device (os error 28)"
+                )
+            );
+            assert_eq!(read(&p), b"old");
+            assert_only(&m.path, &["f"]);
+        }
     }
 }
 

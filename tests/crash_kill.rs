@@ -9,6 +9,9 @@
 //!   4 MiB) killed at random instants spread across a whole write, while
 //!   reader processes validate every read.
 //!
+//! With `--backup`, the backup `t~` must be the previous backup or the old
+//! file while the target is old, and the old file once it is new.
+//!
 //! After every kill the temps left are counted and removed with `sweep`. Both
 //! harnesses are first shown to flag broken writers and to pass a correct one
 //! written in Python.
@@ -83,18 +86,28 @@ fn kill_at(
                 now.target
             ));
         }
-    } else if now.target != setup.before.target {
+    } else if target_changed(&now, &setup, writer.backs_up()) {
         return Err(format!(
             "killed before the rename, but the target changed:\nbefore {:?}\nafter  {:?}",
             setup.before.target, now.target
         ));
     }
     link_kept(&setup, &now)?;
+    if w.backup || writer.backs_up() {
+        setup.check_backup(renamed)?;
+    }
     let temps = setup.temps();
     r.temps_left += temps.len();
     let window =
         commit.temp_named.is_some_and(|n| n < idx) && commit.renamed.is_none_or(|r| idx <= r);
-    if temps.len() != usize::from(window) {
+    // With a backup the window opens at the backup's link, and between its
+    // rename to `t~` and the temp's own link there is no temp.
+    let allowed = if writer.backs_up() {
+        temps.len() <= usize::from(window)
+    } else {
+        temps.len() == usize::from(window)
+    };
+    if !allowed {
         return Err(format!(
             "{} temp(s) left ({temps:?}); expected {} (temp named at call {:?}, renamed at {:?})",
             temps.len(),
@@ -117,6 +130,22 @@ fn kill_at(
         setup.remove_temps();
     }
     Ok(())
+}
+
+/// Whether the target differs from before the run. A backup is a hard link to
+/// the old target, made before the rename: then its link count and ctime may
+/// differ, nothing else.
+fn target_changed(now: &Snap, setup: &Setup, backup: bool) -> bool {
+    let strip = |t: &Option<common::scenario::TargetSnap>| {
+        t.clone().map(|mut t| {
+            if backup {
+                t.nlink = 0;
+                t.ctime = (0, 0);
+            }
+            t
+        })
+    };
+    strip(&now.target) != strip(&setup.before.target)
 }
 
 fn kill_harness(writer: Writer, workloads: &[Workload]) -> KillReport {
@@ -198,6 +227,23 @@ fn cli_killed_at_every_syscall_of_a_commit() {
         (Writer::CliNamed, cli_workloads(full)),
         (Writer::CliNoClobber, vec![Workload::new(4096, false)]),
         (Writer::CliAppend, vec![Workload::new(9000, true)]),
+        (
+            Writer::CliBackup,
+            vec![
+                Workload {
+                    backup: true,
+                    ..Workload::new(9000, true)
+                },
+                Workload::new(4096, true),
+            ],
+        ),
+        (
+            Writer::CliIfChanged,
+            vec![Workload {
+                backup: true,
+                ..Workload::new(9000, true)
+            }],
+        ),
     ];
     for (writer, ws) in runs {
         let r = kill_harness(writer, &ws);

@@ -285,8 +285,7 @@ both_paths! {
         assert_eq!(
             line,
             format!(
-                "atomic-write: {}: failed to create temporary file in {d:?}: Permission denied (os error 13)",
-                p.display()
+                "atomic-write: {p:?}: failed to create temporary file in {d:?}: Permission denied (os error 13)"
             )
         );
         assert_eq!(read(&p), b"old");
@@ -335,13 +334,58 @@ fn create_child() {
     println!("{CHILD_OK}");
 }
 
-/// Errors keep their raw OS error as `source()`, reachable by `os_error`.
+/// The cause is printed once: the message carries it and `source()` is `None`
+/// (as fs-err does), so a chain reporter (`anyhow`'s `{:#}`) does not repeat
+/// it; `os_error` still finds the raw errno in the crate's payload.
 #[test]
-fn error_source_chain() {
+fn error_cause_once() {
     let d = scratch();
     let err = atomic_write::write_bytes(d.path().join("no/such"), b"x").unwrap_err();
-    let src = std::error::Error::source(&err)
-        .and_then(|s| s.source().or(Some(s)))
-        .and_then(|s| s.downcast_ref::<io::Error>());
-    assert_eq!(src.and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
+    assert!(std::error::Error::source(&err).is_none(), "{err:?}");
+    assert_eq!(os_error(&err), Some(libc::ENOENT));
+    // What `{:#}` of anyhow prints: every message along the chain.
+    let mut chain = err.to_string();
+    let mut cur = std::error::Error::source(&err);
+    while let Some(e) = cur {
+        chain.push_str(&format!(": {e}"));
+        cur = e.source();
+    }
+    assert_eq!(
+        chain.matches("No such file or directory").count(),
+        1,
+        "{chain}"
+    );
+}
+
+/// `os_error` looks through a note (a second failure) and through a foreign
+/// payload whose `source()` is an OS error.
+#[test]
+fn os_error_through_wrappers() {
+    use atomic_write::__private::{context, note};
+    let base = io::Error::from_raw_os_error(libc::EACCES);
+    let noted = note(context(base, || "failed to x".into()), || "and y".into());
+    assert_eq!(
+        noted.to_string(),
+        "failed to x: Permission denied (os error 13); and y"
+    );
+    assert_eq!(noted.kind(), ErrorKind::PermissionDenied);
+    assert_eq!(os_error(&noted), Some(libc::EACCES));
+    assert!(std::error::Error::source(&noted).is_none());
+
+    #[derive(Debug)]
+    struct Foreign(io::Error);
+    impl std::fmt::Display for Foreign {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("foreign")
+        }
+    }
+    impl std::error::Error for Foreign {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let inner = context(io::Error::from_raw_os_error(libc::EIO), || "inner".into());
+    let foreign = io::Error::other(Foreign(inner));
+    assert_eq!(os_error(&foreign), Some(libc::EIO));
+    assert_eq!(os_error(&io::Error::other("no errno")), None);
 }

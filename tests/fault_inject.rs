@@ -107,6 +107,13 @@ fn case(
         if setup.old.is_some() && t.mode != OLD_MODE {
             return Err(format!("the mode was not kept: {:o}", t.mode));
         }
+        let old_xattrs = setup.before.target.as_ref().map(|o| &o.xattrs);
+        if old_xattrs.is_some_and(|x| *x != t.xattrs) {
+            return Err(format!(
+                "the attributes were not kept: {:?} became {:?}",
+                old_xattrs, t.xattrs
+            ));
+        }
         if now.names != setup.expected_names() {
             return Err(format!("temp left behind: {:?}", now.names));
         }
@@ -283,6 +290,13 @@ fn cli_matrix() -> Vec<(Writer, Workload)> {
     v.push((Writer::CliAppend, Workload::new(9000, true)));
     v.push((Writer::CliAppend, Workload::new(1, false)));
     v.push((Writer::CliNamed, Workload::new(9000, false)));
+    let decorated = Workload {
+        xattrs: true,
+        ..Workload::new(4096, true)
+    };
+    v.push((Writer::Cli, decorated));
+    v.push((Writer::CliNamed, decorated));
+    v.push((Writer::CliAppend, decorated));
     v
 }
 
@@ -291,8 +305,13 @@ fn cli_survives_every_injected_fault_smoke() {
     if common::full_suite() || !ready() {
         return; // the full matrix below covers this
     }
-    let w = Workload::new(4096, true);
+    // An old version with an attribute and an ACL: every fsetxattr fails too.
+    let w = Workload {
+        xattrs: true,
+        ..Workload::new(4096, true)
+    };
     let r = harness(Writer::Cli, &[w], &[ERRNOS[0], ERRNOS[7]]);
+    eprintln!("{}", r.summary());
     assert!(!r.flagged(), "atomic-write was flagged: {}", r.summary());
 }
 

@@ -72,7 +72,11 @@ fn named_temp_shape() {
 #[test]
 fn named_temp_owner_only_while_writing() {
     let d = scratch();
-    for (existing, explicit) in [(Some(0o640), None), (Some(0o600), Some(0o664)), (None, Some(0o644))] {
+    for (existing, explicit) in [
+        (Some(0o640), None),
+        (Some(0o600), Some(0o664)),
+        (None, Some(0o644)),
+    ] {
         let p = d.path().join("shared");
         let _ = fs::remove_file(&p);
         if let Some(m) = existing {
@@ -85,13 +89,21 @@ fn named_temp_owner_only_while_writing() {
         }
         let mut f = o.create(&p).unwrap();
         f.write_all(b"new").unwrap();
-        let others: &[&[u8]] = if existing.is_some() { &[b"shared"] } else { &[] };
+        let others: &[&[u8]] = if existing.is_some() {
+            &[b"shared"]
+        } else {
+            &[]
+        };
         let t = assert_mid_write(d.path(), others, b"shared", true).unwrap();
         let tmode = fs::symlink_metadata(d.path().join(OsStr::from_bytes(&t)))
             .unwrap()
             .mode()
             & 0o7777;
-        assert_eq!(tmode & !0o600, 0, "temp {tmode:#o} opens to others while writing");
+        assert_eq!(
+            tmode & !0o600,
+            0,
+            "temp {tmode:#o} opens to others while writing"
+        );
         f.commit().unwrap();
         assert_eq!(mode(&p), explicit.or(existing).unwrap());
     }
@@ -240,10 +252,20 @@ both_paths! {
                 .position(|l| pat(l))
                 .unwrap_or_else(|| panic!("no {what} in trace:\n{}", lines.join("\n")))
         };
+        // Descriptor numbers come from the trace itself, never assumed: under
+        // a parent that leaves descriptors open (a make jobserver, a mutation
+        // harness) the directory is not 3.
+        let ret = |l: &str| -> String {
+            l.rsplit_once(" = ")
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .unwrap_or_else(|| panic!("no return value in {l:?}"))
+                .to_string()
+        };
+        let dirfd = ret(lines.first().expect("the directory open"));
         let create = if named {
             pos(
                 &|l| {
-                    l.starts_with("openat(3, \".f.atomic-write-")
+                    l.starts_with(&format!("openat({dirfd}, \".f.atomic-write-"))
                         && l.contains("O_CREAT")
                         && l.contains("O_EXCL")
                         && l.contains("O_NOFOLLOW")
@@ -251,23 +273,37 @@ both_paths! {
                 "named temp creation",
             )
         } else {
-            pos(&|l| l.starts_with("openat(3, \".\",") && l.contains("O_TMPFILE"), "O_TMPFILE open")
+            pos(
+                &|l| l.starts_with(&format!("openat({dirfd}, \".\",")) && l.contains("O_TMPFILE"),
+                "O_TMPFILE open",
+            )
         };
-        let data = pos(&|l| l.starts_with("write(4, \"new\""), "data write");
-        let fsync_file = pos(&|l| l.starts_with("fsync(4)"), "fsync of the temp");
-        // The temp is created with the target's bits; fchmod runs only when the
-        // umask took some away, and then between the data and the fsync.
+        let fd = ret(lines[create]);
+        let data = pos(&|l| l.starts_with(&format!("write({fd}, \"new\"")), "data write");
+        let fsync_file = pos(&|l| l.starts_with(&format!("fsync({fd})")), "fsync of the temp");
+        // The unnamed temp is created with the target's bits (fchmod runs only
+        // when the umask took some away); the named one owner-only (0600),
+        // and fchmod gives it the final bits. Either way fchmod comes between
+        // the data and the fsync.
         let chmod_ = lines
             .iter()
-            .position(|l| l.starts_with("fchmod(4, 0640)"))
+            .position(|l| l.starts_with(&format!("fchmod({fd}, 0640)")))
             .unwrap_or(fsync_file - 1);
-        assert!(lines[create].contains("0640"), "temp not created with the target's bits");
+        if named {
+            assert!(lines[create].contains("0600"), "named temp not created owner-only");
+            assert!(lines[chmod_].starts_with(&format!("fchmod({fd}, 0640)")), "no fchmod");
+        } else {
+            assert!(lines[create].contains("0640"), "temp not created with the target's bits");
+        }
         assert_eq!(mode(&p), 0o640);
         let rename = pos(
-            &|l| l.starts_with("renameat(3, \".f.atomic-write-") && l.contains(", 3, \"f\")"),
+            &|l| {
+                l.starts_with(&format!("renameat({dirfd}, \".f.atomic-write-"))
+                    && l.contains(&format!(", {dirfd}, \"f\")"))
+            },
             "rename",
         );
-        let fsync_dir = pos(&|l| l.starts_with("fsync(3)"), "fsync of the directory");
+        let fsync_dir = pos(&|l| l.starts_with(&format!("fsync({dirfd})")), "fsync of the directory");
         assert!(create < data && data <= chmod_ && chmod_ < fsync_file, "{}", lines.join("\n"));
         assert!(fsync_file < rename && rename < fsync_dir, "{}", lines.join("\n"));
         if named {
@@ -277,7 +313,7 @@ both_paths! {
             );
         } else {
             let link = pos(
-                &|l| l.starts_with("linkat(") && l.contains(", 3, \".f.atomic-write-"),
+                &|l| l.starts_with("linkat(") && l.contains(&format!(", {dirfd}, \".f.atomic-write-")),
                 "linkat naming the temp",
             );
             assert_eq!(link + 1, rename, "the link must come just before the rename:\n{}", lines.join("\n"));
@@ -340,7 +376,8 @@ fn sweep_removes_only_stale_temps() {
     assert_eq!(read(&dir.join("data.txt")), b"x");
 }
 
-/// `--sweep --older-than` and a live writer's temp: a recent temp survives.
+/// A live writer's temp survives `--sweep --older-than 0`, however idle the
+/// writer: it is locked. The commit then succeeds.
 #[test]
 fn sweep_spares_live_writer() {
     let d = scratch();
@@ -348,11 +385,47 @@ fn sweep_spares_live_writer() {
     let mut f = opts(true).create(&p).unwrap();
     f.write_all(b"in progress").unwrap();
     let out = run(std::process::Command::new(bin())
-        .args(["--sweep", "--older-than", "600"])
+        .args(["--sweep", "--older-than", "0"])
         .arg(d.path()));
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(temps(d.path()).len(), 1, "a live writer's temp was swept");
+    assert_eq!(atomic_write::sweep(d.path(), Duration::ZERO).unwrap(), 0);
     f.commit().unwrap();
     assert_eq!(read(&p), b"in progress");
     assert_only(d.path(), &["t"]);
+}
+
+/// `ATOMIC_WRITE_NO_TMPFILE` is a test hook read once per process, at the
+/// first `create()`, not on every one: setting it later changes nothing.
+#[test]
+fn no_tmpfile_env_read_once() {
+    let out =
+        run(child_test("no_tmpfile_env_read_once_child").env_remove("ATOMIC_WRITE_NO_TMPFILE"));
+    assert_child_ok(&out);
+}
+
+#[test]
+#[ignore = "child process of no_tmpfile_env_read_once"]
+fn no_tmpfile_env_read_once_child() {
+    if !is_child() {
+        return;
+    }
+    let d = scratch();
+    let first = atomic_write::AtomicFile::create(d.path().join("a")).unwrap();
+    assert!(
+        format!("{first:?}").contains("temp: None"),
+        "{first:?}: no O_TMPFILE here"
+    );
+    std::env::set_var("ATOMIC_WRITE_NO_TMPFILE", "1");
+    let second = atomic_write::AtomicFile::create(d.path().join("b")).unwrap();
+    assert!(
+        format!("{second:?}").contains("temp: None"),
+        "the variable was read again: {second:?}"
+    );
+    drop((first, second));
+    println!("{CHILD_OK}");
 }

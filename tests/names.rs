@@ -151,3 +151,21 @@ fn leading_dash_cli_usage() {
     assert!(out.status.success());
     assert_eq!(read(&d.path().join("-name")), b"dash");
 }
+
+/// Temp names' random part comes from the raw `getrandom` syscall: the CLI
+/// (which links the whole library) imports no `getrandom@GLIBC_2.25`, so the
+/// crate links on the glibc 2.17–2.24 systems Rust supports.
+#[test]
+fn no_versioned_getrandom_import() {
+    if !common::require("nm") {
+        return;
+    }
+    let out = common::run(
+        std::process::Command::new("nm")
+            .args(["-D", "--undefined-only"])
+            .arg(common::bin()),
+    );
+    let syms = String::from_utf8_lossy(&out.stdout);
+    let bad: Vec<&str> = syms.lines().filter(|l| l.contains("getrandom")).collect();
+    assert!(bad.is_empty(), "imports {bad:?}");
+}

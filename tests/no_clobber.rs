@@ -157,3 +157,144 @@ both_paths! {
         assert_only(d.path(), &["race"]);
     }
 }
+
+/// The link-based no-clobber fallback (the filesystem refuses
+/// `RENAME_NOREPLACE`, here `EINVAL` injected with `strace`): when `link`
+/// created the target but removing the temp name fails, the error says what
+/// happened — created, the temp left behind, the directory synced — and the
+/// directory *is* synced; it is not reported as "failed to create".
+#[test]
+fn link_fallback_created_but_temp_left() {
+    if !require("strace") {
+        return;
+    }
+    let d = scratch();
+    let p = d.path().join("new");
+    let log = d.path().with_extension("strace.log");
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .args(["-e", "trace=renameat2,linkat,unlinkat,fsync"])
+        .args(["-e", "inject=renameat2:error=EINVAL"])
+        .args(["-e", "inject=unlinkat:error=EPERM"])
+        .arg(bin())
+        .arg("-n")
+        .arg(&p)
+        .env("ATOMIC_WRITE_NO_TMPFILE", "1");
+    let out = cli_input(&mut cmd, b"made");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let trace = fs::read_to_string(&log).unwrap();
+    let _ = fs::remove_file(&log);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(read(&p), b"made");
+    assert!(
+        stderr.contains(&format!("created {p:?}"))
+            && stderr.contains("was left behind")
+            && stderr.contains("(os error 1)")
+            && stderr.contains("the directory was synced")
+            && !stderr.contains("failed to create"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = trace.lines().collect();
+    let link = lines
+        .iter()
+        .position(|l| l.contains("linkat("))
+        .expect(&trace);
+    assert!(
+        lines[link..].iter().any(|l| l.contains("fsync(")),
+        "the directory was not synced after the link:\n{trace}"
+    );
+    assert_eq!(temps(d.path()).len(), 1, "the temp is the one reported");
+}
+
+/// A filesystem with neither `RENAME_NOREPLACE` nor hard links (here both
+/// refusals injected with `strace`: `renameat2` `EINVAL`, `linkat` `EPERM`):
+/// the error says no-clobber is not supported there, keeps `EPERM`, and
+/// nothing is created or left behind.
+#[test]
+fn no_rename_noreplace_no_hard_links() {
+    if !require("strace") {
+        return;
+    }
+    let d = scratch();
+    let p = d.path().join("new");
+    let log = scratch();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-o"])
+        .arg(log.path().join("trace"))
+        .args(["-e", "trace=renameat2,linkat"])
+        .args(["-e", "inject=renameat2:error=EINVAL"])
+        .args(["-e", "inject=linkat:error=EPERM"])
+        .arg(bin())
+        .arg("-n")
+        .arg(&p)
+        .env("ATOMIC_WRITE_NO_TMPFILE", "1");
+    let out = cli_input(&mut cmd, b"x");
+    let line = assert_io_failure(&out, &p);
+    assert!(
+        line.ends_with(&format!(
+            "failed to create {p:?}: no-clobber is not supported on this filesystem \
+             (it has neither RENAME_NOREPLACE nor hard links): Operation not permitted (os error 1)"
+        )),
+        "{line}"
+    );
+    assert_only(d.path(), &[]);
+}
+
+/// The same on a real one: a FUSE vfat (`fusefat`), where no-clobber used to
+/// fail with a bare "Operation not permitted". The library keeps the errno.
+/// Full suite (root, FUSE).
+#[test]
+fn fuse_vfat_no_clobber_unsupported() {
+    if !full_suite() {
+        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the FUSE vfat mount");
+        return;
+    }
+    if !require_root() || !require("fusefat") || !require("mkfs.vfat") {
+        return;
+    }
+    let d = scratch();
+    let img = d.path().join("vfat.img");
+    let mnt = d.path().join("mnt");
+    fs::create_dir(&mnt).unwrap();
+    sh(&format!(
+        "truncate -s 8M {0} && mkfs.vfat {0} >/dev/null",
+        shell_quote(&img)
+    ));
+    sh(&format!(
+        "fusefat -o rw+ {} {}",
+        shell_quote(&img),
+        shell_quote(&mnt)
+    ));
+    let _unmount = scopeguard::guard(mnt.clone(), |m| unmount(&m));
+    let p = mnt.join("new");
+    // A plain write works there; only no-clobber can't be honoured.
+    let out = cli_input(
+        std::process::Command::new(bin()).arg(mnt.join("plain")),
+        b"ok",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli_input(std::process::Command::new(bin()).arg("-n").arg(&p), b"x");
+    let line = assert_io_failure(&out, &p);
+    assert!(
+        line.contains("no-clobber is not supported on this filesystem"),
+        "{line}"
+    );
+    assert!(line.ends_with("(os error 1)"), "{line}");
+    let err = atomic_write::Options::new()
+        .no_clobber(true)
+        .write_bytes(&p, b"x")
+        .unwrap_err();
+    assert_eq!(os_error(&err), Some(libc::EPERM), "{err}");
+    assert!(
+        err.to_string().contains("not supported on this filesystem"),
+        "{err}"
+    );
+    let mut left = names(&mnt);
+    left.sort();
+    assert_eq!(left, ["plain"], "something was left behind");
+}

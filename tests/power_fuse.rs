@@ -12,6 +12,10 @@
 //! after `fsync` of that directory (see tests/modelfs/mod.rs for the rules).
 //! Each crate write runs on the model without `O_TMPFILE` (the named-temp
 //! fallback) and with it (tests/modelfs/tmpfile.rs).
+//! Backups (`Options::backup`) are checked too: the backup holds the
+//! previous backup or the old content while the target is old, and the old
+//! content with the old attributes once it is new; fresh directories made by
+//! `create_parents` must survive with the file.
 //! Before trusting that, the suite shows the harness flags deliberately broken
 //! writers kept below: no file fsync, no directory fsync, truncate-in-place.
 //!
@@ -30,7 +34,7 @@ use std::process::{Command, Stdio};
 
 use atomic_write::{AtomicFile, Durability, Options};
 use modelfs::fuse::Mounted;
-use modelfs::{check, Expect, Image, Inode, Model, Op, Verdict};
+use modelfs::{check, BackupExpect, Expect, Image, Inode, Model, Op, Verdict};
 
 /// The sizes the issue asks for: empty, one byte, one page, more than two
 /// pages, 1 MiB.
@@ -76,6 +80,10 @@ struct Workload {
     /// Make the model refuse `renameat2` flags (as FUSE servers without
     /// `RENAME2` do), to reach the crate's link-based `no_clobber` fallback.
     refuse_rename_flags: bool,
+    /// The writer keeps a backup at this path (relative to the mount).
+    backup: Option<&'static str>,
+    /// Make the model refuse hard links, to reach the backup's copy fallback.
+    refuse_links: bool,
 }
 
 fn workload(kind: Kind, size: usize) -> Workload {
@@ -101,7 +109,31 @@ fn workload(kind: Kind, size: usize) -> Workload {
         new: content(size, 2 + size as u64),
         refuse_rename_flags: false,
         tmpfile: false,
+        backup: None,
+        refuse_links: false,
     }
+}
+
+/// An overwrite that keeps the old version as `d/file~`, replacing a
+/// previous backup there (owned by someone else, with another mode, so that
+/// its replacement shows).
+fn backup_workload(size: usize, refuse_links: bool) -> Workload {
+    let mut w = workload(Kind::Overwrite, size);
+    w.initial.add(
+        "d/file~",
+        Inode {
+            uid: 7,
+            gid: 7,
+            ..Inode::file(&content(700, 99), 0o600)
+        },
+    );
+    w.backup = Some("d/file~");
+    w.refuse_links = refuse_links;
+    w.name = format!(
+        "Backup{} {size} B",
+        if refuse_links { "NoLinks" } else { "" }
+    );
+    w
 }
 
 /// A new target reached through a dangling symlink: the write creates it.
@@ -171,8 +203,35 @@ fn crate_append(path: &Path, data: &[u8]) -> io::Result<()> {
     Options::new().append(true).write_bytes(path, data)
 }
 
+fn crate_backup(path: &Path, data: &[u8]) -> io::Result<()> {
+    Options::new().backup("~").write_bytes(path, data)
+}
+
+fn crate_if_changed(path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut f = Options::new().backup("~").create(path)?;
+    f.write_all(data)?;
+    f.commit_if_changed().map(drop)
+}
+
+fn crate_parents(path: &Path, data: &[u8]) -> io::Result<()> {
+    Options::new().create_parents(true).write_bytes(path, data)
+}
+
 fn cli(path: &Path, data: &[u8]) -> io::Result<()> {
+    cli_with(&[], path, data)
+}
+
+fn cli_backup(path: &Path, data: &[u8]) -> io::Result<()> {
+    cli_with(&["--backup"], path, data)
+}
+
+fn cli_parents(path: &Path, data: &[u8]) -> io::Result<()> {
+    cli_with(&["-p"], path, data)
+}
+
+fn cli_with(args: &[&str], path: &Path, data: &[u8]) -> io::Result<()> {
     let mut child = Command::new(common::bin())
+        .args(args)
         .arg(path)
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
@@ -234,6 +293,24 @@ fn broken_truncate_in_place(path: &Path, data: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
+/// A correct write, after copying the old version over the backup in place
+/// without syncing it (`cp file file~`): a crash can leave the new target
+/// with an empty or partial backup.
+fn broken_backup_unsynced_copy(path: &Path, data: &[u8]) -> io::Result<()> {
+    let name = path.file_name().expect("name").to_string_lossy();
+    fs::write(path.with_file_name(format!("{name}~")), fs::read(path)?)?;
+    crate_write_bytes(path, data)
+}
+
+/// A correct write, after making the backup with `rename(file, file~)`
+/// (`mv file file~`, then write): a crash between them leaves no target.
+fn broken_backup_by_move(path: &Path, data: &[u8]) -> io::Result<()> {
+    let name = path.file_name().expect("name").to_string_lossy();
+    fs::rename(path, path.with_file_name(format!("{name}~")))?;
+    File::open(path.parent().expect("dir"))?.sync_all()?;
+    crate_write_bytes(path, data)
+}
+
 // ---- The harness ------------------------------------------------------------
 
 /// Whether to mount the model: only in the full suite (it needs root and
@@ -272,6 +349,7 @@ fn run(w: &Workload, writer: Writer, model: Model) -> Run {
     let mnt = Mounted::mount(w.initial.clone(), w.tmpfile)
         .unwrap_or_else(|e| panic!("mounting the model filesystem failed: {e}"));
     mnt.refuse_rename_flags(w.refuse_rename_flags);
+    mnt.refuse_links(w.refuse_links);
     let result = writer(&mnt.path.join(w.path), &w.input);
     // Every operation of the write has been served when it returns.
     let reported_at = result.is_ok().then(|| mnt.ops());
@@ -297,6 +375,11 @@ fn run(w: &Workload, writer: Writer, model: Model) -> Run {
             new: &w.new,
             new_attrs: live.attrs(Path::new(w.path)).expect("target attributes"),
             reported_at,
+            backup: w.backup.map(|b| BackupExpect {
+                path: Path::new(b),
+                previous: w.initial.read(Path::new(b)),
+                old_attrs: w.initial.attrs(Path::new(w.real)).expect("an old target"),
+            }),
         },
     );
     Run {
@@ -549,7 +632,8 @@ fn harness_flags_broken_writers() {
 /// A directory created just before the write: the write syncs the directory
 /// it writes into, not that directory's own entry in its parent. Without a
 /// sync of the parent the file is lost after reported success (a limit of
-/// the guarantee, stated in README); with it, the write is durable.
+/// the guarantee, stated in README); with it, the write is durable. Or let
+/// the write create the directory: `create_parents`, tested below.
 #[test]
 fn a_fresh_directory_needs_its_parent_synced() {
     if !fuse_ready() {
@@ -579,6 +663,169 @@ fn a_fresh_directory_needs_its_parent_synced() {
     let r = run(&w, mkdir_sync_parent_then_write, Model::Strict);
     row(&w, "mkdir, sync, write", &r, 0);
     assert!(r.verdict.ok(), "{:#?}", r.verdict.samples);
+}
+
+/// `create_parents` / `-p`: the missing directories are created by the write
+/// and made durable with it, so after reported success the file is there in
+/// every crash state, one directory deep or three. `create_dir_all` followed
+/// by a plain write is the control: it loses the file.
+#[test]
+fn create_parents_makes_fresh_directories_durable() {
+    if !fuse_ready() {
+        return;
+    }
+    fn create_dir_all_then_write(path: &Path, data: &[u8]) -> io::Result<()> {
+        fs::create_dir_all(path.parent().expect("dir"))?;
+        atomic_write::write_bytes(path, data)
+    }
+    header();
+    for tmpfile in [false, true] {
+        for path in ["d/file", "p/q/r/file"] {
+            let mut w = workload(Kind::New, 9000);
+            w.initial = Image::new();
+            w.path = path;
+            w.real = path;
+            w.tmpfile = tmpfile;
+            w.name = format!("FreshDirs {}", path.matches('/').count());
+            let control = run(&w, create_dir_all_then_write, Model::Strict);
+            row(&w, "create_dir_all, write_bytes", &control, 0);
+            assert!(
+                control.verdict.lost > 0,
+                "{}: expected unsynced directories to lose the file",
+                w.name
+            );
+            for (name, writer) in [
+                ("create_parents", crate_parents as Writer),
+                ("CLI -p", cli_parents),
+            ] {
+                let r = run(&w, writer, Model::Strict);
+                let mounted = remount_all(&w, &r.images);
+                row(&w, &format!("{name} ({})", temp_kind(&r.log)), &r, mounted);
+                assert!(
+                    r.verdict.ok(),
+                    "{} / {name}: {:#?}",
+                    w.name,
+                    r.verdict.samples
+                );
+                let mkdirs = r
+                    .log
+                    .iter()
+                    .filter(|op| op.describe().starts_with("mkdir"))
+                    .count();
+                assert_eq!(mkdirs, path.matches('/').count(), "{}", describe(&r.log));
+            }
+        }
+    }
+}
+
+/// `backup` / `--backup`: in every crash state the target is old with the
+/// previous or the old content as backup, or new with the old content (and
+/// the old file's mode and owner) as backup; after reported success, new with
+/// its backup. On the model with hard links (the backup is the old inode) and
+/// without (a synced copy).
+#[test]
+fn backups_survive_power_loss_at_every_operation() {
+    if !fuse_ready() {
+        return;
+    }
+    header();
+    let (mut runs, mut states) = (0, 0);
+    for tmpfile in [false, true] {
+        let mut workloads: Vec<(Workload, &str, Writer)> = vec![
+            (backup_workload(0, false), "backup", crate_backup),
+            (backup_workload(9000, false), "backup", crate_backup),
+            (backup_workload(9000, false), "CLI --backup", cli_backup),
+            (
+                backup_workload(9000, false),
+                "backup, commit_if_changed",
+                crate_if_changed,
+            ),
+        ];
+        if !tmpfile {
+            // Without hard links an O_TMPFILE temp cannot be named either.
+            workloads.push((backup_workload(9000, true), "backup (copy)", crate_backup));
+            workloads.push((backup_workload(1, true), "backup (copy)", crate_backup));
+        }
+        for (mut w, name, writer) in workloads {
+            w.tmpfile = tmpfile;
+            let r = run(&w, writer, Model::Strict);
+            let mounted = remount_all(&w, &r.images);
+            row(&w, &format!("{name} ({})", temp_kind(&r.log)), &r, mounted);
+            assert!(
+                r.verdict.ok(),
+                "{} / {name}: {:#?}",
+                w.name,
+                r.verdict.samples
+            );
+            // The backup is a link to the old inode, or (without links) a copy.
+            let old_ino = w.initial.lookup_path(Path::new(w.real), false);
+            let linked = r
+                .log
+                .iter()
+                .any(|op| matches!(op, Op::Link { ino, .. } if Some(*ino) == old_ino));
+            assert_eq!(linked, !w.refuse_links, "{}", describe(&r.log));
+            runs += 1;
+            states += r.verdict.states;
+        }
+    }
+    println!("backups: {runs} writes, {states} crash states checked");
+}
+
+/// `commit_if_changed` with the same content: no sync, no rename, no link
+/// (so no backup) reaches the filesystem; with `O_TMPFILE`, nothing but the
+/// unnamed temp.
+#[test]
+fn if_changed_with_the_same_content_changes_nothing() {
+    if !fuse_ready() {
+        return;
+    }
+    for tmpfile in [false, true] {
+        let mut w = backup_workload(9000, false);
+        w.tmpfile = tmpfile;
+        w.input = w.old.clone().expect("old");
+        w.new = w.input.clone();
+        let r = run(&w, crate_if_changed, Model::Strict);
+        // A named temp is created (and removed) before the content is known;
+        // nothing else happens.
+        let touched = r.log.iter().any(|op| {
+            matches!(
+                op,
+                Op::Fsync { .. } | Op::FsyncDir { .. } | Op::Rename { .. } | Op::Link { .. }
+            )
+        });
+        assert!(!touched, "{}", describe(&r.log));
+        if tmpfile {
+            // Only the unnamed temp, gone when closed.
+            let unnamed = r
+                .log
+                .iter()
+                .all(|op| matches!(op, Op::Tmpfile { .. } | Op::Write { .. }));
+            assert!(unnamed, "{}", describe(&r.log));
+        }
+        assert!(r.verdict.ok());
+    }
+}
+
+/// The backup oracle flags the classic backups: an unsynced copy
+/// (`cp file file~`: the new target with a partial backup), a move
+/// (`mv file file~`: no target at all), and none (the new target beside the
+/// previous backup).
+#[test]
+fn harness_flags_broken_backups() {
+    if !fuse_ready() {
+        return;
+    }
+    header();
+    let w = backup_workload(9000, false);
+    let r = run(&w, broken_backup_unsynced_copy, Model::Strict);
+    row(&w, "cp file file~, write", &r, 0);
+    assert!(r.verdict.bad_backup > 0, "{:#?}", r.verdict);
+    let r = run(&w, broken_backup_by_move, Model::Strict);
+    row(&w, "mv file file~, write", &r, 0);
+    assert!(r.verdict.torn > 0, "{:#?}", r.verdict);
+    let r = run(&w, crate_write_bytes, Model::Strict);
+    row(&w, "no backup", &r, 0);
+    assert!(r.verdict.bad_backup > 0, "{:#?}", r.verdict);
 }
 
 /// `commit_all`: three files, two directories. Each target is old or new in
@@ -653,6 +900,7 @@ fn commit_all_case(tmpfile: bool, fail_second: bool) {
                     new: b"never written: any new content is wrong",
                     new_attrs: (0, 0, 0),
                     reported_at: None,
+                    backup: None,
                 },
             );
             assert!(v.ok(), "{p}: {:#?}", v.samples);
@@ -671,6 +919,7 @@ fn commit_all_case(tmpfile: bool, fail_second: bool) {
                 new,
                 new_attrs: live.attrs(path).expect("attributes"),
                 reported_at,
+                backup: None,
             },
         );
         assert!(v.ok(), "{p}: {:#?}", v.samples);
@@ -740,6 +989,7 @@ fn failed_syncs_are_reported_and_keep_the_old_content() {
                 new: &w.new,
                 new_attrs: (0o640, 0, 0),
                 reported_at: None,
+                backup: None,
             },
         );
         assert!(v.ok(), "{:#?}", v.samples);
@@ -793,6 +1043,7 @@ fn model_rules_on_hand_written_logs() {
             new: b"new!",
             new_attrs: (0o644, 0, 0),
             reported_at: Some(log.len()),
+            backup: None,
         };
         check(&initial, log, model, &want).0
     };

@@ -342,7 +342,7 @@ struct Fs {
     name: &'static str,
     mib: u64,
     mkfs: &'static [&'static str],
-    /// Broken writers this filesystem must catch (measured; see README).
+    /// Broken writers this filesystem must catch (measured; see TESTING.md).
     must_catch: &'static [&'static str],
 }
 

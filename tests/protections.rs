@@ -103,7 +103,10 @@ fn protected_symlinks_planted_link_refused() {
     let _off = sysctl("protected_symlinks", "0");
     atomic_write::write_bytes(&link, b"followed\n").unwrap();
     assert_eq!(read(&secret), b"followed\n");
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 /// A planted dangling link does not create the file it names (`-n` neither).
@@ -129,7 +132,10 @@ fn protected_symlinks_dangling_link_refused() {
             ErrorKind::PermissionDenied
         };
         assert_eq!(err.kind(), want, "no_clobber={no_clobber}: {err}");
-        assert!(!victim.exists(), "no_clobber={no_clobber}: created {victim:?}");
+        assert!(
+            !victim.exists(),
+            "no_clobber={no_clobber}: created {victim:?}"
+        );
     }
     assert_only(&tmp, &["dangling"]);
 }
@@ -186,7 +192,9 @@ fn protected_regular_planted_file_refused() {
         .arg(format!("echo data > {}", shell_quote(&planted))));
     assert!(!shell.status.success(), "`>` opened the planted file");
     for named in [false, true] {
-        let err = opts(named).write_bytes(&planted, b"root's data\n").unwrap_err();
+        let err = opts(named)
+            .write_bytes(&planted, b"root's data\n")
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
         assert!(err.to_string().contains("protected_regular"), "{err}");
         assert_eq!(read(&planted), b"planted\n");
@@ -294,7 +302,11 @@ fn write_search_only_dir() {
     chown(&d, 65534, 65534);
     chmod(&d, 0o300);
     let f = d.join("f");
-    for (args, data) in [(&[][..], &b"one\n"[..]), (&["--no-sync"][..], b"two\n"), (&["-a"][..], b"three\n")] {
+    for (args, data) in [
+        (&[][..], &b"one\n"[..]),
+        (&["--no-sync"][..], b"two\n"),
+        (&["-a"][..], b"three\n"),
+    ] {
         for named in [false, true] {
             let mut c = as_nobody(bin());
             if named {
@@ -309,35 +321,48 @@ fn write_search_only_dir() {
     assert_only(&d, &["f"]);
 }
 
-/// A `0300` directory on a filesystem whose `syncfs` is not trusted (vfat):
-/// the rename can't be made durable, so the write fails before it, saying
-/// why; with `--no-sync` it works.
+/// A `0300` directory on a filesystem whose `syncfs` is not trusted (ext2,
+/// which flushes no drive cache): the rename can't be made durable, so the
+/// write fails before it, saying why, and leaves nothing; with `--no-sync` it
+/// works.
 #[test]
 fn write_search_only_dir_untrusted_fs() {
-    if !(privileged() && require("mkfs.vfat")) {
+    if !(privileged() && require("mkfs.ext2")) {
         return;
     }
     let d = scratch();
     chmod(d.path(), 0o755);
     let img = d.path().join("img");
-    sh(&format!("truncate -s 8M {0} && mkfs.vfat -q {0}", shell_quote(&img)));
+    sh(&format!(
+        "truncate -s 8M {0} && mkfs.ext2 -q -F {0}",
+        shell_quote(&img)
+    ));
     let mnt = d.path().join("mnt");
     fs::create_dir(&mnt).unwrap();
     sh(&format!(
-        "mount -o loop,uid=65534,gid=65534,dmask=0477,fmask=0177 {} {}",
+        "mount -t ext2 -o loop {} {}",
         shell_quote(&img),
         shell_quote(&mnt)
     ));
     let _unmount = scopeguard::guard(mnt.clone(), |m| unmount(&m));
-    assert_eq!(mode(&mnt) & 0o777, 0o300);
-    let f = mnt.join("f");
+    let w = mnt.join("w");
+    fs::create_dir(&w).unwrap();
+    chown(&w, 65534, 65534);
+    chmod(&w, 0o300);
+    let f = w.join("f");
     let out = cli_input(as_nobody(bin()).arg(&f), b"x");
     let line = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(line.contains("durable") && line.contains("can't be read"), "{line}");
+    assert!(
+        line.contains("durable") && line.contains("can't be read"),
+        "{line}"
+    );
+    assert!(!f.exists());
     let out = cli_input(as_nobody(bin()).arg("--no-sync").arg(&f), b"y");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(read(&f), b"y");
+    chmod(&w, 0o755);
+    assert_only(&w, &["f"]);
 }
 
 /// In a user namespace (`unshare -r`) an existing target's owner is often
@@ -387,7 +412,10 @@ fn no_flink_no_proc_uses_named_temp() {
         shell_quote(Path::new(bin())),
         shell_quote(&f)
     );
-    let out = cli_input(Command::new("unshare").args(["-m", "sh", "-c", &script]), b"data");
+    let out = cli_input(
+        Command::new("unshare").args(["-m", "sh", "-c", &script]),
+        b"data",
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(read(&f), b"data");
     assert_only(&d, &["f"]);

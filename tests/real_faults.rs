@@ -337,7 +337,8 @@ fn append_only_directory_refuses_cleanup_and_says_so() {
     assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
     assert!(
         e.to_string()
-            .contains("failed to remove stale temporary file"),
+            .contains("failed to remove 2 stale temporary file(s)")
+            && e.to_string().contains("(0 removed)"),
         "{e}"
     );
     // Once the attribute is gone, sweep cleans up.
@@ -347,6 +348,39 @@ fn append_only_directory_refuses_cleanup_and_says_so() {
         2
     );
     assert_eq!(common::names(&dir), vec!["t".to_string()]);
+
+    // `commit_all` too: every rename is refused, no temp can be removed, and
+    // the error names each one left behind (on main, only the rename error,
+    // and `Drop` left the temps silently).
+    let mut named = atomic_write::Options::new();
+    named.force_named_temp(true);
+    let files: Vec<atomic_write::AtomicFile> = ["t", "u", "v"]
+        .iter()
+        .map(|n| {
+            let mut f = named.create(dir.join(n)).unwrap();
+            std::io::Write::write_all(&mut f, b"batch").unwrap();
+            f
+        })
+        .collect();
+    fs4.chattr("+a", &dir);
+    let e = atomic_write::commit_all(files).unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(atomic_write::os_error(&e), Some(libc::EPERM), "{msg}");
+    let left: Vec<String> = common::names(&dir)
+        .into_iter()
+        .filter(|n| n != "t")
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    for n in &left {
+        assert!(
+            msg.contains(n.as_str()),
+            "the error does not name {n}: {msg}"
+        );
+    }
+    assert_eq!(msg.matches("was left behind").count(), 3, "{msg}");
+    assert!(msg.contains("no target was replaced"), "{msg}");
+    assert_eq!(Snap::take(&scene(&dir)).target, before);
+    sh(&format!("chattr -a {}", shell_quote(&dir)));
 }
 
 /// A bind mount over the target cannot be renamed over: EBUSY, nothing left.

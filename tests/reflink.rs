@@ -100,3 +100,62 @@ fn io_copy_into_atomic_file_reflinks_on_btrfs() {
 fn io_copy_into_atomic_file_reflinks_on_xfs() {
     reflinks_on("xfs");
 }
+
+/// `--append` on xfs takes the reflink path; a concurrent `>>` append to the
+/// target after the clone and before the temp is positioned must not leave a
+/// hole of NUL bytes: the temp is positioned at the clone's own end, not at
+/// the source's length read later. The CLI runs under `strace`, which holds
+/// every `ioctl` (`FICLONE` among them) for 1.5 s after it returns; the test
+/// appends to the target while the cloned temp waits.
+#[test]
+fn append_after_reflink_leaves_no_hole() {
+    if !common::full_suite() {
+        eprintln!("SKIPPED: mounts an xfs image; set ATOMIC_WRITE_FULL_SUITE=1");
+        return;
+    }
+    if !common::require_root() || !common::require("mkfs.xfs") || !common::require("strace") {
+        return;
+    }
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let m = LoopMount::new("xfs");
+    let target = m.mnt.join("log");
+    let old: Vec<u8> = (0..64u32 << 10).map(|i| b'a' + (i % 26) as u8).collect();
+    fs::write(&target, &old).unwrap();
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=ioctl"])
+        .args(["-e", "inject=ioctl:delay_exit=1500000"])
+        .arg(common::bin())
+        .arg("-a")
+        .arg(&target)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let strace_pid = child.id();
+    // The CLI is strace's child; its cloned temp reaches the old size first.
+    let cli_pid = || -> Option<u32> {
+        let kids =
+            fs::read_to_string(format!("/proc/{strace_pid}/task/{strace_pid}/children")).ok()?;
+        kids.split_whitespace().next()?.parse().ok()
+    };
+    common::wait_until(20, "the cloned temp", || {
+        cli_pid().is_some_and(|p| common::temp_size(p, &m.mnt) == Some(old.len() as u64))
+    });
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&target)
+        .unwrap()
+        .write_all(b"CONCURRENT")
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"NEW").unwrap();
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let got = common::read(&target);
+    assert!(
+        !got.contains(&0),
+        "a hole of NUL bytes in the result ({} bytes)",
+        got.len()
+    );
+    assert_eq!(got, [old.as_slice(), b"NEW"].concat());
+}

@@ -218,3 +218,62 @@ fn send_to_thread() {
     .unwrap();
     assert_eq!(read(&p), b"from main, committed on a thread");
 }
+
+/// `Read` on the temp, and `Write`/`Read`/`Seek` through `&AtomicFile` as
+/// `&File` allows: what was written can be read back before the commit.
+#[test]
+fn read_and_shared_reference_io() {
+    use std::io::{Read, Seek, SeekFrom};
+    let d = scratch();
+    let p = d.path().join("f");
+    let mut f = atomic_write::AtomicFile::create(&p).unwrap();
+    f.write_all(b"hello ").unwrap();
+    {
+        let mut r = &f;
+        r.write_all(b"world").unwrap();
+        assert_eq!(r.seek(SeekFrom::Start(0)).unwrap(), 0);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "hello world");
+    }
+    f.seek(SeekFrom::Start(6)).unwrap();
+    let mut w = [0u8; 5];
+    f.read_exact(&mut w).unwrap();
+    assert_eq!(&w, b"world");
+    assert!(!p.exists());
+    f.commit().unwrap();
+    assert_eq!(read(&p), b"hello world");
+}
+
+/// `commit_into_file` hands back the committed inode, unlocked, cursor kept.
+#[test]
+fn commit_into_file_returns_the_target() {
+    use std::fs;
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::fd::AsRawFd;
+    for named in [false, true] {
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"old").unwrap();
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"new content").unwrap();
+        let mut done = f.commit_into_file().unwrap();
+        assert_eq!(read(&p), b"new content");
+        assert_eq!(
+            done.metadata().unwrap().ino(),
+            fs::metadata(&p).unwrap().ino()
+        );
+        assert_eq!(done.stream_position().unwrap(), 11);
+        done.seek(SeekFrom::Start(4)).unwrap();
+        let mut s = String::new();
+        done.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "content");
+        // The sweep lock is released: another descriptor can lock the file.
+        let other = fs::File::open(&p).unwrap();
+        // SAFETY: flock on an open descriptor; no pointers.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        assert_eq!(r, 0, "named={named}: still locked");
+        assert_only(d.path(), &["f"]);
+    }
+}

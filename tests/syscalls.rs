@@ -119,6 +119,17 @@ struct Trace {
 
 /// Overwrites a file of `mode` (and `owner`, if given) in a child under strace.
 fn trace(case: &str, warm: bool, mode: u32, owner: Option<(u32, u32)>) -> Trace {
+    trace_decorated(case, warm, mode, owner, false)
+}
+
+/// [`trace`], with a `user.*` attribute and an access ACL on the target if `xattrs`.
+fn trace_decorated(
+    case: &str,
+    warm: bool,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    xattrs: bool,
+) -> Trace {
     let dir = common::scratch();
     // The directory is the test's; let a chowned target stay writable by root only.
     let target = dir.path().join("target.conf");
@@ -127,6 +138,12 @@ fn trace(case: &str, warm: bool, mode: u32, owner: Option<(u32, u32)>) -> Trace 
     fs::write(target.with_extension("src"), vec![b'x'; 4096]).unwrap();
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&target, Some(uid), Some(gid)).unwrap();
+    }
+    if xattrs {
+        let t = common::shell_quote(&target);
+        common::sh(&format!(
+            "setfattr -n user.kept -v 0x01 {t} && setfacl -m u:65534:r {t}"
+        ));
     }
     let log = dir.path().join("strace.log");
     let mut cmd = Command::new("strace");
@@ -239,17 +256,36 @@ fn one_shot_overwrite_syscalls() {
         assert_eq!(t.mode, mode, "mode not kept");
     }
     assert_eq!(theirs_warm.calls.len(), ATOMIC_WRITE_FILE_COUNT);
+    // Three more than atomic-write-file, which keeps no attributes and has
+    // no sweep: the list of the target's extended attributes (`listxattrat`,
+    // shown by older straces as `syscall_0x1d1`), the check that the temp
+    // inherited no access ACL from the directory's default ACL (`fgetxattr`,
+    // `ENODATA`), and the `flock` taken just before `linkat` names the temp,
+    // so that `sweep` can tell a live writer's temp from a killed one's with
+    // certainty (issue 9 item 3).
     assert!(
-        ours_warm.calls.len() <= ATOMIC_WRITE_FILE_COUNT,
-        "more syscalls than atomic-write-file: {:?}",
+        ours_warm.calls.len() <= ATOMIC_WRITE_FILE_COUNT + 3,
+        "more syscalls than atomic-write-file, the attribute copy and the sweep lock: {:?}",
+        ours_warm.calls
+    );
+    assert!(
+        pos(&ours_warm.calls, "flock", 0) < pos(&ours_warm.calls, "linkat", 0),
+        "the temp must be locked before it has a name: {:?}",
+        ours_warm.calls
+    );
+    assert!(
+        pos(&ours_warm.calls, "fgetxattr", 0) < pos(&ours_warm.calls, "fsync", 0),
+        "{:?}",
         ours_warm.calls
     );
     assert_eq!(file_warm.calls, ours_warm.calls);
     // A thread's first write also seeds the random temp names (one getrandom),
-    // and a process's first finds out once whether unnamed temps can be
+    // and a process's first finds out once whether an unnamed temp can be
     // linked at commit (one uname: Linux 6.10 or later).
     assert!(ours_fresh.calls.len() <= ours_warm.calls.len() + 2);
-    assert!(ours_fresh.calls.len() < theirs_fresh.calls.len());
+    // Fewer than theirs but for the two attribute calls, the lock and the
+    // uname (they seed an RNG twice).
+    assert!(ours_fresh.calls.len() < theirs_fresh.calls.len() + 4);
     // Owner and mode already right: neither fchown nor fchmod runs.
     for c in ["fchown", "fchmod", "statx", "lstat"] {
         assert!(
@@ -272,8 +308,8 @@ fn one_shot_overwrite_syscalls() {
     assert!(pos(&wide.calls, "fchmod", 0) < pos(&wide.calls, "fsync", 0));
 
     // Another user's file, rewritten by root: fchown runs (and no fchmod),
-    // and one fstat of the directory applies fs.protected_regular (a sticky
-    // directory?) — only for a target the caller does not own.
+    // and one fstat of the directory applies fs.protected_regular (is it a
+    // sticky directory?) — only for a target the caller does not own.
     if common::require_root() {
         let other = trace("crate", true, mode, Some((65534, 65534)));
         show("atomic-write, other owner (warm)", &other);
@@ -282,6 +318,37 @@ fn one_shot_overwrite_syscalls() {
         assert_eq!(other.calls.len(), ours_warm.calls.len() + 2);
         assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
     }
+}
+
+/// The strace audit of issue 10: a target's attributes and ACL are set on the
+/// temp after the owner, before the mode and the data sync, so the inode is
+/// complete before the rename makes it visible.
+#[test]
+fn attributes_set_before_the_data_sync() {
+    if !common::require("strace") || !common::require("setfattr") || !common::require("setfacl") {
+        return;
+    }
+    let owner = common::require_root().then_some((65534, 65534));
+    let t = trace_decorated("crate", true, 0o640, owner, true);
+    show("atomic-write, user.* and ACL (warm)", &t);
+    let c = &t.calls;
+    let sets: Vec<usize> = c
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| *n == "fsetxattr")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(sets.len(), 2, "one fsetxattr per attribute: {c:?}");
+    let fsync = pos(c, "fsync", 0);
+    assert!(sets.iter().all(|&i| i < fsync), "{c:?}");
+    // Setting the ACL rewrites the group bits: the mode is set again, after.
+    assert!(sets.iter().all(|&i| i < pos(c, "fchmod", 0)), "{c:?}");
+    assert!(pos(c, "fchmod", 0) < fsync);
+    if owner.is_some() {
+        assert!(pos(c, "fchown", 0) < sets[0], "{c:?}");
+    }
+    assert!(fsync < pos(c, "linkat", 0));
+    assert_eq!(t.mode, 0o640);
 }
 
 /// `io::copy` from a `File` into `as_file_mut()` takes the kernel's copy path:

@@ -4,22 +4,24 @@
 //! call and says why it is sound.
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
 
-use super::unix::{self, cvt_r, Protection, Temp};
+use super::unix::{self, cstr, cvt_r, Protection, Temp};
 
 /// Environment variable that makes every write use the named-temp fallback, as
-/// on a filesystem without `O_TMPFILE`. For tests of that path on Linux.
+/// on a filesystem without `O_TMPFILE`: a test hook, so that the crash, fault
+/// and power-loss suites can drive the portable path through the CLI on Linux.
+/// Read once per process, at the first `create()`.
 const FORCE_NAMED_ENV: &str = "ATOMIC_WRITE_NO_TMPFILE";
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
-    CString::new(name.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+/// Whether [`FORCE_NAMED_ENV`] is set (to anything but `0`), read once.
+fn forced_named() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0"))
 }
 
 /// Creates the temp: unnamed (`O_TMPFILE`) where the filesystem supports it,
@@ -31,11 +33,9 @@ pub(crate) fn create_temp(
     owner_only: bool,
     force_named: bool,
 ) -> io::Result<Temp> {
+    // A named temp, which others could open by its name, is owner-only.
     let named_mode = if owner_only { mode & 0o600 } else { mode };
-    if force_named
-        || std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0")
-        || !unnamed_linkable()
-    {
+    if force_named || forced_named() || !unnamed_linkable() {
         return unix::create_named_temp(dir, target, named_mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
@@ -69,40 +69,16 @@ pub(crate) fn create_temp(
 /// of `CAP_DAC_READ_SEARCH` before; else `/proc/self/fd` must be there. Where
 /// neither holds (an unprivileged writer on an older kernel without `/proc`),
 /// temps are named from the start instead of failing at commit. Found out once
-/// per process: one `uname` on current kernels.
+/// per process: one `uname` on current kernels (shared with [`kernel_version`]).
 fn unnamed_linkable() -> bool {
     /// `linux/capability.h`.
     const CAP_DAC_READ_SEARCH: u32 = 2;
-    static LINKABLE: OnceLock<bool> = OnceLock::new();
+    static LINKABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *LINKABLE.get_or_init(|| {
-        kernel_at_least(6, 10)
+        kernel_version() >= (6, 10)
             || std::path::Path::new("/proc/self/fd").is_dir()
             || has_capability(CAP_DAC_READ_SEARCH)
     })
-}
-
-/// Whether the running kernel's release is at least `major.minor`; `false`
-/// if `uname` fails or the release doesn't parse.
-fn kernel_at_least(major: u32, minor: u32) -> bool {
-    // SAFETY: all-zero bytes are a valid `struct utsname`.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid out-pointer.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return false;
-    }
-    let release: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    let mut parts = release
-        .split(|&c| !c.is_ascii_digit())
-        .map(|p| std::str::from_utf8(p).ok()?.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(a), Some(b)) => (a, b) >= (major, minor),
-        _ => false,
-    }
 }
 
 /// Whether the calling thread has capability `cap` (< 32) in its effective set.
@@ -119,14 +95,15 @@ fn has_capability(cap: u32) -> bool {
         permitted: u32,
         inheritable: u32,
     }
+    /// `_LINUX_CAPABILITY_VERSION_3`: two `Data` structs.
     const VERSION_3: u32 = 0x2008_0522;
     let mut header = Header {
         version: VERSION_3,
         pid: 0,
     };
     let mut data = [Data::default(); 2];
-    // SAFETY: `header` and `data` are valid for capget's version 3 layout
-    // (a header and two data structs).
+    // SAFETY: `header` and `data` are valid for capget's version 3 layout (a
+    // header and two data structs), and outlive the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_capget,
@@ -158,18 +135,6 @@ pub(crate) fn protection(which: Protection) -> u32 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(1)
-}
-
-/// Whether `syncfs` on the filesystem holding `fd` is a full sync (see
-/// [`SYNCFS_TRUSTED`]): one `fstatfs`, which works on an `O_PATH` descriptor.
-pub(crate) fn syncfs_trusted(fd: &File) -> io::Result<bool> {
-    // SAFETY: all-zero bytes are a valid `struct statfs`.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is an open fd and `st` a valid out-pointer.
-    cvt_r(|| unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) })?;
-    #[allow(clippy::useless_conversion)] // `f_type`'s type differs between targets
-    let f_type = i64::from(st.f_type);
-    Ok(SYNCFS_TRUSTED.contains(&f_type))
 }
 
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
@@ -213,8 +178,13 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
 
 /// Renames `from` to `to` in `dir` only if `to` does not exist:
 /// `renameat2(RENAME_NOREPLACE)`, or a link and unlink where the filesystem
-/// refuses the flag (decided on each call).
-pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+/// refuses the flag (decided on each call). `Ok(Some(e))` as in
+/// [`unix::rename_noreplace`]: created, but the temp name stayed.
+pub(crate) fn rename_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+) -> io::Result<Option<io::Error>> {
     let (f, t) = (cstr(from)?, cstr(to)?);
     let d = dir.as_raw_fd();
     // SAFETY: `d` is an open directory fd and `f`, `t` valid C strings; the
@@ -230,14 +200,23 @@ pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Resu
         ) as libc::c_int
     });
     match r {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(None),
         Err(e)
             if matches!(
                 e.raw_os_error(),
                 Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
             ) =>
         {
-            unix::rename_noreplace(dir, from, to)
+            // A filesystem without the flag and without hard links (a FUSE
+            // vfat): link(2) says EPERM, which alone would read as a denial.
+            unix::rename_noreplace(dir, from, to).map_err(|e| match e.raw_os_error() {
+                Some(libc::EPERM) => crate::error::context(e, || {
+                    "no-clobber is not supported on this filesystem \
+                     (it has neither RENAME_NOREPLACE nor hard links)"
+                        .into()
+                }),
+                _ => e,
+            })
         }
         Err(e) => Err(e),
     }
@@ -249,18 +228,22 @@ pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
     // SAFETY: both are open file descriptors; FICLONE takes the source fd as its argument.
     let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONE, src.as_raw_fd()) };
     if r == 0 {
-        let len = src.metadata()?.len();
-        io::Seek::seek(dst, io::SeekFrom::Start(len))?;
-        return Ok(len);
+        // The clone's own end, not the source's length read afterwards: a
+        // concurrent append to the source in between would leave a hole of
+        // NUL bytes in the result.
+        return io::Seek::seek(dst, io::SeekFrom::End(0));
     }
     unix::clone_or_copy(src, dst)
 }
 
 /// Filesystems whose `syncfs` makes every file's data and metadata durable, as
-/// an `fsync` of each would: ext2/3/4 (journal commit and cache flush), xfs
-/// (log force), btrfs (transaction commit), and tmpfs (nothing to sync).
-/// Elsewhere (FUSE without `FUSE_SYNCFS`, network filesystems, …) `syncfs` may
-/// do less, and callers sync file by file.
+/// an `fsync` of each would: ext4 and ext3 served by the ext4 driver (journal
+/// commit, and a cache flush even without a journal), xfs (log force), btrfs
+/// (transaction commit), and tmpfs (nothing to sync). Not ext2: its driver's
+/// `sync_fs` writes the superblock but flushes no drive cache, and ext2 shares
+/// ext4's magic number, so [`syncfs_trusted`] tells them apart by the mount's
+/// type. Elsewhere (FUSE without `FUSE_SYNCFS`, network filesystems, …)
+/// `syncfs` may do less, and callers sync file by file.
 #[allow(clippy::unnecessary_cast)] // the constants' type differs between targets
 const SYNCFS_TRUSTED: [i64; 4] = [
     libc::EXT4_SUPER_MAGIC as i64,
@@ -269,17 +252,95 @@ const SYNCFS_TRUSTED: [i64; 4] = [
     libc::TMPFS_MAGIC as i64,
 ];
 
-/// `syncfs` of the filesystem holding `dir` (any descriptor on it but an
-/// `O_PATH` one) if it is one whose `syncfs` is a
-/// full sync (see [`SYNCFS_TRUSTED`]): `Ok(true)` once synced, `Ok(false)`
-/// (nothing done) on any other filesystem.
-pub(crate) fn sync_fs(dir: &File) -> io::Result<bool> {
-    if !syncfs_trusted(dir)? {
+/// Whether `syncfs` of the filesystem holding `dir` makes the files on it as
+/// durable as an `fsync` of each, and reports it when it does not:
+///
+/// - the kernel reports `sync_fs` errors (Linux 5.17, "vfs: make
+///   sync_filesystem return errors from ->sync_fs"; before it a failed journal
+///   commit, log force or cache flush left `syncfs` returning 0), unless
+///   `any_kernel` (for tests and benchmarks of the path on any kernel);
+/// - the filesystem is one of [`SYNCFS_TRUSTED`], and for the ext magic the
+///   mount is ext3 or ext4, not ext2 (read from `/proc/self/mountinfo`; if
+///   that cannot be read, not trusted).
+pub(crate) fn syncfs_trusted(dir: &File, any_kernel: bool) -> io::Result<bool> {
+    if !any_kernel && kernel_version() < (5, 17) {
         return Ok(false);
     }
-    // SAFETY: `dir` is an open fd.
-    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) })?;
+    // SAFETY: all-zero bytes are a valid `struct statfs`.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `dir` is an open fd and `st` a valid out-pointer.
+    cvt_r(|| unsafe { libc::fstatfs(dir.as_raw_fd(), &mut st) })?;
+    #[allow(clippy::useless_conversion)] // `f_type`'s type differs between targets
+    let f_type = i64::from(st.f_type);
+    if !SYNCFS_TRUSTED.contains(&f_type) {
+        return Ok(false);
+    }
+    #[allow(clippy::unnecessary_cast)]
+    if f_type == libc::EXT4_SUPER_MAGIC as i64 {
+        let dev = unix::fstat(dir)?.dev;
+        return Ok(matches!(mount_type(dev).as_deref(), Some("ext4" | "ext3")));
+    }
     Ok(true)
+}
+
+/// The type of the filesystem mounted from device `dev`, from
+/// `/proc/self/mountinfo` (`ID PARENT MAJOR:MINOR ROOT POINT OPTS ... - TYPE ...`).
+fn mount_type(dev: u64) -> Option<String> {
+    let want = format!("{}:{}", libc::major(dev), libc::minor(dev));
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let mut f = l.split(' ');
+        if f.nth(2)? != want {
+            return None;
+        }
+        let (_, after) = l.split_once(" - ")?;
+        after.split(' ').next().map(str::to_owned)
+    })
+}
+
+/// The running kernel's `(major, minor)`, from `uname`, read once; `(0, 0)`
+/// if it cannot be parsed (then nothing that needs a recent kernel is used).
+pub(crate) fn kernel_version() -> (u32, u32) {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        // SAFETY: all-zero bytes are a valid `struct utsname`.
+        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: `u` is a valid out-pointer.
+        if unsafe { libc::uname(&mut u) } != 0 {
+            return (0, 0);
+        }
+        // SAFETY: uname NUL-terminates `release`.
+        let release = unsafe { CStr::from_ptr(u.release.as_ptr()) };
+        parse_kernel_version(&release.to_string_lossy())
+    })
+}
+
+/// `"6.18.44-fc-v669"` → `(6, 18)`; `(0, 0)` for what does not parse.
+pub(crate) fn parse_kernel_version(release: &str) -> (u32, u32) {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor),
+        _ => (0, 0),
+    }
+}
+
+/// `syncfs(2)` of the filesystem holding `dir` (any descriptor on it but an
+/// `O_PATH` one); only where [`syncfs_trusted`].
+pub(crate) fn sync_fs(dir: &File) -> io::Result<()> {
+    // SAFETY: `dir` is an open fd.
+    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) }).map(drop)
+}
+
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)` over the whole file: starts the
+/// writeback of its dirty pages and returns without waiting, so that the
+/// `fsync`s that follow, one per file, find the data of the whole batch on its
+/// way and (on ext4 and xfs) the shared journal commit done by the first.
+pub(crate) fn start_writeback(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
+    cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) })
+        .map(drop)
 }
 
 /// After [`sync_fs`]: `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` over
@@ -295,13 +356,24 @@ pub(crate) fn check_written(file: &File) -> io::Result<()> {
 }
 
 /// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back
-/// to `/dev/urandom` on kernels without the call.
+/// to `/dev/urandom` on kernels without the call (`ENOSYS`, before 3.17).
+///
+/// The raw syscall, not `libc::getrandom`: the glibc wrapper is versioned
+/// `getrandom@GLIBC_2.25`, and importing it would keep the crate from linking
+/// on the glibc 2.17–2.24 systems Rust supports.
 pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: the pointer and length describe `rest`, writable memory owned by us.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getrandom,
+                rest.as_mut_ptr(),
+                rest.len(),
+                0 as libc::c_uint,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
@@ -313,4 +385,249 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
         done += n as usize;
     }
     Ok(())
+}
+
+/// The names in the directory `dir` (without `.` and `..`), read with
+/// `getdents64` through the descriptor itself: no path is looked up again.
+pub(crate) fn list_dir(dir: &File, _path: &std::path::Path) -> io::Result<Vec<OsString>> {
+    use std::os::unix::ffi::OsStrExt;
+    let fd = dir.as_raw_fd();
+    // SAFETY: `fd` is an open directory fd; lseek takes no pointer.
+    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut names = Vec::new();
+    let mut buf = vec![0u8; 32 << 10];
+    loop {
+        // SAFETY: `buf` is writable for `buf.len()` bytes; getdents64 writes at most that.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Ok(names);
+        }
+        // Records: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name NUL-terminated.
+        let mut off = 0;
+        while off < n as usize {
+            let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+            let name = &buf[off + 19..off + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_os_string());
+            }
+            off += reclen;
+        }
+    }
+}
+
+/// `listxattrat`/`getxattrat` (Linux 6.13): the same number on every
+/// architecture that uses the common syscall table for new calls.
+#[cfg(any(
+    all(target_arch = "x86_64", target_pointer_width = "64"),
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
+))]
+const XATTRAT: Option<(libc::c_long, libc::c_long)> = Some((464, 465));
+#[cfg(not(any(
+    all(target_arch = "x86_64", target_pointer_width = "64"),
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
+)))]
+const XATTRAT: Option<(libc::c_long, libc::c_long)> = None;
+
+/// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
+static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
+fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
+    XATTRAT.filter(|_| !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Whether `r` says the kernel has no such syscall; remembers it.
+fn lacks_xattrat(r: &io::Result<usize>) -> bool {
+    let lacks = matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOSYS));
+    if lacks {
+        NO_XATTRAT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    lacks
+}
+
+/// `/proc/self/fd/DIR/NAME`: `name` inside `dir`, for the `l*xattr` calls,
+/// which then do not follow a symlink at `name` (nor rebuild a path).
+fn proc_path(dir: &File, name: &OsStr) -> io::Result<CString> {
+    let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
+    p.extend_from_slice(name.as_bytes());
+    CString::new(p)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
+}
+
+/// Retries a syscall returning `ssize_t` while it fails with `EINTR`.
+fn cvt_size(mut f: impl FnMut() -> libc::c_long) -> io::Result<usize> {
+    loop {
+        let r = f();
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// The names of the extended attributes of `name` in `dir` (a symlink there is
+/// not followed), NUL-separated, into `buf`; `ERANGE` if `buf` is too small,
+/// and with an empty `buf` the size needed. `listxattrat` where the kernel has
+/// it, else `llistxattr` through `/proc/self/fd`.
+pub(crate) fn list_xattrs_at(dir: &File, name: &OsStr, buf: &mut [u8]) -> io::Result<usize> {
+    let c = cstr(name)?;
+    if let Some((_, list)) = xattrat() {
+        // SAFETY: `dir` is an open fd, `c` a valid C string, and `buf` is
+        // writable for `buf.len()` bytes (a null pointer with length 0 asks for the size).
+        let r = cvt_size(|| unsafe {
+            libc::syscall(
+                list,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        });
+        if !lacks_xattrat(&r) {
+            return r;
+        }
+    }
+    let p = proc_path(dir, name)?;
+    // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
+    cvt_size(|| unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
+}
+
+/// The `xattr_args` of `getxattrat(2)`.
+#[repr(C, align(8))]
+struct XattrArgs {
+    value: u64,
+    size: u32,
+    flags: u32,
+}
+
+/// The value of the extended attribute `attr` of `name` in `dir` (a symlink
+/// there is not followed) into `buf`; `ERANGE` if `buf` is too small, and with
+/// an empty `buf` the size needed.
+pub(crate) fn get_xattr_at(
+    dir: &File,
+    name: &OsStr,
+    attr: &CStr,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let c = cstr(name)?;
+    if let Some((get, _)) = xattrat() {
+        let mut args = XattrArgs {
+            value: buf.as_mut_ptr() as u64,
+            size: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+            flags: 0,
+        };
+        // SAFETY: `dir` is an open fd, `c` and `attr` valid C strings, `args`
+        // a valid `xattr_args` of the size passed, whose `value` points to
+        // `buf`, writable for `size` bytes.
+        let r = cvt_size(|| unsafe {
+            libc::syscall(
+                get,
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                attr.as_ptr(),
+                &mut args as *mut XattrArgs,
+                std::mem::size_of::<XattrArgs>(),
+            )
+        });
+        if !lacks_xattrat(&r) {
+            return r;
+        }
+    }
+    let p = proc_path(dir, name)?;
+    // SAFETY: `p` and `attr` are valid C strings; `buf` is writable for `buf.len()` bytes.
+    cvt_size(|| unsafe {
+        libc::lgetxattr(
+            p.as_ptr(),
+            attr.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as _)
+}
+
+/// `fsetxattr(file, attr, value, 0)`: creates or replaces the attribute.
+pub(crate) fn set_xattr(file: &File, attr: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: `file` is an open fd, `attr` a valid C string, `value` readable
+    // for `value.len()` bytes.
+    cvt_r(|| unsafe {
+        libc::fsetxattr(
+            file.as_raw_fd(),
+            attr.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `fremovexattr(file, attr)`.
+pub(crate) fn remove_xattr(file: &File, attr: &CStr) -> io::Result<()> {
+    // SAFETY: `file` is an open fd and `attr` a valid C string.
+    cvt_r(|| unsafe { libc::fremovexattr(file.as_raw_fd(), attr.as_ptr()) }).map(drop)
+}
+
+/// Whether `file` has the extended attribute `attr`: `fgetxattr` asking for
+/// the size only.
+pub(crate) fn has_xattr(file: &File, attr: &CStr) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd and `attr` a valid C string; a null buffer
+    // of size 0 asks for the value's size only.
+    let r = cvt_size(|| unsafe {
+        libc::fgetxattr(file.as_raw_fd(), attr.as_ptr(), std::ptr::null_mut(), 0)
+    } as _);
+    match r {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENODATA) | Some(libc::EOPNOTSUPP)
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_kernel_version;
+
+    #[test]
+    fn kernel_versions() {
+        assert_eq!(parse_kernel_version("6.18.44-fc-v669"), (6, 18));
+        assert_eq!(parse_kernel_version("5.16.0"), (5, 16));
+        assert_eq!(parse_kernel_version("5.17"), (5, 17));
+        assert_eq!(parse_kernel_version("4.19.0-25-amd64"), (4, 19));
+        assert_eq!(parse_kernel_version("garbage"), (0, 0));
+        assert_eq!(parse_kernel_version(""), (0, 0));
+        assert!(super::kernel_version() >= (3, 0));
+    }
 }

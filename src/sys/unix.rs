@@ -48,9 +48,16 @@ pub(crate) struct Meta {
     /// Device and inode: the file's identity.
     pub(crate) dev: u64,
     pub(crate) ino: u64,
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Hard links: 0 for an unnamed or removed file.
+    pub(crate) nlink: u64,
+    /// Last modification.
+    pub(crate) mtime: std::time::SystemTime,
 }
 
-fn cstr(name: &OsStr) -> io::Result<CString> {
+/// `name` as a C string; a NUL byte inside is `InvalidInput`.
+pub(crate) fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
 }
@@ -84,7 +91,7 @@ pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
 /// directory the caller may write and search but not read (`0300`) — a
 /// descriptor that serves only for `*at` calls (`O_PATH` on Linux). Returns
 /// the directory and whether it was opened for reading.
-pub(crate) fn open_dir_at(base: Option<&File>, path: &Path) -> io::Result<(File, bool)> {
+pub(crate) fn open_dir_rel(base: Option<&File>, path: &Path) -> io::Result<(File, bool)> {
     let c = cstr(path.as_os_str())?;
     let at = base.map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
@@ -125,26 +132,6 @@ pub(crate) enum Protection {
 #[allow(dead_code)] // Linux has its own.
 pub(crate) fn protection(_which: Protection) -> u32 {
     0
-}
-
-/// Opens the regular file `name` in `dir` to read it, without following a
-/// symlink (`ELOOP`), without blocking on a FIFO and without acquiring a
-/// controlling terminal: the caller checks with [`fstat`] that it is the file
-/// it resolved.
-pub(crate) fn open_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
-    let c = cstr(name)?;
-    let flags =
-        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    // SAFETY: `dir` is an open fd and `c` a valid C string.
-    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
-/// `flock(LOCK_EX)`: waits for an exclusive lock on the open file.
-pub(crate) fn lock_exclusive(file: &File) -> io::Result<()> {
-    // SAFETY: `file` is an open fd.
-    cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }).map(drop)
 }
 
 /// `lstat` of `name` inside `dir`; `Ok(None)` if nothing is there.
@@ -192,6 +179,20 @@ fn meta(st: &libc::stat) -> Meta {
         gid: st.st_gid,
         dev: st.st_dev as u64,
         ino: st.st_ino as u64,
+        size: st.st_size as u64,
+        nlink: st.st_nlink as u64,
+        mtime: time(st.st_mtime as i64, st.st_mtime_nsec as i64),
+    }
+}
+
+/// A `stat` time as a [`SystemTime`](std::time::SystemTime).
+fn time(secs: i64, nsecs: i64) -> std::time::SystemTime {
+    use std::time::{Duration, UNIX_EPOCH};
+    let nanos = Duration::from_nanos(nsecs.clamp(0, 999_999_999) as u64);
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64) + nanos
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + nanos
     }
 }
 
@@ -306,7 +307,11 @@ pub(crate) fn is_temp_name(name: &OsStr) -> bool {
 }
 
 /// Creates a named temp file in `dir`: `O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC`,
-/// with permission bits `mode` (the umask applies on top).
+/// with permission bits `mode` (the umask applies on top), and locks it
+/// ([`lock`]) for as long as the returned file lives, so that
+/// [`sweep`](crate::sweep) knows it is live. A sweep that opened the temp in
+/// the instant between its creation and the lock may have removed it: then
+/// the file has no link left, and another is created.
 pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Result<Temp> {
     let flags = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     let mut tries = 0;
@@ -320,9 +325,15 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
         });
         match r {
             Ok(fd) => {
+                // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+                let file = unsafe { File::from_raw_fd(fd) };
+                lock(&file)?;
+                if fstat(&file)?.nlink == 0 && tries < 16 {
+                    tries += 1;
+                    continue;
+                }
                 return Ok(Temp {
-                    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-                    file: unsafe { File::from_raw_fd(fd) },
+                    file,
                     name: Some(name),
                 });
             }
@@ -330,6 +341,52 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
             Err(e) => return Err(e),
         }
     }
+}
+
+/// An exclusive `flock` on the temp, held until its descriptor is closed (or
+/// the process dies): the sign for [`sweep`](crate::sweep) that a writer is
+/// alive. Waits while a sweep holds it (only for the instant of its unlink).
+pub(crate) fn lock(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }).map(drop)
+}
+
+/// Releases [`lock`]: for a committed file handed back to the caller, which
+/// is the target now and must not stay locked.
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) }).map(drop)
+}
+
+/// `flock(LOCK_EX|LOCK_NB)`: `Ok(false)` if someone else holds a lock.
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    match cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens `name` in `dir` to lock it, never following a symlink, never
+/// blocking (a FIFO), never becoming a controlling terminal.
+pub(crate) fn open_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// The names in the directory `dir` (without `.` and `..`). The portable
+/// path lists it by `path` (`read_dir`); Linux has its own, through `dir`.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_dir(_dir: &File, path: &Path) -> io::Result<Vec<OsString>> {
+    std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect()
 }
 
 /// The portable platform has no unnamed temps: always a named one.
@@ -342,12 +399,6 @@ pub(crate) fn create_temp(
     _force_named: bool,
 ) -> io::Result<Temp> {
     create_named_temp(dir, target, if owner_only { mode & 0o600 } else { mode })
-}
-
-/// The portable path never calls `syncfs`, so trusts it nowhere.
-#[allow(dead_code)] // Linux has its own.
-pub(crate) fn syncfs_trusted(_fd: &File) -> io::Result<bool> {
-    Ok(false)
 }
 
 /// Unnamed temps do not exist here, so there is never one to link.
@@ -374,11 +425,17 @@ pub(crate) fn link(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
 
 /// Moves `from` to `to` only if `to` does not exist: link, then unlink the old name.
 /// Race-free: `link` fails with `EEXIST` atomically.
-pub(crate) fn rename_noreplace(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
+///
+/// `Err`: nothing was created. `Ok(Some(e))`: `to` was created, but removing
+/// `from` (now a second link to it) failed with `e`; the caller must report
+/// that, not a failure to create.
+pub(crate) fn rename_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+) -> io::Result<Option<io::Error>> {
     link(dir, from, to)?;
-    // The target now holds the new content; the temp name is a second link to
-    // it. Failing to remove that is an error the caller must hear about.
-    unlink(dir, from)
+    Ok(unlink(dir, from).err())
 }
 
 /// `unlinkat(dir, name, 0)`.
@@ -386,6 +443,36 @@ pub(crate) fn unlink(dir: &File, name: &OsStr) -> io::Result<()> {
     let c = cstr(name)?;
     // SAFETY: `dir` is an open fd and `c` a valid C string.
     cvt_r(|| unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
+}
+
+/// Opens `name` in `dir` for reading without following a symlink there
+/// (`O_NOFOLLOW`: a symlink fails with `ELOOP`) and without blocking on a FIFO
+/// (`O_NONBLOCK`).
+pub(crate) fn open_read_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags =
+        libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Opens the directory `name` in `dir` (following a symlink, as path lookup does).
+pub(crate) fn open_dir_at(dir: &File, name: &OsStr) -> io::Result<File> {
+    let c = cstr(name)?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `mkdirat(dir, name, mode)`: the umask applies, as for `mkdir(2)`.
+pub(crate) fn mkdir_at(dir: &File, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name)?;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    cvt_r(|| unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
 /// Copies all of `src` into `dst` from their current offsets through
@@ -442,12 +529,24 @@ pub(crate) fn sync_file(file: &File) -> io::Result<()> {
     full_sync(file.as_raw_fd())
 }
 
-/// Syncs the whole filesystem holding `dir`, where that is known to make every
-/// file on it durable. The portable path knows no such filesystem: `Ok(false)`,
-/// and the caller syncs file by file.
+/// Whether `syncfs` can stand in for an `fsync` of each file on the
+/// filesystem of `dir`: the portable path knows no such filesystem.
 #[allow(dead_code)] // Linux has its own.
-pub(crate) fn sync_fs(_dir: &File) -> io::Result<bool> {
+pub(crate) fn syncfs_trusted(_dir: &File, _any_kernel: bool) -> io::Result<bool> {
     Ok(false)
+}
+
+/// Never called where [`syncfs_trusted`] is always false.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn sync_fs(_dir: &File) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Starting the writeback ahead of the `fsync`s is a Linux call
+/// (`sync_file_range`); here the `fsync`s alone do the work.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn start_writeback(_file: &File) -> io::Result<()> {
+    Ok(())
 }
 
 /// After [`sync_fs`]: writes what is still dirty of `file` and reports any
@@ -483,4 +582,40 @@ fn full_sync(fd: RawFd) -> io::Result<()> {
     // pages, and a retry can falsely succeed) — but EINTR means it never ran.
     // SAFETY: `fd` is an open file descriptor.
     cvt_r(|| unsafe { libc::fsync(fd) }).map(drop)
+}
+
+/// Extended attributes are kept on Linux only so far: elsewhere a target
+/// lists none (macOS and the BSDs have other calls, not yet verified).
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_xattrs_at(_dir: &File, _name: &OsStr, _buf: &mut [u8]) -> io::Result<usize> {
+    Ok(0)
+}
+
+/// Never called where [`list_xattrs_at`] lists nothing.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn get_xattr_at(
+    _dir: &File,
+    _name: &OsStr,
+    _attr: &std::ffi::CStr,
+    _buf: &mut [u8],
+) -> io::Result<usize> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// Never called where [`list_xattrs_at`] lists nothing.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn set_xattr(_file: &File, _attr: &std::ffi::CStr, _value: &[u8]) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
+
+/// No ACL can have been inherited where none are read: nothing to remove.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn remove_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(libc::ENOTSUP))
+}
+
+/// No attributes where none are read.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool> {
+    Ok(false)
 }

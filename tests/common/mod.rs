@@ -170,6 +170,32 @@ impl Mount {
         }
     }
 
+    /// Makes a filesystem image of `size` bytes (sparse) with `mkfs.FS_TYPE -q`
+    /// (`-F`/`-f` to skip questions) and loop-mounts it on a fresh directory;
+    /// unmounting detaches the loop device.
+    pub fn image(fs_type: &str, size: u64) -> Mount {
+        let dir = scratch();
+        let image = dir.path().join("fs.img");
+        let mnt = dir.path().join("mnt");
+        fs::create_dir(&mnt).unwrap();
+        fs::File::create(&image).unwrap().set_len(size).unwrap();
+        let force = if fs_type.starts_with("ext") {
+            "-F"
+        } else {
+            "-f"
+        };
+        sh(&format!(
+            "mkfs.{fs_type} -q {force} {} >/dev/null && mount -o loop {} {}",
+            shell_quote(&image),
+            shell_quote(&image),
+            shell_quote(&mnt)
+        ));
+        Mount {
+            path: mnt,
+            _dir: Some(dir),
+        }
+    }
+
     /// Remounts read-only.
     pub fn remount_ro(&self) {
         sh(&format!("mount -o remount,ro {}", shell_quote(&self.path)));
@@ -273,7 +299,7 @@ pub fn cli_input(cmd: &mut Command, input: &[u8]) -> Output {
 }
 
 /// Asserts the CLI failed with status 1 and exactly one stderr line of the form
-/// `atomic-write: <path>: ...`; returns that line.
+/// `atomic-write: "<path>": ...` (the path quoted as `{:?}` shows it); returns that line.
 #[track_caller]
 pub fn assert_io_failure(out: &Output, path: &Path) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -287,7 +313,7 @@ pub fn assert_io_failure(out: &Output, path: &Path) -> String {
         stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
         "expected exactly one stderr line, got {stderr:?}"
     );
-    let prefix = format!("atomic-write: {}: ", path.display());
+    let prefix = format!("atomic-write: {path:?}: ");
     assert!(
         stderr.starts_with(&prefix),
         "stderr {stderr:?} does not start with {prefix:?}"

@@ -27,6 +27,10 @@ pub enum Writer {
     CliNoClobber,
     /// The CLI with `--append`: the result is the old content, then stdin.
     CliAppend,
+    /// The CLI with `--backup`: the old version is kept as `PATH~`.
+    CliBackup,
+    /// The CLI with `--if-changed --backup` (and new content: it commits).
+    CliIfChanged,
     /// A Python writer of the given kind (see [`WRITERS_PY`]).
     Py(&'static str),
 }
@@ -64,6 +68,8 @@ impl Writer {
             Writer::CliNamed => "atomic-write (named temp)".into(),
             Writer::CliNoClobber => "atomic-write --no-clobber".into(),
             Writer::CliAppend => "atomic-write --append".into(),
+            Writer::CliBackup => "atomic-write --backup".into(),
+            Writer::CliIfChanged => "atomic-write --if-changed --backup".into(),
             Writer::Py(kind) => format!("python:{kind}"),
         }
     }
@@ -72,8 +78,18 @@ impl Writer {
     pub fn is_cli(&self) -> bool {
         matches!(
             self,
-            Writer::Cli | Writer::CliNamed | Writer::CliNoClobber | Writer::CliAppend
+            Writer::Cli
+                | Writer::CliNamed
+                | Writer::CliNoClobber
+                | Writer::CliAppend
+                | Writer::CliBackup
+                | Writer::CliIfChanged
         )
+    }
+
+    /// Whether this writer keeps a backup `PATH~`.
+    pub fn backs_up(&self) -> bool {
+        matches!(self, Writer::CliBackup | Writer::CliIfChanged)
     }
 
     /// Program, arguments and extra environment to replace `target` with stdin.
@@ -90,6 +106,19 @@ impl Writer {
             ),
             Writer::CliAppend => (
                 vec![super::bin().into(), "--append".into(), target.into()],
+                vec![],
+            ),
+            Writer::CliBackup => (
+                vec![super::bin().into(), "--backup".into(), target.into()],
+                vec![],
+            ),
+            Writer::CliIfChanged => (
+                vec![
+                    super::bin().into(),
+                    "--if-changed".into(),
+                    "--backup".into(),
+                    target.into(),
+                ],
                 vec![],
             ),
             Writer::Py(kind) => (

@@ -42,6 +42,8 @@ pub struct Live {
     refuse_rename_flags: bool,
     /// Fail renames onto this name with this error.
     fail_rename_to: Option<(std::ffi::OsString, Errno)>,
+    /// Refuse hard links (`EPERM`), as vfat and some FUSE servers do.
+    refuse_links: bool,
 }
 
 impl Live {
@@ -56,6 +58,7 @@ impl Live {
             failed_syncs: 0,
             refuse_rename_flags: false,
             fail_rename_to: None,
+            refuse_links: false,
         }
     }
 
@@ -403,6 +406,9 @@ impl Filesystem for ModelFs {
         let r = {
             let mut live = self.live();
             live.child(newparent.0, newname).and_then(|c| {
+                if live.refuse_links {
+                    return Err(Errno::EPERM);
+                }
                 if c.is_some() {
                     return Err(Errno::EEXIST);
                 }
@@ -662,6 +668,14 @@ impl Mounted {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .refuse_rename_flags = yes;
+    }
+
+    /// Whether to refuse hard links (`EPERM`), as filesystems without them do.
+    pub fn refuse_links(&self, yes: bool) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .refuse_links = yes;
     }
 
     /// From now on, fail every rename onto `name` with `errno`.

@@ -627,6 +627,19 @@ pub struct Expect<'a> {
     pub new_attrs: (u32, u32, u32),
     /// Number of operations served before the writer reported success, if it did.
     pub reported_at: Option<usize>,
+    /// With a backup write: where the backup is and what it held before.
+    pub backup: Option<BackupExpect<'a>>,
+}
+
+/// What a write with a backup must leave at the backup's path: the previous
+/// backup or the old content while the target is old, the old content (with
+/// the old file's attributes) once the target is new.
+pub struct BackupExpect<'a> {
+    pub path: &'a Path,
+    /// The backup before the write (`None`: none).
+    pub previous: Option<&'a [u8]>,
+    /// `(perm, uid, gid)` of the old target.
+    pub old_attrs: (u32, u32, u32),
 }
 
 /// The outcome of checking every crash state of one write.
@@ -642,6 +655,9 @@ pub struct Verdict {
     pub lost: usize,
     /// States with the new content but not its permission bits or owner.
     pub wrong_attrs: usize,
+    /// States whose backup is missing, partial, or not the old content
+    /// beside a new target (with [`Expect::backup`]).
+    pub bad_backup: usize,
     /// The first few bad states, described.
     pub samples: Vec<String>,
     /// Most entries left beside the target in one state (temps).
@@ -652,7 +668,17 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn ok(&self) -> bool {
-        self.torn == 0 && self.lost == 0 && self.wrong_attrs == 0
+        self.torn == 0 && self.lost == 0 && self.wrong_attrs == 0 && self.bad_backup == 0
+    }
+}
+
+/// What a file holds, in the words of a sample.
+fn describe(got: Option<&[u8]>, want: &Expect) -> String {
+    match got {
+        None => "no file".to_string(),
+        Some(d) if Some(d) == want.old => "the old content".to_string(),
+        Some(d) if d == want.new => "the new content".to_string(),
+        Some(d) => format!("{} bytes, neither old nor new", d.len()),
     }
 }
 
@@ -685,18 +711,38 @@ pub fn check(initial: &Image, log: &[Op], model: Model, want: &Expect) -> (Verdi
         v.torn += usize::from(torn);
         v.lost += usize::from(lost);
         v.wrong_attrs += usize::from(wrong_attrs);
+        let backup_problem = want.backup.as_ref().and_then(|b| {
+            let held = s.image.read(b.path);
+            let attrs = s.image.attrs(b.path);
+            let old_ok = held.is_some() && held == want.old && attrs == Some(b.old_attrs);
+            if is_new && !is_old {
+                (!old_ok).then(|| {
+                    format!(
+                        "new target but the backup holds {} ({attrs:?})",
+                        describe(held, want)
+                    )
+                })
+            } else {
+                (!old_ok && held != b.previous)
+                    .then(|| format!("old target and the backup holds {}", describe(held, want)))
+            }
+        });
+        v.bad_backup += usize::from(backup_problem.is_some());
+        if let (Some(p), true) = (&backup_problem, v.samples.len() < 5) {
+            let at = log
+                .get(s.k)
+                .map_or("after the last operation".to_string(), |op| {
+                    format!("before op #{} {}", s.k, op.describe())
+                });
+            v.samples.push(format!("crash {at}: {p}"));
+        }
         if (torn || lost || wrong_attrs) && v.samples.len() < 5 {
             let at = log
                 .get(s.k)
                 .map_or("after the last operation".to_string(), |op| {
                     format!("before op #{} {}", s.k, op.describe())
                 });
-            let held = match got {
-                None => "no file".to_string(),
-                Some(d) if Some(d) == want.old => "the old content".to_string(),
-                Some(d) if d == want.new => "the new content".to_string(),
-                Some(d) => format!("{} bytes, neither old nor new", d.len()),
-            };
+            let held = describe(got, want);
             let why = if lost { "after reported success, " } else { "" };
             let attrs = if wrong_attrs {
                 let show = |a: Option<(u32, u32, u32)>| {

@@ -1,0 +1,156 @@
+"""Concurrent writers (threads and processes) with validating readers, and
+the GIL released while the disk works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import zlib
+
+import atomic_write
+
+from conftest import assert_only
+
+# A version is self-validating: "AW <writer> <seq> <length> <crc32>\n" + payload.
+VERSION_CODE = r'''
+import os, zlib
+
+def version(writer, seq):
+    payload = (b"%d-%d|" % (writer, seq)) * (50 + (writer * 131 + seq * 17) % 3000)
+    return b"AW %d %d %d %d\n" % (writer, seq, len(payload), zlib.crc32(payload)) + payload
+
+def check(data):
+    head, sep, payload = data.partition(b"\n")
+    fields = head.split(b" ")
+    assert sep and fields[0] == b"AW" and len(fields) == 5, data[:80]
+    writer, seq, length, crc = (int(f) for f in fields[1:])
+    assert len(payload) == length and zlib.crc32(payload) == crc, (writer, seq)
+    assert payload == (b"%d-%d|" % (writer, seq)) * (len(payload) // len(b"%d-%d|" % (writer, seq))), (writer, seq)
+    return writer, seq
+'''
+exec(VERSION_CODE)  # defines version() and check() here too
+
+WRITER_PROCESS = VERSION_CODE + r'''
+import sys, atomic_write
+path, writer, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for seq in range(count):
+    if seq % 2:
+        atomic_write.atomic_write_bytes(path, version(writer, seq))
+    else:
+        atomic_write.atomic_write_text(path, version(writer, seq).decode("latin-1"), encoding="latin-1")
+'''
+
+READER_PROCESS = VERSION_CODE + r'''
+import sys
+path, stop = sys.argv[1], sys.argv[2]
+reads = 0
+while not os.path.exists(stop):
+    with open(path, "rb") as f:
+        check(f.read())
+    reads += 1
+print(reads)
+'''
+
+
+def test_threads_and_processes_readers_never_see_a_mix(scratch):
+    target = scratch / "shared"
+    stop = scratch.parent / (scratch.name + ".stop")
+    atomic_write.atomic_write_bytes(target, version(0, 0))
+    writes_per_thread, writes_per_process = 40, 40
+    errors = []
+    reads = [0]
+    done = threading.Event()
+
+    def thread_writer(writer):
+        try:
+            for seq in range(writes_per_thread):
+                data = version(writer, seq)
+                if seq % 3 == 0:
+                    atomic_write.atomic_write_bytes(target, data)
+                elif seq % 3 == 1:
+                    atomic_write.atomic_write_bytes(target, memoryview(bytearray(data)))
+                else:
+                    with atomic_write.open(target, "wb") as f:
+                        f.write(data[:100])
+                        f.write(data[100:])
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def thread_reader():
+        try:
+            while not done.is_set():
+                check(target.read_bytes())
+                reads[0] += 1
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER_PROCESS, str(target), str(stop)], stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER_PROCESS, str(target), str(100 + i), str(writes_per_process)])
+        for i in range(4)
+    ]
+    threads = [threading.Thread(target=thread_writer, args=(1 + i,)) for i in range(8)]
+    threads += [threading.Thread(target=thread_reader) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for p in procs:
+            assert p.wait(timeout=300) == 0
+        for t in threads[:8]:
+            t.join()
+    finally:
+        done.set()
+        stop.write_text("")
+        for t in threads:
+            t.join()
+        for p in procs + readers:
+            if p.poll() is None and p not in readers:
+                p.kill()
+        process_reads = [int(r.communicate(timeout=60)[0] or 0) for r in readers]
+        stop.unlink()
+    assert not errors, errors
+    assert [r.returncode for r in readers] == [0, 0]
+    assert reads[0] > 0 and all(n > 0 for n in process_reads), (reads, process_reads)
+    writer, seq = check(target.read_bytes())
+    assert (writer in range(1, 9) and seq == writes_per_thread - 1) or (
+        writer in range(100, 104) and seq == writes_per_process - 1
+    ), (writer, seq)
+    assert_only(scratch, ["shared"])
+
+
+def timed_writes(dirs, count, data):
+    """Wall time of one thread per directory, each writing `count` durable files."""
+
+    def work(d):
+        for i in range(count):
+            atomic_write.atomic_write_bytes(d / f"f{i}", data)
+
+    threads = [threading.Thread(target=work, args=(d,)) for d in dirs]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def test_gil_is_released_while_writing(scratch):
+    """Four threads writing durably on disk overlap: if the GIL were held
+    through fsync, their wall time would be about 4x one thread's."""
+    dirs = [scratch / f"d{i}" for i in range(4)]
+    for d in dirs:
+        d.mkdir()
+    data = b"x" * 4096
+    ones, fours = [], []
+    for _ in range(3):  # interleaved rounds; the fastest of each, on a shared machine
+        ones.append(timed_writes(dirs[:1], 60, data))
+        fours.append(timed_writes(dirs, 60, data))
+    ratio = min(fours) / min(ones)
+    print(f"4 threads: {min(fours) * 1000:.0f} ms, 1 thread: {min(ones) * 1000:.0f} ms, ratio {ratio:.2f}")
+    # Held: 4.1 to 5.1 measured here; released: 0.5 to 2.3 (CPU-bound on 2 cores).
+    assert ratio < 3.0, (ones, fours)

@@ -1,0 +1,51 @@
+"""The type stubs match the runtime (mypy's stubtest) and type-check the
+documented uses."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+from conftest import missing
+
+USES = """
+import json, pathlib
+import atomic_write
+from atomic_write import atomic_write_bytes, atomic_write_text
+
+atomic_write_text("config.json", '{"version": 2}\\n')
+atomic_write_text(pathlib.Path("t"), "x", encoding="latin-1", mode=0o644)
+atomic_write_bytes(b"blob.dat", memoryview(b"\\x00\\x01\\x02"))
+with atomic_write.open("cfg.json", "w") as f:
+    json.dump({"version": 2}, f)
+    text: atomic_write.AtomicTextFile = f
+with atomic_write.open("blob", "ab", mode=0o600, durable=False) as b:
+    binary: atomic_write.AtomicBinaryFile = b
+    b.write(b"x")
+atomic_write.commit_all([atomic_write.open("a", "wb"), atomic_write.open("b", "w")])
+removed: int = atomic_write.sweep(".", older_than=60)
+"""
+
+
+def require_mypy():
+    if importlib.util.find_spec("mypy") is None:
+        missing("mypy (pip install mypy)")
+
+
+def test_stubtest():
+    require_mypy()
+    out = subprocess.run([sys.executable, "-m", "mypy.stubtest", "atomic_write"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_documented_uses_type_check(tmp_path):
+    require_mypy()
+    (tmp_path / "uses.py").write_text(USES)
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "uses.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

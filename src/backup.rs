@@ -1,0 +1,137 @@
+//! Keeping the replaced version as a backup ([`Options::backup`](crate::Options::backup)),
+//! crash-safely.
+//!
+//! Just before the commit's rename, the current target gets a second name:
+//!
+//! 1. `linkat` of the target to a fresh hidden temp name (the same shape as
+//!    the write's own temps, so [`sweep`](crate::sweep) recognises one left by
+//!    a killed writer) — the same inode, so the backup has the old file's
+//!    content, mode, owner, extended attributes and timestamps for free;
+//! 2. `renameat` of that name over the backup's name, atomically replacing
+//!    any previous backup;
+//! 3. `fsync` of the directory (full durability), so the backup is on disk
+//!    before the target is replaced.
+//!
+//! Where the filesystem has no hard links (`linkat` refused: vfat, some FUSE
+//! and network filesystems), step 1 is a copy instead: a named temp with the
+//! target's content, owner and mode (extended attributes are not copied),
+//! `fsync`ed before step 2.
+//!
+//! A crash at any point leaves the old target with the previous backup, the
+//! old target with the old content as backup, or the new target with the old
+//! content as backup: never a partial backup, never the new target without
+//! its backup.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use crate::error::{self, ResultExt};
+use crate::sys;
+
+/// The backup's name: the target's name followed by `suffix`.
+pub(crate) fn name(target: &OsStr, suffix: &OsStr) -> OsString {
+    let mut n = target.to_os_string();
+    n.push(suffix);
+    n
+}
+
+/// Refuses a suffix that would not name a sibling of the target.
+pub(crate) fn check_suffix(suffix: &OsStr) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let b = suffix.as_bytes();
+    if b.is_empty() || b.contains(&b'/') || b.contains(&0) {
+        return Err(error::context(
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a backup suffix must be non-empty, without '/' or NUL",
+            ),
+            || format!("invalid backup suffix {suffix:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes the file now at `name` in `dir` the backup `backup`, replacing any
+/// previous one, and (if `durable`) syncs the directory. Nothing there: nothing to do.
+pub(crate) fn make(
+    dir: &File,
+    dir_path: &Path,
+    name: &OsStr,
+    backup: &OsStr,
+    durable: bool,
+) -> io::Result<()> {
+    let shown = dir_path.join(backup);
+    let what = || format!("failed to back up {:?} as {:?}", dir_path.join(name), shown);
+    let Some(tmp) = second_name(dir, name, durable).context(what)? else {
+        return Ok(());
+    };
+    if let Err(e) = sys::rename(dir, &tmp, backup) {
+        let _ = sys::unlink(dir, &tmp);
+        return Err(error::context(e, what));
+    }
+    if durable {
+        sys::sync_dir(dir).context(|| {
+            format!("made the backup {shown:?} but failed to sync directory {dir_path:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// Gives the current target a fresh hidden name: a hard link, or a synced copy
+/// where the filesystem has no hard links. `None` if there is no target.
+fn second_name(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsString>> {
+    for _ in 0..16 {
+        let tmp = sys::temp_name(name)?;
+        match sys::link(dir, name, &tmp) {
+            Ok(()) => return Ok(Some(tmp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            // No hard links here (or too many, or not allowed by
+            // fs.protected_hardlinks): copy.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EPERM)
+                        | Some(libc::EOPNOTSUPP)
+                        | Some(libc::EMLINK)
+                        | Some(libc::ENOSYS)
+                ) =>
+            {
+                return copy(dir, name, durable)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from(io::ErrorKind::AlreadyExists))
+}
+
+/// A named temp holding a copy of the target, with its owner and mode; `None`
+/// if there is no target.
+fn copy(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsString>> {
+    let mut src = match sys::open_read_nofollow_at(dir, name) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = sys::fstat(&src)?;
+    let mut temp = sys::create_named_temp(dir, name, 0o600)?;
+    let tmp = temp.name.take().expect("a named temp has a name");
+    let filled = (|| {
+        sys::clone_or_copy(&mut src, &mut temp.file)?;
+        sys::chown_best_effort(&temp.file, meta.uid, meta.gid)?;
+        sys::chmod(&temp.file, meta.mode)?;
+        if durable {
+            sys::sync_file(&temp.file)?;
+        }
+        Ok(())
+    })();
+    match filled {
+        Ok(()) => Ok(Some(tmp)),
+        Err(e) => {
+            let _ = sys::unlink(dir, &tmp);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Whether a commit would change anything: the temp compared with the current
+//! target, for [`AtomicFile::commit_if_changed`](crate::AtomicFile::commit_if_changed).
+//!
+//! Streamed, in constant memory: sizes and attributes first (one `fstat`
+//! each), then both files read side by side a block at a time, stopping at the
+//! first difference. The target compared is the very entry the commit would
+//! replace: opened relative to the directory descriptor with `O_NOFOLLOW`
+//! (a symlink there, with `follow_symlinks(false)`, counts as a change), and
+//! after the compare the name must still point at the inode that was read.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use crate::sys::{self, FileKind};
+
+/// Block size of the streamed compare: two buffers of this size, whatever the files' sizes.
+const BLOCK: usize = 64 << 10;
+
+/// What the result must look like besides its content.
+pub(crate) struct Want {
+    /// Permission bits the commit would give the result, if they are not the target's own.
+    pub(crate) mode: Option<u32>,
+    /// `(uid, gid)` the result would have, if it is not the target's own.
+    pub(crate) owner: Option<(u32, u32)>,
+}
+
+/// `Ok(true)` if `name` in `dir` is a regular file with exactly the content of
+/// `temp` and the wanted attributes: replacing it would change nothing.
+/// Anything that cannot be shown to be the same (no target, a symlink or a
+/// special file there, a target we may not read, one replaced while we read
+/// it) is `Ok(false)`: the caller then commits, which is always correct.
+pub(crate) fn unchanged(dir: &File, name: &OsStr, temp: &File, want: &Want) -> io::Result<bool> {
+    let target = match sys::open_read_nofollow_at(dir, name) {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT)
+                    | Some(libc::ELOOP)
+                    | Some(libc::EACCES)
+                    | Some(libc::EPERM)
+                    | Some(libc::ENXIO)
+                    | Some(libc::EAGAIN)
+            ) =>
+        {
+            return Ok(false)
+        }
+        Err(e) => return Err(e),
+    };
+    let (t, n) = (sys::fstat(&target)?, sys::fstat(temp)?);
+    if t.kind != FileKind::Regular
+        || t.size != n.size
+        || want.mode.is_some_and(|m| m != t.mode)
+        || want.owner.is_some_and(|o| o != (t.uid, t.gid))
+    {
+        return Ok(false);
+    }
+    if !same_bytes(&target, temp, t.size)? {
+        return Ok(false);
+    }
+    // The name still leads to the inode we read: what we compared with is
+    // what a commit would have replaced.
+    Ok(sys::stat_at(dir, name)?.is_some_and(|m| (m.dev, m.ino) == (t.dev, t.ino)))
+}
+
+/// Compares `a` and `b` over `len` bytes from offset 0 (positioned reads: the
+/// files' cursors do not move). A short file is a difference.
+fn same_bytes(a: &File, b: &File, len: u64) -> io::Result<bool> {
+    let (mut x, mut y) = (vec![0u8; BLOCK], vec![0u8; BLOCK]);
+    let mut off = 0u64;
+    while off < len {
+        let want = usize::try_from(len - off).map_or(BLOCK, |r| r.min(BLOCK));
+        if !read_full_at(a, &mut x[..want], off)? || !read_full_at(b, &mut y[..want], off)? {
+            return Ok(false);
+        }
+        if x[..want] != y[..want] {
+            return Ok(false);
+        }
+        off += want as u64;
+    }
+    // Nothing beyond `len` in either (the target may have grown meanwhile).
+    Ok(a.read_at(&mut x[..1], len)? == 0 && b.read_at(&mut y[..1], len)? == 0)
+}
+
+/// Fills `buf` from `off`; `Ok(false)` at end of file before it is full.
+fn read_full_at(f: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<bool> {
+    while !buf.is_empty() {
+        match f.read_at(buf, off) {
+            Ok(0) => return Ok(false),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                off += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}

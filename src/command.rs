@@ -1,0 +1,144 @@
+//! `-- COMMAND` for the `atomic-write` binary (a module of `main.rs`, not of
+//! the library): start the command as a clean process, wait for it and for
+//! signals together, and on a signal pass it on and leave nothing running.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::ppoll;
+use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::{check_signals, Failure};
+
+/// How long processes the command left behind get to end of the signal
+/// passed on to them before they are killed.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Starts the command with its standard output piped to us.
+///
+/// It gets an empty signal mask: ours blocks the signals we wait for, a mask
+/// survives `exec`, and std's spawn leaves it as it is. The signals we handle
+/// get their default disposition at `exec` (std resets SIGPIPE, which Rust's
+/// runtime ignores). On Linux we become the subreaper of what the command
+/// starts, so whatever it leaves behind is ours to find and end on a signal.
+pub(crate) fn spawn(argv: &[OsString]) -> io::Result<Child> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    let mut ours = SigSet::empty();
+    pthread_sigmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        Some(&mut ours),
+    )?;
+    // A signal arriving meanwhile only sets its flag: checked once the
+    // command exists, so it is passed on.
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdout(Stdio::piped())
+        .spawn();
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&ours), None)?;
+    child
+}
+
+/// Waits for the command to end, or for a signal: then it is passed on
+/// ([`stop`]) and reported as [`Failure::Signal`].
+pub(crate) fn wait(child: &mut Child, caught: &AtomicUsize) -> Result<ExitStatus, Failure> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        // SIGCHLD (handled, blocked outside ppoll) wakes us when it ends; a
+        // SIGCHLD that came before this ppoll is pending and wakes it at once.
+        let _ = ppoll(&mut [], None, Some(SigSet::empty()));
+        if let Err(Failure::Signal(sig)) = check_signals(caught) {
+            stop(child, sig, caught);
+            return Err(Failure::Signal(sig));
+        }
+    }
+}
+
+/// Passes `sig` on to the command and waits for it (passing on any further
+/// signal meanwhile); then ends what it left running.
+pub(crate) fn stop(child: &mut Child, sig: i32, caught: &AtomicUsize) {
+    let pid = Pid::from_raw(child.id() as i32);
+    caught.store(0, Ordering::SeqCst);
+    let mut next = sig;
+    while let Ok(None) = child.try_wait() {
+        if next != 0 {
+            send(pid, next);
+        }
+        let _ = ppoll(&mut [], None, Some(SigSet::empty()));
+        next = caught.swap(0, Ordering::SeqCst) as i32;
+    }
+    end_leftovers(sig);
+}
+
+/// Sends `sig` to `pid`, and SIGCONT, so a stopped process gets it too.
+fn send(pid: Pid, sig: i32) {
+    if let Ok(sig) = Signal::try_from(sig) {
+        let _ = kill(pid, sig);
+        let _ = kill(pid, Signal::SIGCONT);
+    }
+}
+
+/// Ends the processes the command left running: each is adopted by us once
+/// its parent has ended (we are their subreaper), gets `sig`, and after
+/// [`GRACE`] SIGKILL; returns once we have no child left. Without `/proc` to
+/// find them, returns at once.
+fn end_leftovers(sig: i32) {
+    let start = Instant::now();
+    let mut signalled = Vec::new();
+    loop {
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) => {}
+                Err(Errno::EINTR) => {}
+                Err(_) => return, // ECHILD: none left
+            }
+        }
+        let Some(children) = children() else {
+            return;
+        };
+        let late = start.elapsed() >= GRACE;
+        for pid in children {
+            if late {
+                let _ = kill(pid, Signal::SIGKILL);
+            } else if !signalled.contains(&pid) {
+                signalled.push(pid);
+                send(pid, sig);
+            }
+        }
+        // Woken by SIGCHLD, or in time for the next scan.
+        let tick = Duration::from_millis(50);
+        let _ = ppoll(&mut [], Some(tick.into()), Some(SigSet::empty()));
+    }
+}
+
+/// Our child processes, from `/proc/*/stat`; `None` without procfs.
+fn children() -> Option<Vec<Pid>> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue; // ended meanwhile
+        };
+        // `PID (COMM) STATE PPID ...`; COMM may hold spaces and parentheses.
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+        if fields.nth(1) == Some(me.as_str()) {
+            found.push(Pid::from_raw(pid));
+        }
+    }
+    Some(found)
+}
