@@ -13,8 +13,10 @@
 //!    before the target is replaced.
 //!
 //! Where the filesystem has no hard links (`linkat` refused: vfat, some FUSE
-//! and network filesystems), step 1 is a copy instead: a named temp with the
-//! target's content, owner and mode (extended attributes are not copied),
+//! and network filesystems, or `fs.protected_hardlinks` for a file the writer
+//! may read but not write), step 1 is a copy instead: a named temp with the
+//! target's content, owner (where the process may set it), extended
+//! attributes (those a replacement keeps, see [`crate::attrs`]) and mode,
 //! `fsync`ed before step 2.
 //!
 //! A crash at any point leaves the old target with the previous backup, the
@@ -27,6 +29,7 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
+use crate::attrs::Xattrs;
 use crate::error::{self, ResultExt};
 use crate::sys;
 
@@ -64,7 +67,8 @@ pub(crate) fn make(
 ) -> io::Result<()> {
     let shown = dir_path.join(backup);
     let what = || format!("failed to back up {:?} as {:?}", dir_path.join(name), shown);
-    let Some(tmp) = second_name(dir, name, durable).context(what)? else {
+    let target = dir_path.join(name);
+    let Some(tmp) = second_name(dir, name, &target, durable).context(what)? else {
         return Ok(());
     };
     if let Err(e) = sys::rename(dir, &tmp, backup) {
@@ -81,7 +85,12 @@ pub(crate) fn make(
 
 /// Gives the current target a fresh hidden name: a hard link, or a synced copy
 /// where the filesystem has no hard links. `None` if there is no target.
-fn second_name(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsString>> {
+fn second_name(
+    dir: &File,
+    name: &OsStr,
+    target: &Path,
+    durable: bool,
+) -> io::Result<Option<OsString>> {
     for _ in 0..16 {
         let tmp = sys::temp_name(name)?;
         match sys::link(dir, name, &tmp) {
@@ -99,7 +108,7 @@ fn second_name(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsS
                         | Some(libc::ENOSYS)
                 ) =>
             {
-                return copy(dir, name, durable)
+                return copy(dir, name, target, durable)
             }
             Err(e) => return Err(e),
         }
@@ -107,21 +116,34 @@ fn second_name(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsS
     Err(io::Error::from(io::ErrorKind::AlreadyExists))
 }
 
-/// A named temp holding a copy of the target, with its owner and mode; `None`
-/// if there is no target.
-fn copy(dir: &File, name: &OsStr, durable: bool) -> io::Result<Option<OsString>> {
+/// A named temp holding a copy of the target, with its owner, extended
+/// attributes and mode (set in that order, as a commit sets them); `None` if
+/// there is no target.
+fn copy(dir: &File, name: &OsStr, target: &Path, durable: bool) -> io::Result<Option<OsString>> {
     let mut src = match sys::open_read_nofollow_at(dir, name) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = sys::fstat(&src)?;
+    let xattrs = Xattrs::read(dir, name, target)?;
     let mut temp = sys::create_named_temp(dir, name, 0o600)?;
     let tmp = temp.name.take().expect("a named temp has a name");
     let filled = (|| {
         sys::clone_or_copy(&mut src, &mut temp.file)?;
-        sys::chown_best_effort(&temp.file, meta.uid, meta.gid)?;
-        sys::chmod(&temp.file, meta.mode)?;
+        let mine = sys::fstat(&temp.file)?;
+        let (uid_kept, gid_kept) = sys::chown_best_effort(&temp.file, meta.uid, meta.gid)?;
+        xattrs.apply(&temp.file, target)?;
+        // As `cp -p`: no setuid (setgid) bit on a copy whose owner (group)
+        // could not be kept.
+        let mut mode = meta.mode;
+        if !uid_kept && meta.uid != mine.uid {
+            mode &= !0o4000;
+        }
+        if !gid_kept && meta.gid != mine.gid {
+            mode &= !0o2000;
+        }
+        sys::chmod(&temp.file, mode)?;
         if durable {
             sys::sync_file(&temp.file)?;
         }

@@ -28,7 +28,8 @@ use crate::sys;
 ///
 /// # How it works
 ///
-/// 1. Owner and mode of every temp, as [`commit`](AtomicFile::commit) sets them.
+/// 1. Owner, extended attributes and mode of every temp, as
+///    [`commit`](AtomicFile::commit) sets them.
 /// 2. The data of every temp is made durable, per filesystem, by whichever of
 ///    two schemes reports every error on the running kernel:
 ///    - `syncfs(2)` of the filesystem (one journal commit and cache flush for

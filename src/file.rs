@@ -322,7 +322,8 @@ impl AtomicFile {
 
     /// Replaces the target with what was written, atomically and durably.
     ///
-    /// In order: owner (if an existing target's is kept) → permission bits →
+    /// In order: owner (if an existing target's is kept) → extended
+    /// attributes and ACL (see [`Options::preserve_xattrs`]) → permission bits →
     /// `fsync` of the temp → rename over the target (`no_clobber`: a rename
     /// that refuses to replace) → `fsync` of the directory. With
     /// [`Durability::None`] both syncs are skipped.
@@ -510,7 +511,8 @@ impl AtomicFile {
         }
     }
 
-    /// Owner, mode and (with full durability) the data sync: everything before the rename.
+    /// Owner, attributes, mode and (with full durability) the data sync:
+    /// everything before the rename.
     pub(crate) fn prepare(&mut self) -> io::Result<()> {
         self.prepare_metadata()?;
         if self.durability == Durability::Full {

@@ -50,16 +50,24 @@
 //! [`AtomicFile::commit`] then runs, in this order:
 //!
 //! 1. `fchown` to the existing target's owner and group (where permitted);
-//! 2. `fchmod` to the explicit or the existing target's mode (after `fchown`,
-//!    which clears setuid/setgid) — one `fstat` of the temp first tells
-//!    whether either would change anything, and those that would not are
-//!    skipped: rewriting one's own file with a mode inside the umask needs
-//!    neither;
-//! 3. `fsync` of the temp (`F_FULLFSYNC` on Apple platforms);
-//! 4. on Linux, `linkat` of the unnamed temp to a hidden random name;
-//! 5. `renameat` over the target — or, with [`Options::no_clobber`], a link or
+//! 2. `fsetxattr` of each of the existing target's extended attributes — its
+//!    POSIX access ACL, security labels, `trusted.*`, `user.*`, read when the
+//!    write started (see [`Options::preserve_xattrs`]) — and, where it had no
+//!    ACL, the removal of one the directory's default ACL gave the temp;
+//! 3. `fchmod` to the explicit or the existing target's mode (after `fchown`,
+//!    which clears setuid/setgid, and after the ACL, which sets the group
+//!    bits) — one `fstat` of the temp first tells whether either would change
+//!    anything, and those that would not are skipped: rewriting one's own file
+//!    with a mode inside the umask needs neither;
+//! 4. `fsync` of the temp (`F_FULLFSYNC` on Apple platforms);
+//! 5. on Linux, `linkat` of the unnamed temp to a hidden random name;
+//! 6. `renameat` over the target — or, with [`Options::no_clobber`], a link or
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
-//! 6. `fsync` of the directory, so the rename itself survives power loss.
+//! 7. `fsync` of the directory, so the rename itself survives power loss.
+//!
+//! The inode is complete before the rename makes it visible: after a crash the
+//! target is the old file, or the new content with the old owner, mode, ACL
+//! and labels.
 //!
 //! With [`Options::backup`] the old file is first linked to a hidden name and
 //! renamed over its backup, and the directory synced, between steps 3 and 4;
@@ -88,7 +96,9 @@
 //!   parent.
 //! - Replacing a file gives it a new inode: other hard links to the old file
 //!   keep the old content, and open file descriptors keep reading the old file.
-//! - Extended attributes and ACLs of an existing target are not copied.
+//! - Not kept: file capabilities (`security.capability`: the kernel drops
+//!   them on any write to a file, and new content must not inherit them), the
+//!   inode and its timestamps. Extended attributes are kept on Linux only.
 //! - The target and its temp are always in one directory, so one filesystem;
 //!   a bind mount over the target itself cannot be renamed over (`EBUSY`).
 //! - Over NFS, rename is atomic on the server, but other clients may cache the

@@ -218,7 +218,8 @@ impl Options {
     /// created. Only the path as given is created: with
     /// [`follow_symlinks`](Self::follow_symlinks), a symlink at the target
     /// must point into an existing directory. Symlinks in the middle of the
-    /// path are followed, as the kernel follows them.
+    /// path are followed, as the kernel follows them, also with
+    /// `follow_symlinks(false)`, which concerns the last component only.
     ///
     /// ```
     /// use atomic_write::Options;
@@ -245,9 +246,12 @@ impl Options {
     /// previous backup, the old target with the old content as backup, or
     /// the new target with the old content as backup: never a partial
     /// backup, and never, once `commit` returned `Ok`, a new target without
-    /// its backup. Where the filesystem has no hard links, the backup is a
-    /// synced copy with the old file's content, owner and mode (not its
-    /// extended attributes).
+    /// its backup. Where the hard link is refused (a filesystem without them,
+    /// or `fs.protected_hardlinks` for a file the writer may read but not
+    /// write), the backup is a synced copy with the old file's content, the
+    /// extended attributes a replacement keeps, its mode, and its owner where
+    /// the process may set it (if not, without setuid/setgid, as `cp -p`);
+    /// not its timestamps.
     ///
     /// No backup is made when there is no target, with
     /// [`no_clobber`](Self::no_clobber) (which never replaces anything), or

@@ -244,8 +244,21 @@ fn cli_killed_at_every_syscall_of_a_commit() {
                 ..Workload::new(9000, true)
             }],
         ),
+        // The library's batch path (issue 8 item 9): both data sync schemes.
+        (Writer::LibBatch("syncfs"), vec![Workload::new(9000, true)]),
+        (
+            Writer::LibBatch("write-then-fsync"),
+            if full {
+                vec![Workload::new(9000, true), Workload::new(0, false)]
+            } else {
+                vec![]
+            },
+        ),
     ];
     for (writer, ws) in runs {
+        if ws.is_empty() {
+            continue;
+        }
         let r = kill_harness(writer, &ws);
         eprintln!(
             "{}: {} kills at every commit-path syscall, {} temps left (expected: only between naming and rename), {} swept",

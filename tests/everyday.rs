@@ -246,6 +246,35 @@ both_paths! {
     }
 }
 
+/// A target the writer may replace but not read (mode 0200 in a directory it
+/// may write) cannot be shown unchanged: it is replaced, not an error.
+#[test]
+fn if_changed_unreadable_target_counts_as_changed() {
+    if !require_root() || !require("setpriv") {
+        return;
+    }
+    let (_t, d) = scratch_for_nobody(0o777);
+    let p = d.join("f");
+    fs::write(&p, b"same").unwrap();
+    chown(&p, 65534, 65534);
+    chmod(&p, 0o200);
+    let out = cli_input(
+        as_nobody(bin())
+            .args(["--if-changed", "--print-changed"])
+            .arg(&p),
+        b"same",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"changed\n");
+    assert_eq!(read(&p), b"same");
+    assert_eq!(mode(&p), 0o200);
+    assert_only(&d, &["f"]);
+}
+
 // ------------------------------------------------------------- backups
 
 both_paths! {
@@ -341,6 +370,60 @@ both_paths! {
         assert_eq!(read(&d.path().join("c")), b"new c");
         assert_only(d.path(), &["a", "a.orig", "b", "b.orig", "c"]);
     }
+}
+
+/// The copy fallback on a real filesystem: with `fs.protected_hardlinks`, an
+/// unprivileged writer may not hard-link a file it may read but not write
+/// (`EPERM`), so its backup is a synced copy: the old content, mode and
+/// `user.*` attributes; the owner it may not give, and then no setuid bit.
+#[test]
+fn backup_copy_where_hard_links_are_refused() {
+    if !require_root() || !require("setpriv") || !require("setfattr") || !require("getfattr") {
+        return;
+    }
+    let protected = fs::read_to_string("/proc/sys/fs/protected_hardlinks").unwrap_or_default();
+    if protected.trim() != "1" {
+        assert!(
+            !in_ci(),
+            "needs fs.protected_hardlinks=1 (CI=true: failing)"
+        );
+        eprintln!("SKIPPED: needs fs.protected_hardlinks=1");
+        return;
+    }
+    let (_t, d) = scratch_for_nobody(0o777);
+    for (name, old_mode, backup_mode) in [("f", 0o644, 0o644), ("s", 0o4755, 0o755)] {
+        let p = d.join(name);
+        fs::write(&p, b"v1").unwrap();
+        chmod(&p, old_mode);
+        sh(&format!(
+            "setfattr -n user.note -v 0x0102 {}",
+            shell_quote(&p)
+        ));
+        let old_ino = identity(&p).1;
+        let out = cli_input(as_nobody(bin()).arg("--backup").arg(&p), b"v2");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = d.join(format!("{name}~"));
+        assert_eq!(read(&p), b"v2");
+        assert_eq!(read(&b), b"v1");
+        assert_ne!(
+            identity(&b).1,
+            old_ino,
+            "a hard link, not the copy fallback"
+        );
+        assert_eq!(mode(&b), backup_mode, "{name}");
+        assert_eq!(owner(&b), (65534, 65534));
+        let attrs = sh(&format!("getfattr -n user.note -e hex {}", shell_quote(&b)));
+        assert!(
+            String::from_utf8_lossy(&attrs.stdout).contains("user.note=0x0102"),
+            "{}",
+            String::from_utf8_lossy(&attrs.stdout)
+        );
+    }
+    assert_only(&d, &["f", "f~", "s", "s~"]);
 }
 
 /// An empty suffix or one with `/` is refused at `create()`, before anything

@@ -474,6 +474,9 @@ struct Workload {
     /// filesystem's periodic commit would: it lands crash points inside the
     /// writer's steps, not only at its own fsyncs.
     commits: bool,
+    /// The old version has a `user.*` attribute and an access ACL, which
+    /// every crash state must show on whichever content it holds (issue 10).
+    xattrs: bool,
 }
 
 struct Case {
@@ -481,6 +484,8 @@ struct Case {
     dir: String,
     old: Option<Vec<u8>>,
     new: Vec<u8>,
+    /// The old version's extended attributes (with [`Workload::xattrs`]).
+    old_xattrs: Vec<(Vec<u8>, Vec<u8>)>,
     /// Log entries present after the setup was synced.
     start: usize,
     /// Log entries present when the writer returned.
@@ -506,7 +511,11 @@ impl Case {
             } else {
                 ""
             },
-        )
+        ) + if self.w.xattrs {
+            " with xattrs and ACL"
+        } else {
+            ""
+        }
     }
 }
 
@@ -517,6 +526,7 @@ fn workloads() -> Vec<Workload> {
         size,
         via_link: false,
         commits: false,
+        xattrs: false,
     };
     let mut v = Vec::new();
     for size in SIZES {
@@ -537,6 +547,13 @@ fn workloads() -> Vec<Workload> {
                 ..w(CLI, overwrite, size)
             });
         }
+    }
+    for (size, commits) in [(4096, false), (9000, true), (1 << 20, false)] {
+        v.push(Workload {
+            xattrs: true,
+            commits,
+            ..w(CLI, true, size)
+        });
     }
     for b in BROKEN {
         for overwrite in [false, true] {
@@ -573,6 +590,9 @@ fn record(mnt: &Path, log: &Path, scratch: &Path) -> Vec<Case> {
         if let Some(old) = &old {
             let mut f = File::create(&target).unwrap();
             f.write_all(old).unwrap();
+            if w.xattrs {
+                common::scenario::decorate(&target);
+            }
             f.sync_all().unwrap();
         }
         let path = if w.via_link {
@@ -585,6 +605,13 @@ fn record(mnt: &Path, log: &Path, scratch: &Path) -> Vec<Case> {
         syncfs(&d);
         syncfs(&d);
         let new = content(w.size, 2 * i as u64 + 1);
+        let old_xattrs = common::scenario::xattrs(&target);
+        // (xfs also shows root its on-disk ACL as `trusted.SGI_ACL_FILE`.)
+        let has = |n: &[u8]| old_xattrs.iter().any(|(name, _)| name == n);
+        assert_eq!(
+            (has(b"user.kept"), has(b"system.posix_acl_access")),
+            (w.xattrs, w.xattrs)
+        );
         let start = count_entries(log);
         let stop = AtomicBool::new(false);
         let marker = std::thread::scope(|s| {
@@ -604,6 +631,12 @@ fn record(mnt: &Path, log: &Path, scratch: &Path) -> Vec<Case> {
             "live content after {}",
             w.writer
         );
+        assert_eq!(
+            common::scenario::xattrs(&target),
+            old_xattrs,
+            "live attributes after {}",
+            w.writer
+        );
         syncfs(&d);
         let end = count_entries(log);
         cases.push(Case {
@@ -611,6 +644,7 @@ fn record(mnt: &Path, log: &Path, scratch: &Path) -> Vec<Case> {
             dir,
             old,
             new,
+            old_xattrs,
             start,
             marker,
             end,
@@ -857,6 +891,11 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
             }
             let link_ok = !case.w.via_link
                 || fs::read_link(d.join("link")).is_ok_and(|l| l == Path::new("target"));
+            // Old content with its attributes, or new content with the old
+            // attributes: never new content without its ACL.
+            let xattrs_ok = !case.w.xattrs
+                || found.is_none()
+                || common::scenario::xattrs(&d.join("target")) == case.old_xattrs;
             drop(m);
             drop(lo);
             let is_new = found.as_deref() == Some(&case.new[..]);
@@ -870,6 +909,11 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
             };
             if !link_ok {
                 report.flag(case, format!("{}: the symlink is gone", describe()));
+            } else if !xattrs_ok {
+                report.flag(
+                    case,
+                    format!("{}: the attributes or the ACL are lost", describe()),
+                );
             } else if st.must_be_new && !is_new {
                 let what = if is_old { "the old state" } else { &what };
                 report.flag(

@@ -3,7 +3,7 @@
 import os
 from typing import List, Optional, Union, final
 
-__all__ = ["AtomicFile", "commit_all", "create", "sweep", "write", "write_stdin"]
+__all__ = ["AtomicFile", "commit_all", "create", "sweep", "write"]
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -29,4 +29,3 @@ def create(
 ) -> AtomicFile: ...
 def commit_all(files: List[AtomicFile]) -> None: ...
 def sweep(dir: _Path, older_than: float) -> int: ...
-def write_stdin(path: _Path, mode: Optional[int], durable: bool, follow_symlinks: bool) -> None: ...

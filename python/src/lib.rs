@@ -229,56 +229,6 @@ fn sweep(py: Python<'_>, dir: &Bound<'_, PyAny>, older_than: f64) -> PyResult<us
         .map_err(|e| os_error(py, e, Some(&filename)))
 }
 
-/// Streams standard input (descriptor 0) into `path`, in constant memory:
-/// `splice`/`copy_file_range` where the kernel has them.
-#[pyfunction]
-#[pyo3(signature = (path, mode, durable, follow_symlinks))]
-fn write_stdin(
-    py: Python<'_>,
-    path: &Bound<'_, PyAny>,
-    mode: Option<u32>,
-    durable: bool,
-    follow_symlinks: bool,
-) -> PyResult<()> {
-    let (target, filename) = fs_path(path)?;
-    let opts = options(mode, durable, follow_symlinks, false, false)?;
-    py.detach(|| -> io::Result<()> {
-        let mut file = opts.create(&target)?;
-        let mut stdin = io::stdin().lock();
-        io::copy(&mut stdin, file.as_file_mut()).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                Step {
-                    what: format!("failed to write temporary file for {:?}", file.target()),
-                    source: e,
-                },
-            )
-        })?;
-        file.commit()
-    })
-    .map_err(|e| os_error(py, e, Some(&filename)))
-}
-
-/// An error with the step that failed, keeping the OS error as its source so
-/// `atomic_write::os_error` finds the errno.
-#[derive(Debug)]
-struct Step {
-    what: String,
-    source: io::Error,
-}
-
-impl std::fmt::Display for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.what, self.source)
-    }
-}
-
-impl std::error::Error for Step {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
 /// The Rust half of `atomic_write`; use the package, not this module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -286,7 +236,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(create, m)?)?;
     m.add_function(wrap_pyfunction!(commit_all, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
-    m.add_function(wrap_pyfunction!(write_stdin, m)?)?;
     m.add_class::<PyAtomicFile>()?;
     Ok(())
 }

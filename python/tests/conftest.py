@@ -50,6 +50,12 @@ def entries(path) -> list[str]:
     return sorted(os.listdir(path))
 
 
+def visible(path) -> list[str]:
+    """The names in a directory but this library's named temps (which exist
+    while writing where O_TMPFILE is unavailable, or ATOMIC_WRITE_NO_TMPFILE=1)."""
+    return sorted(n for n in os.listdir(path) if not TEMP_NAME.match(n))
+
+
 def assert_only(path, expected) -> None:
     """The directory holds exactly `expected` (so no temp file is left)."""
     names = entries(path)

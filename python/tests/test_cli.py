@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import assert_only, require_full_suite
 
 CLI = [sys.executable, "-m", "atomic_write"]
@@ -141,9 +143,11 @@ def test_one_gib_pipe_in_constant_memory(scratch):
     assert_only(scratch, ["big", "small"])
 
 
-def test_interrupted_commits_nothing(scratch):
-    # SIGINT mid-input: the CLI dies by the signal (no KeyboardInterrupt
-    # traceback), the target keeps its content, no temp is left.
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE])
+def test_interrupted_commits_nothing(scratch, sig):
+    # A signal mid-input: the CLI dies by the signal (no KeyboardInterrupt
+    # traceback), the target keeps its content, no temp is left (a named one
+    # neither: run with ATOMIC_WRITE_NO_TMPFILE=1 too).
     target = scratch / "t"
     target.write_bytes(b"old")
     child = subprocess.Popen(CLI + [str(target)], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -151,8 +155,8 @@ def test_interrupted_commits_nothing(scratch):
         child.stdin.write(b"partial new content" * 1000)
         child.stdin.flush()
         time.sleep(0.5)  # the CLI is copying, blocked on the open pipe
-        child.send_signal(signal.SIGINT)
-        assert child.wait(timeout=30) == -signal.SIGINT
+        child.send_signal(sig)
+        assert child.wait(timeout=30) == -sig
     finally:
         if child.poll() is None:
             child.kill()

@@ -24,36 +24,43 @@ CASES = {
 
 
 def audit(log: str, directory: str, name: str) -> list[str]:
-    """The steps of the write in order: write, fsync-temp, rename, fsync-dir."""
-    fds: dict[int, tuple[str, str]] = {}
+    """The steps of the write in order (write, fchmod, fsync-temp, rename,
+    fsync-dir, close-temp), checking that the temp is created in the target's
+    own directory and renamed within it."""
+    fds: dict[int, str] = {}
     steps = []
     for line in log.splitlines():
         m = LINE.match(line)
         if not m:
             continue
         call, args, ret = m.group(2), m.group(3), int(m.group(4))
-        first = args.split(",")[0].strip()
+        argv = [a.strip() for a in args.split(",")]
+        fd = int(argv[0]) if argv[0].isdigit() else None
         if call == "openat" and ret >= 0:
             if "O_TMPFILE" in args or ("O_EXCL" in args and ".atomic-write-" in args):
-                fds[ret] = ("temp", "")
+                # Relative to a descriptor of the target's directory, not /tmp.
+                assert fds.get(fd) == "dir", line
+                fds[ret] = "temp"
             elif "O_DIRECTORY" in args and f'"{directory}"' in args:
-                fds[ret] = ("dir", "")
+                fds[ret] = "dir"
             else:
-                fds[ret] = ("other", "")
+                fds[ret] = "other"
         elif (call == "dup" or (call == "fcntl" and "F_DUPFD" in args)) and ret >= 0:
-            fds[ret] = fds.get(int(first), ("other", ""))  # open() writes to a duplicate
-        elif call == "close" and first.isdigit():
-            fds.pop(int(first), None)
-        elif call in ("write", "pwrite64", "writev") and first.isdigit() and fds.get(int(first), ("",))[0] == "temp":
+            fds[ret] = fds.get(fd, "other")  # open() writes to a duplicate
+        elif call == "close" and fd is not None:
+            if fds.pop(fd, None) == "temp":
+                steps.append("close-temp")
+        elif call in ("write", "pwrite64", "writev") and fds.get(fd) == "temp":
             steps.append("write")
-        elif call == "fchmod" and fds.get(int(first), ("",))[0] == "temp":
+        elif call == "fchmod" and fds.get(fd) == "temp":
             steps.append("fchmod")
-        elif call in ("fsync", "fdatasync") and first.isdigit():
-            kind = fds.get(int(first), ("other",))[0]
-            steps.append(f"{call}-{kind}")
+        elif call in ("fsync", "fdatasync"):
+            steps.append(f"fsync-{fds.get(fd, 'other')}")
         elif call.startswith("rename"):
             assert ret == 0, line
             assert f'"{name}"' in args, line
+            # renameat(dirfd, tmp, dirfd, name): both in the target's directory.
+            assert fds.get(fd) == "dir" and fds.get(int(argv[2])) == "dir", line
             steps.append("rename")
     return steps
 
@@ -87,6 +94,7 @@ def test_fsync_before_rename_and_directory_after(scratch, case):
         "cli": ["fsync-temp", "rename", "fsync-dir"],
         "mode": ["write", "fchmod", "fsync-temp", "rename", "fsync-dir"],
     }.get(case, ["write", "fsync-temp", "rename", "fsync-dir"])
-    assert [s for s in steps if s != "fsync-other"] == expected, steps
-    assert "fsync-other" not in steps, steps
+    assert [s for s in steps if s != "close-temp"] == expected, steps
+    # The temp's data is synced before its (last) descriptor is closed.
+    assert steps.index("fsync-temp") < len(steps) - 1 - steps[::-1].index("close-temp"), steps
     assert (os.stat(target).st_mode & 0o7777) == (0o666 if case == "mode" else before)

@@ -153,8 +153,8 @@ impl Setup {
 
     /// Checks the backup after a run killed (or failed) at some point: with
     /// the target still old, the backup is the previous one or the old file;
-    /// with the target new, it is the old file (the same inode, so its mode
-    /// and owner too).
+    /// with the target new, it is the old file (its content and mode: the
+    /// same inode, or a copy where hard links fail).
     pub fn check_backup(&self, target_is_new: bool) -> Result<(), String> {
         let now = self.backup();
         let old = self
@@ -163,14 +163,17 @@ impl Setup {
             .as_ref()
             .map(|t| (t.content.clone(), t.ino, t.mode));
         let previous = self.before.backup.clone();
-        let is_old = now.is_some() && now == old;
+        // The old file itself (a hard link), or a copy of it with its mode
+        // (where links fail): the same content and mode either way.
+        let same = |a: &Option<(Vec<u8>, u64, u32)>, b: &Option<(Vec<u8>, u64, u32)>| matches!((a, b), (Some(x), Some(y)) if x.0 == y.0 && x.2 == y.2);
+        let is_old = same(&now, &old);
         if target_is_new && old.is_some() && !is_old {
             return Err(format!(
                 "the target is new but the backup is not the old file: {}",
                 show_backup(&now)
             ));
         }
-        if !target_is_new && !is_old && now != previous {
+        if !(target_is_new || is_old || same(&now, &previous) || now == previous) {
             return Err(format!(
                 "the target is old and the backup is neither the previous one nor the old file: {}",
                 show_backup(&now)

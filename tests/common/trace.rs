@@ -56,9 +56,14 @@ const RUNTIME: &[&str] = &[
     "clock_gettime",
 ];
 
-/// Syscalls that make data or directory entries durable.
+/// Syscalls that make data or directory entries durable (or, for
+/// `sync_file_range`, write them back and report their errors: `commit_all`
+/// relies on it after `syncfs`, and must not rename after it fails).
 pub fn is_sync(name: &str) -> bool {
-    matches!(name, "fsync" | "fdatasync" | "syncfs" | "sync")
+    matches!(
+        name,
+        "fsync" | "fdatasync" | "syncfs" | "sync" | "sync_file_range"
+    )
 }
 
 /// Syscalls that put a file under a name.
@@ -305,6 +310,12 @@ pub fn audit(calls: Vec<Call>, scene: &Scene) -> Commit {
                     temp_clean = false;
                 }
             }
+            // `syncfs` through any descriptor on the filesystem syncs every temp on it.
+            "syncfs" if c.ok() && fd_arg(c, 0).is_some_and(|fd| fds.contains_key(&fd)) => {
+                temp_clean = true;
+            }
+            // Starts writeback, makes nothing durable: not a sync of the temp.
+            "sync_file_range" => {}
             n if is_sync(n) && c.ok() => match fd_arg(c, 0).and_then(|fd| fds.get(&fd)) {
                 Some(Fd::Temp) => temp_clean = true,
                 Some(Fd::Dir) if renamed.is_some() => dir_synced_after = true,

@@ -31,6 +31,11 @@ pub enum Writer {
     CliBackup,
     /// The CLI with `--if-changed --backup` (and new content: it commits).
     CliIfChanged,
+    /// The library's batch path: `examples/batch_writer.rs`, `AtomicFile` +
+    /// `commit_all` of PATH and a companion file on the same filesystem, with
+    /// the given data sync scheme (`auto`, `syncfs`, `write-then-fsync`,
+    /// `fsync-each`).
+    LibBatch(&'static str),
     /// A Python writer of the given kind (see [`WRITERS_PY`]).
     Py(&'static str),
 }
@@ -70,6 +75,7 @@ impl Writer {
             Writer::CliAppend => "atomic-write --append".into(),
             Writer::CliBackup => "atomic-write --backup".into(),
             Writer::CliIfChanged => "atomic-write --if-changed --backup".into(),
+            Writer::LibBatch(scheme) => format!("commit_all ({scheme})"),
             Writer::Py(kind) => format!("python:{kind}"),
         }
     }
@@ -84,6 +90,7 @@ impl Writer {
                 | Writer::CliAppend
                 | Writer::CliBackup
                 | Writer::CliIfChanged
+                | Writer::LibBatch(_)
         )
     }
 
@@ -117,6 +124,15 @@ impl Writer {
                     super::bin().into(),
                     "--if-changed".into(),
                     "--backup".into(),
+                    target.into(),
+                ],
+                vec![],
+            ),
+            Writer::LibBatch(scheme) => (
+                vec![
+                    batch_writer().into(),
+                    "--scheme".into(),
+                    (*scheme).into(),
                     target.into(),
                 ],
                 vec![],
@@ -429,4 +445,33 @@ impl Drop for Readers {
             let _ = c.wait();
         }
     }
+}
+
+/// `examples/batch_writer.rs`, built on first use (`cargo test --test X` does
+/// not build examples).
+pub fn batch_writer() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--example", "batch_writer"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("run cargo");
+            assert!(
+                out.status.success(),
+                "cargo build --example batch_writer: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // target/debug/deps/<test> -> target/debug/examples/batch_writer
+            let exe = std::env::current_exe().unwrap();
+            let p = exe
+                .parent()
+                .and_then(Path::parent)
+                .unwrap()
+                .join("examples/batch_writer");
+            assert!(p.exists(), "{} was not built", p.display());
+            p
+        })
+        .clone()
 }
