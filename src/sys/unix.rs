@@ -271,8 +271,16 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
             Ok(fd) => {
                 // SAFETY: `fd` was just returned by openat and is owned by nobody else.
                 let file = unsafe { File::from_raw_fd(fd) };
-                lock(&file)?;
-                if fstat(&file)?.nlink == 0 && tries < 16 {
+                // A temp that cannot be locked or checked is not handed out:
+                // remove it rather than leave it behind.
+                let unlinked = match lock(&file).and_then(|()| fstat(&file)) {
+                    Ok(m) => m.nlink == 0,
+                    Err(e) => {
+                        let _ = unlink(dir, &name);
+                        return Err(e);
+                    }
+                };
+                if unlinked && tries < 16 {
                     tries += 1;
                     continue;
                 }
