@@ -209,7 +209,10 @@ impl Options {
     /// it is created, top down, so once [`commit`](AtomicFile::commit)
     /// returns `Ok` (with [`Durability::Full`]) the whole path survives a
     /// power cut, not only the file. Directories that already existed are
-    /// taken as they are.
+    /// taken as they are. Under a parent the process may write and search but
+    /// not read (`0300`), which can't be synced, the new directory is made
+    /// durable by a sync of the whole filesystem where that is known to cover
+    /// it (as the commit itself does there), else it is an error.
     ///
     /// The directories are created by [`create`](Self::create), before the
     /// temp file, and stay if the write then fails or is discarded (as with

@@ -453,9 +453,16 @@ const XATTRAT: Option<(libc::c_long, libc::c_long)> = None;
 /// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
 static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Environment variable that makes attribute reads take the path of kernels
+/// before 6.13 (`l*xattr` through `/proc/self/fd`). For tests of that path.
+const NO_XATTRAT_ENV: &str = "ATOMIC_WRITE_NO_XATTRAT";
+
 /// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
 fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
-    XATTRAT.filter(|_| !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
+    static FORCED_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let off =
+        *FORCED_OFF.get_or_init(|| std::env::var_os(NO_XATTRAT_ENV).is_some_and(|v| v != "0"));
+    XATTRAT.filter(|_| !off && !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Whether `r` says the kernel has no such syscall; remembers it.

@@ -466,16 +466,6 @@ pub(crate) fn open_read_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
-/// Opens the directory `name` in `dir` (following a symlink, as path lookup does).
-pub(crate) fn open_dir_at(dir: &File, name: &OsStr) -> io::Result<File> {
-    let c = cstr(name)?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-    // SAFETY: `dir` is an open fd and `c` a valid C string.
-    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
 /// `mkdirat(dir, name, mode)`: the umask applies, as for `mkdir(2)`.
 pub(crate) fn mkdir_at(dir: &File, name: &OsStr, mode: u32) -> io::Result<()> {
     let c = cstr(name)?;
