@@ -65,7 +65,7 @@ fn protected_symlinks_planted_link_refused() {
     if !privileged() {
         return;
     }
-    let _one = SYSCTL.lock().unwrap();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, secret) = shared_tmp();
     let link = tmp.join("x");
     plant_link(&secret, &link);
@@ -115,7 +115,7 @@ fn protected_symlinks_dangling_link_refused() {
     if !privileged() {
         return;
     }
-    let _one = SYSCTL.lock().unwrap();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (d, tmp, _secret) = shared_tmp();
     let victim = d.path().join("created-by-root");
     let link = tmp.join("dangling");
@@ -147,7 +147,7 @@ fn protected_symlinks_trusted_links_followed() {
     if !privileged() {
         return;
     }
-    let _one = SYSCTL.lock().unwrap();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, secret) = shared_tmp();
     let _on = sysctl("protected_symlinks", "1");
     // The caller's own link.
@@ -179,7 +179,7 @@ fn protected_regular_planted_file_refused() {
     if !privileged() {
         return;
     }
-    let _one = SYSCTL.lock().unwrap();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, _secret) = shared_tmp();
     let planted = tmp.join("planted");
     fs::write(&planted, b"planted\n").unwrap();
