@@ -245,7 +245,8 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::R
             && matches!(how, BatchSync::Auto | BatchSync::Syncfs)
             && sys::syncfs_trusted(first.dir(), how == BatchSync::Syncfs).context(what)?;
         if use_syncfs {
-            sys::sync_fs(first.dir()).context(what)?;
+            // Through a file: the directory may be an `O_PATH` descriptor.
+            sys::sync_fs(first.temp_file()).context(what)?;
             for &i in &group {
                 sys::check_written(files[i].as_file()).context(|| {
                     format!(

@@ -6,16 +6,20 @@ use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::append::{self, Held};
 use crate::attrs::Xattrs;
 use crate::changed::{self, Want};
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::{Durability, Options};
-use crate::sys::{self, FileKind, Meta, Temp};
+use crate::resolve::{self, Resolved};
+use crate::sys::{self, Meta, Temp};
 use crate::{backup, parents};
 
-/// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
-const MAX_SYMLINKS: usize = 40;
+/// Times `create()` starts over when an appended target is replaced while it
+/// is being opened and locked, before giving up.
+const MAX_APPEND_RETRIES: usize = 64;
 
 /// A file being written that replaces its target only on [`commit`](Self::commit).
 ///
@@ -67,11 +71,26 @@ const MAX_SYMLINKS: usize = 40;
 #[must_use = "dropping an AtomicFile discards the write: call commit()"]
 pub struct AtomicFile {
     temp: Temp,
-    /// The target's directory, open for `*at` calls and `fsync`.
+    /// The target's directory, open for `*at` calls (and `fsync` if `dir_readable`).
     dir: File,
-    /// The target's directory as an absolute path, for messages.
+    /// Whether `dir` can be synced; if not (a `0300` directory, opened
+    /// `O_PATH`), the rename is made durable by a `syncfs` through the temp.
+    dir_readable: bool,
+    /// With `append`: the target file (or, for a missing target, the
+    /// directory) under an exclusive `flock` until the rename, so appenders
+    /// of one target using this crate take turns.
+    lock: Option<Held>,
+    /// The temp's metadata read in `create()` for an existing target: reused
+    /// at commit unless the descriptor was [`lent`](Self::lent) out since.
+    temp_meta: Option<Meta>,
+    /// Set once the temp's descriptor was lent out (`as_file`, `as_fd`, …):
+    /// its metadata may have changed since `temp_meta`.
+    lent: AtomicBool,
+    /// The target's directory as an absolute path (where the working
+    /// directory has one), for messages only.
     dir_path: PathBuf,
-    /// The target: absolute, symlinks at its last component resolved.
+    /// The target: absolute, symlinks at its last component resolved; for
+    /// messages and `target()` only, never opened.
     target: PathBuf,
     /// The target's name inside `dir`.
     name: OsString,
@@ -136,19 +155,49 @@ impl AtomicFile {
         if opts.create_parents {
             parents::create(path, opts.durability == Durability::Full)?;
         }
+        // With `no_clobber`, a symlink at the path, dangling or not, is an
+        // existing target (as `O_CREAT|O_EXCL` sees it): never followed.
+        let follow = opts.follow_symlinks && !opts.no_clobber;
+        let mut tries = 0;
+        let (resolved, lock) = loop {
+            let r = resolve::resolve(path, follow)?;
+            // With no_clobber there is nothing to copy: the target must not exist.
+            if !opts.append || opts.no_clobber {
+                break (r, None);
+            }
+            if let Some(lock) = append::lock_current(&r)? {
+                break (r, Some(lock));
+            }
+            tries += 1;
+            if tries > MAX_APPEND_RETRIES {
+                return Err(append::changed(&r.target));
+            }
+        };
         let Resolved {
             target,
             dir_path,
             name,
             dir,
+            dir_readable,
             meta: existing,
-        } = resolve(path, opts.follow_symlinks)?;
+        } = resolved;
         // With `follow_symlinks(false)` a link counts as an existing target.
         let occupied = existing.is_some();
-        let existing = check_target(existing, &target)?;
+        let existing = resolve::check_target(existing, &target)?;
         if opts.no_clobber && occupied {
             return Err(error::os(libc::EEXIST, || {
                 format!("refusing to replace {}", target.display_quoted())
+            }));
+        }
+        if !dir_readable
+            && opts.durability == Durability::Full
+            && !sys::syncfs_trusted(&dir, false).unwrap_or(false)
+        {
+            return Err(error::os(libc::EACCES, || {
+                format!(
+                    "cannot make a rename in {} durable: the directory can't be read, so it can't be synced, and syncing its whole filesystem is not known to cover it (Durability::None would skip the sync)",
+                    dir_path.display_quoted()
+                )
             }));
         }
 
@@ -167,16 +216,29 @@ impl AtomicFile {
         };
 
         let name_for_backup = name.clone();
-        let temp =
-            sys::create_temp(&dir, &name, temp_mode, opts.force_named_temp).context(|| {
-                format!(
-                    "failed to create temporary file in {}",
-                    dir_path.display_quoted()
-                )
-            })?;
+        // A named temp, which others could open by its name, is owner-only
+        // (`0600`) until commit gives it its group and bits — unless it gets
+        // exactly what a new file would (no mode to set at commit).
+        let temp = sys::create_temp(
+            &dir,
+            &name,
+            temp_mode,
+            mode.is_some(),
+            opts.force_named_temp,
+        )
+        .context(|| {
+            format!(
+                "failed to create temporary file in {}",
+                dir_path.display_quoted()
+            )
+        })?;
         let mut file = AtomicFile {
             temp,
             dir,
+            dir_readable,
+            lock,
+            temp_meta: None,
+            lent: AtomicBool::new(false),
             dir_path,
             target,
             name,
@@ -191,17 +253,37 @@ impl AtomicFile {
                 .as_deref()
                 .map(|s| backup::name(&name_for_backup, s)),
         };
+        if let Some(existing) = existing {
+            file.check_protected_regular(&existing)?;
+        }
         if opts.append && existing.is_some() {
             file.copy_current()?;
         }
         Ok(file)
     }
 
-    /// Fills the temp with the target's current content; cursor at the end.
+    /// Reads the temp's metadata (which commit needs anyway) and, where the
+    /// existing target is not the caller's (the temp's owner), applies the
+    /// kernel's `fs.protected_regular` rule to it.
+    fn check_protected_regular(&mut self, existing: &Meta) -> io::Result<()> {
+        let now = sys::fstat(&self.temp.file).context(|| {
+            format!(
+                "failed to read metadata of the temporary file for {}",
+                self.target.display_quoted()
+            )
+        })?;
+        self.temp_meta = Some(now);
+        if existing.uid != now.uid {
+            resolve::check_regular(&self.dir, existing, &self.target)?;
+        }
+        Ok(())
+    }
+
+    /// Fills the temp with the content of the target file held locked (the
+    /// very file resolved); cursor at the end.
     fn copy_current(&mut self) -> io::Result<()> {
-        let mut src = sys::open_read_at(&self.dir, &self.name)
-            .context(|| format!("failed to open {} to append", self.target.display_quoted()))?;
-        sys::clone_or_copy(&mut src, &mut self.temp.file).context(|| {
+        let src = self.lock.as_mut().expect("an existing target is held");
+        sys::clone_or_copy(&mut src.file, &mut self.temp.file).context(|| {
             format!(
                 "failed to copy {} to its temporary file",
                 self.target.display_quoted()
@@ -218,12 +300,14 @@ impl AtomicFile {
 
     /// The temp file.
     pub fn as_file(&self) -> &File {
+        self.lent.store(true, Ordering::Relaxed);
         &self.temp.file
     }
 
     /// The temp file, mutably: `io::copy` from a [`File`] into it uses the
     /// kernel's copy path (`copy_file_range` on Linux).
     pub fn as_file_mut(&mut self) -> &mut File {
+        self.lent.store(true, Ordering::Relaxed);
         &mut self.temp.file
     }
 
@@ -324,6 +408,8 @@ impl AtomicFile {
             Ok(left) => left,
             Err(e) => return Err(self.remove_temp_after(e)),
         };
+        // The next appender may go on: the target is the new file now.
+        self.lock = None;
         let synced = self.sync_dir();
         match (left, synced) {
             (None, synced) => synced,
@@ -438,8 +524,9 @@ impl AtomicFile {
     /// Flush, owner, extended attributes, mode: everything before the rename
     /// but the data sync.
     ///
-    /// One `fstat` of the temp tells which of `fchown` and `fchmod` would
-    /// change anything; the others are skipped. `fchown` changes no permission
+    /// One `fstat` of the temp (made in `create()` for an existing target,
+    /// again here if the descriptor was lent out since) tells which of
+    /// `fchown` and `fchmod` would change anything; the others are skipped. `fchown` changes no permission
     /// bit but setuid/setgid (then `fchmod` always runs). An unnamed temp is
     /// reachable only through our descriptor; a named one also by its name, to
     /// its owner and root, who could change it after the `fstat` — as they
@@ -449,12 +536,18 @@ impl AtomicFile {
         if self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none() {
             return Ok(());
         }
-        let now = sys::fstat(&self.temp.file).context(|| {
-            format!(
-                "failed to read metadata of the temporary file for {}",
-                self.target.display_quoted()
-            )
-        })?;
+        let now = match self
+            .temp_meta
+            .filter(|_| !self.lent.load(Ordering::Relaxed))
+        {
+            Some(meta) => meta,
+            None => sys::fstat(&self.temp.file).context(|| {
+                format!(
+                    "failed to read metadata of the temporary file for {}",
+                    self.target.display_quoted()
+                )
+            })?,
+        };
         let mut bits_known = true;
         let mut mode = self.mode;
         if let Some((uid, gid)) = self.owner.filter(|&o| o != (now.uid, now.gid)) {
@@ -591,16 +684,25 @@ impl AtomicFile {
     }
 
     /// `fsync` of the directory, after the rename (full durability only).
+    ///
+    /// A directory that can't be read (opened `O_PATH`) can't be synced; its
+    /// filesystem is, through the temp's descriptor (`create()` made sure that
+    /// `syncfs` is a full sync there).
     pub(crate) fn sync_dir(&self) -> io::Result<()> {
-        if self.durability == Durability::Full {
-            sys::sync_dir(&self.dir).context(|| {
-                format!(
-                    "renamed into place but failed to sync directory {}",
-                    self.dir_path.display_quoted()
-                )
-            })?;
+        if self.durability != Durability::Full {
+            return Ok(());
         }
-        Ok(())
+        let what = || {
+            format!(
+                "renamed into place but failed to sync directory {}",
+                self.dir_path.display_quoted()
+            )
+        };
+        if self.dir_readable {
+            sys::sync_dir(&self.dir).context(what)
+        } else {
+            sys::sync_fs(&self.temp.file).context(what)
+        }
     }
 
     /// Abandons the write: removes the temp, leaves the target untouched, and
@@ -633,6 +735,11 @@ impl AtomicFile {
             }),
             None => Ok(()),
         }
+    }
+
+    /// The temp file, for the crate's own use (not lent out).
+    pub(crate) fn temp_file(&self) -> &File {
+        &self.temp.file
     }
 
     /// The directory the temp lives in (and the target).
@@ -723,111 +830,15 @@ impl Seek for &AtomicFile {
 
 impl AsFd for AtomicFile {
     fn as_fd(&self) -> BorrowedFd<'_> {
+        self.lent.store(true, Ordering::Relaxed);
         self.temp.file.as_fd()
     }
 }
 
 impl AsRawFd for AtomicFile {
     fn as_raw_fd(&self) -> RawFd {
+        self.lent.store(true, Ordering::Relaxed);
         self.temp.file.as_raw_fd()
-    }
-}
-
-/// A resolved target: its directory open, its metadata read.
-struct Resolved {
-    target: PathBuf,
-    dir_path: PathBuf,
-    name: OsString,
-    dir: File,
-    /// `lstat` of the target; `None` if nothing is there.
-    meta: Option<Meta>,
-}
-
-/// Makes the path absolute (without touching the disk), opens its directory
-/// and reads the target's metadata there; when `follow`, a symlink at the last
-/// component is followed (`readlinkat`) and the same is done for the path it
-/// names, up to [`MAX_SYMLINKS`] times. A dangling link resolves to the path it
-/// names, so the write creates it. In the common case — no symlink — this is
-/// one `open` of the directory and one `fstatat` of the target.
-fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
-    // `absolute` drops a trailing `.`: `dir/.` would become `dir`.
-    if ends_in_dot(path) {
-        return Err(not_a_file_name(path));
-    }
-    let mut cur =
-        std::path::absolute(path).context(|| format!("invalid path {}", path.display_quoted()))?;
-    for _ in 0..=MAX_SYMLINKS {
-        let (dir_path, name) = split(&cur)?;
-        let dir = sys::open_dir(&dir_path)
-            .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
-        let meta = sys::stat_at(&dir, &name)
-            .context(|| format!("failed to read metadata of {}", cur.display_quoted()))?;
-        if follow && meta.is_some_and(|m| m.kind == FileKind::Symlink) {
-            let link = sys::read_link_at(&dir, &name)
-                .context(|| format!("failed to read symlink {}", cur.display_quoted()))?;
-            if ends_in_dot(Path::new(&link)) {
-                return Err(not_a_file_name(&cur));
-            }
-            cur = std::path::absolute(dir_path.join(link))
-                .context(|| format!("invalid symlink {}", cur.display_quoted()))?;
-            continue;
-        }
-        return Ok(Resolved {
-            target: cur,
-            dir_path,
-            name,
-            dir,
-            meta,
-        });
-    }
-    Err(error::os(libc::ELOOP, || {
-        format!(
-            "failed to resolve {}: too many levels of symlinks",
-            path.display_quoted()
-        )
-    }))
-}
-
-/// Splits an absolute target into its directory and its name.
-fn split(target: &Path) -> io::Result<(PathBuf, OsString)> {
-    let trailing_slash = target.as_os_str().as_encoded_bytes().ends_with(b"/");
-    match (target.parent(), target.file_name()) {
-        (Some(dir), Some(name)) if !trailing_slash && name != ".." => {
-            Ok((dir.to_path_buf(), name.to_os_string()))
-        }
-        _ => Err(not_a_file_name(target)),
-    }
-}
-
-/// Whether the last component of `path` is `.`: it names a directory, never a
-/// file in it.
-fn ends_in_dot(path: &Path) -> bool {
-    let b = path.as_os_str().as_encoded_bytes();
-    b == b"." || b.ends_with(b"/.")
-}
-
-fn not_a_file_name(path: &Path) -> io::Error {
-    error::os(libc::EISDIR, || {
-        format!("cannot replace {}: not a file name", path.display_quoted())
-    })
-}
-
-/// Refuses targets that cannot be replaced by a regular file; returns the
-/// metadata of an existing regular target (a symlink not followed is "new").
-fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Option<Meta>> {
-    match meta.map(|m| m.kind) {
-        None | Some(FileKind::Symlink) => Ok(None),
-        Some(FileKind::Regular) => Ok(meta),
-        Some(FileKind::Directory) => Err(error::os(libc::EISDIR, || {
-            format!("cannot replace {}", target.display_quoted())
-        })),
-        Some(FileKind::Special) => Err(error::context(
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file (FIFO, socket or device)",
-            ),
-            || format!("cannot replace {}", target.display_quoted()),
-        )),
     }
 }
 

@@ -107,6 +107,7 @@
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
 
+mod append;
 mod attrs;
 mod backup;
 mod batch;
@@ -115,6 +116,7 @@ mod error;
 mod file;
 mod options;
 mod parents;
+mod resolve;
 mod sweep;
 mod sys;
 

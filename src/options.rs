@@ -122,7 +122,9 @@ impl Options {
 
     /// Fail with [`io::ErrorKind::AlreadyExists`] if the target exists (default
     /// `false`). Checked early in `create()` and again, race-free, at commit:
-    /// of several writers racing to create one path exactly one succeeds.
+    /// of several writers racing to create one path exactly one succeeds. A
+    /// symlink at the path, dangling or not, counts as existing and is not
+    /// followed (`O_CREAT|O_EXCL` semantics, as bash's `noclobber`).
     ///
     /// ```
     /// use atomic_write::Options;
@@ -173,6 +175,17 @@ impl Options {
     /// its end (default `false`). A missing target starts empty. The copy uses
     /// a reflink where the filesystem can, else the kernel's copy path.
     ///
+    /// The content copied is that of the very file resolved: it is opened
+    /// without following a link or blocking, and must be the same regular
+    /// file (device and inode), else `create()` fails with "the target changed
+    /// while opening it". Appenders of one target that use this crate take
+    /// turns: each holds an exclusive `flock` on the current target (on its
+    /// directory while it is missing) from `create()` until its rename, so
+    /// none loses another's append. Writers that don't use the crate are not
+    /// serialised with them. With [`follow_symlinks(false)`](Self::follow_symlinks),
+    /// a symlink at the path is refused ([`InvalidInput`](io::ErrorKind::InvalidInput)):
+    /// replacing it would drop the content it names.
+    ///
     /// ```
     /// use atomic_write::Options;
     /// # let dir = tempfile::tempdir()?;
@@ -196,7 +209,10 @@ impl Options {
     /// it is created, top down, so once [`commit`](AtomicFile::commit)
     /// returns `Ok` (with [`Durability::Full`]) the whole path survives a
     /// power cut, not only the file. Directories that already existed are
-    /// taken as they are.
+    /// taken as they are. Under a parent the process may write and search but
+    /// not read (`0300`), which can't be synced, the new directory is made
+    /// durable by a sync of the whole filesystem where that is known to cover
+    /// it (as the commit itself does there), else it is an error.
     ///
     /// The directories are created by [`create`](Self::create), before the
     /// temp file, and stay if the write then fails or is discarded (as with

@@ -27,7 +27,7 @@ pub(crate) fn create(path: &Path, durable: bool) -> io::Result<()> {
         return Ok(());
     };
     let start = if dir.is_absolute() { "/" } else { "." };
-    let mut cur = sys::open_dir(Path::new(start))
+    let mut cur = sys::open_dir_rel(None, Path::new(start))
         .context(|| format!("failed to open directory {start:?}"))?;
     let mut shown = PathBuf::new();
     for comp in dir.components() {
@@ -43,9 +43,16 @@ pub(crate) fn create(path: &Path, durable: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// Opens (creating it if missing) the directory `name` in `parent`.
-fn step(parent: &File, name: &OsStr, shown: &Path, durable: bool) -> io::Result<File> {
-    match sys::open_dir_at(parent, name) {
+/// Opens (creating it if missing) the directory `name` in `parent`; with it,
+/// whether it was opened for reading (see [`sys::open_dir_rel`]: a directory
+/// the caller may write and search but not read serves for `*at` calls only).
+fn step(
+    (parent, readable): &(File, bool),
+    name: &OsStr,
+    shown: &Path,
+    durable: bool,
+) -> io::Result<(File, bool)> {
+    match sys::open_dir_rel(Some(parent), Path::new(name)) {
         Ok(d) => return Ok(d),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         Err(e) => return Err(open_error(e, shown)),
@@ -59,11 +66,24 @@ fn step(parent: &File, name: &OsStr, shown: &Path, durable: bool) -> io::Result<
             }))
         }
     }
+    let dir = sys::open_dir_rel(Some(parent), Path::new(name)).map_err(|e| open_error(e, shown))?;
     if durable {
-        sys::sync_dir(parent)
-            .context(|| format!("created directory {shown:?} but failed to sync its parent"))?;
+        let what = || format!("created directory {shown:?} but failed to sync its parent");
+        if *readable {
+            sys::sync_dir(parent).context(what)?;
+        } else if dir.1 && sys::syncfs_trusted(&dir.0, false).unwrap_or(false) {
+            // The parent can't be read, so can't be synced: sync its whole
+            // filesystem where that is known to cover it, as a commit does.
+            sys::sync_fs(&dir.0).context(what)?;
+        } else {
+            return Err(error::os(libc::EACCES, || {
+                format!(
+                    "created directory {shown:?} but cannot make it durable: its parent can't be read, so it can't be synced, and syncing its whole filesystem is not known to cover it (Durability::None would skip the sync)"
+                )
+            }));
+        }
     }
-    sys::open_dir_at(parent, name).map_err(|e| open_error(e, shown))
+    Ok(dir)
 }
 
 fn open_error(e: io::Error, shown: &Path) -> io::Error {

@@ -206,3 +206,209 @@ fn append_with_reflink() {
         assert_only(d, &["f"]);
     }
 }
+
+both_paths! {
+    /// 8 processes × 20 one-line appends to one file keep all 160 lines, as
+    /// `>>` does: appenders of one target take turns (an exclusive `flock` on
+    /// the current target, re-checked after the lock). Without the lock
+    /// about a third survive.
+    fn concurrent_appenders_keep_every_line(named: bool) {
+        let d = scratch();
+        let p = d.path().join("log");
+        fs::write(&p, b"").unwrap();
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        let line = format!("writer {w} line {i}\n");
+                        let out = cli_input(cli(named).args(["-a", "--no-sync"]).arg(&p), line.as_bytes());
+                        assert!(out.status.success(), "{out:?}");
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let text = String::from_utf8(read(&p)).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 160, "lost appends:\n{text}");
+        lines.sort_unstable();
+        lines.dedup();
+        assert_eq!(lines.len(), 160, "duplicated appends:\n{text}");
+        assert_only(d.path(), &["log"]);
+    }
+
+    /// A missing target: the first appenders race to create it; none loses
+    /// another's line (the directory is locked while the target is missing).
+    fn concurrent_appenders_create(named: bool) {
+        let d = scratch();
+        let p = d.path().join("new");
+        let workers: Vec<_> = (0..8)
+            .map(|w| {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    for i in 0..3 {
+                        opts(named)
+                            .append(true)
+                            .durability(atomic_write::Durability::None)
+                            .write_text(&p, &format!("{w}.{i}\n"))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(String::from_utf8(read(&p)).unwrap().lines().count(), 24);
+    }
+
+    /// `append` with `follow_symlinks(false)` on a symlink is refused: the
+    /// link would be replaced by a file that dropped the content it names.
+    fn append_no_follow_symlink_refused(named: bool) {
+        let d = scratch();
+        let real = d.path().join("real");
+        fs::write(&real, b"keep\n").unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let err = opts(named)
+            .append(true)
+            .follow_symlinks(false)
+            .write_bytes(&link, b"more\n")
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        let out = cli_input(cli(named).args(["-a", "--no-follow"]).arg(&link), b"more\n");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(read(&real), b"keep\n");
+        assert_only(d.path(), &["link", "real"]);
+        // A regular file with --no-follow appends as usual.
+        opts(named).append(true).follow_symlinks(false).write_bytes(&real, b"more\n").unwrap();
+        assert_eq!(read(&real), b"keep\nmore\n");
+    }
+}
+
+/// The appended content is that of the very file resolved. The directory's
+/// owner swaps the target for a symlink to a root-only file (or a FIFO) in
+/// the window between root's `fstatat` of the target and its open (widened
+/// with `strace -e inject=newfstatat:delay_exit`): the append fails with
+/// "target changed while opening" and commits nothing; it never copies the
+/// secret into a file the swapper can read, and never blocks on the FIFO.
+#[test]
+fn append_swap_between_stat_and_open() {
+    if !(full_suite() && require_root() && require("strace")) {
+        return;
+    }
+    for swap_in in ["symlink", "fifo"] {
+        let d = scratch();
+        chmod(d.path(), 0o755);
+        let secret = d.path().join("secret");
+        fs::write(&secret, b"SECRET\n").unwrap();
+        chmod(&secret, 0o600);
+        let dir = d.path().join("theirs");
+        fs::create_dir(&dir).unwrap();
+        chown(&dir, 65534, 65534);
+        let log = dir.join("log");
+        let reset = || {
+            let _ = fs::remove_file(&log);
+            fs::write(&log, b"log\n").unwrap();
+            chown(&log, 65534, 65534);
+            chmod(&log, 0o644);
+        };
+        reset();
+        // Which `newfstatat` of the CLI's main thread is the target's, by a dry run.
+        let trace_log = d.path().join("dry.strace");
+        let out = cli_input(
+            std::process::Command::new("strace")
+                .args(["-qq", "-e", "trace=newfstatat", "-o"])
+                .arg(&trace_log)
+                .arg(bin())
+                .args(["-a", "--no-sync"])
+                .arg(&log),
+            b"x\n",
+        );
+        assert!(out.status.success(), "{out:?}");
+        let text = fs::read_to_string(&trace_log).unwrap();
+        let nth = text
+            .lines()
+            .position(|l| l.contains("\"log\"") && l.contains("AT_SYMLINK_NOFOLLOW"))
+            .unwrap_or_else(|| panic!("no fstatat of the target in:\n{text}"))
+            + 1;
+        reset();
+
+        let mut g = ChildGuard(Some(
+            std::process::Command::new("strace")
+                .args(["-qq", "-o", "/dev/null", "-e"])
+                .arg(format!("inject=newfstatat:delay_exit=3000000:when={nth}"))
+                .arg(bin())
+                .args(["-a", "--no-sync"])
+                .arg(&log)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(fs::File::create(d.path().join("stderr")).unwrap())
+                .spawn()
+                .unwrap(),
+        ));
+        // The CLI held in its delayed fstatat: stopped by the tracer ("t")
+        // for a while (other stops are short).
+        let strace_pid = g.child().id();
+        let mut stopped_since = None;
+        wait_until(30, "the CLI to sit in its delayed fstatat", || {
+            let children =
+                fs::read_to_string(format!("/proc/{strace_pid}/task/{strace_pid}/children"))
+                    .unwrap_or_default();
+            let Some(cli) = children.split_whitespace().next() else {
+                return false;
+            };
+            let stat = fs::read_to_string(format!("/proc/{cli}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next();
+            if state == Some('t') {
+                let since = *stopped_since.get_or_insert_with(std::time::Instant::now);
+                since.elapsed() > std::time::Duration::from_millis(300)
+            } else {
+                stopped_since = None;
+                false
+            }
+        });
+        let swap = dir.join(".swap");
+        match swap_in {
+            "symlink" => std::os::unix::fs::symlink(&secret, &swap).unwrap(),
+            _ => mkfifo(&swap),
+        }
+        fs::rename(&swap, &log).unwrap();
+        let status = wait_timeout(&mut g, 30);
+        let stderr = fs::read_to_string(d.path().join("stderr")).unwrap();
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "{swap_in}: the append went on: {stderr}"
+        );
+        assert!(
+            stderr.contains("changed while opening"),
+            "{swap_in}: {stderr}"
+        );
+        for name in names(&dir) {
+            let p = dir.join(&name);
+            if fs::symlink_metadata(&p).unwrap().file_type().is_file() {
+                assert!(
+                    !String::from_utf8_lossy(&read(&p)).contains("SECRET"),
+                    "{swap_in}: the secret was copied into {p:?}"
+                );
+            }
+        }
+        assert_eq!(
+            names(&dir),
+            ["log"],
+            "{swap_in}: something was committed or left"
+        );
+        assert_eq!(read(&secret), b"SECRET\n");
+    }
+}

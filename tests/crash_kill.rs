@@ -7,7 +7,8 @@
 //!   temp may be left only in the window where it has a name.
 //! - Random: writers of self-validating versions (body + checksum, 0 bytes to
 //!   4 MiB) killed at random instants spread across a whole write, while
-//!   reader processes validate every read.
+//!   reader processes validate every read (with `--backup`, the backup must
+//!   be the version replaced, or the previous backup while not replaced).
 //!
 //! With `--backup`, the backup `t~` must be the previous backup or the old
 //! file while the target is old, and the old file once it is new.
@@ -371,6 +372,9 @@ fn random_kills(
         span = span.max(t.elapsed());
     }
     let span = span.mul_f64(1.2);
+    // With `--backup`: the version the backup `t~` holds.
+    let backup = dir.join("t~");
+    let mut bak = writer.backs_up().then(|| cur - 1);
 
     let readers = Readers::start(
         readers,
@@ -401,6 +405,18 @@ fn random_kills(
                         "finished with {status} but the target is version {v}, not {new}"
                     ));
                 }
+                if let Some(b) = bak {
+                    // Replaced: the backup is the version replaced. Not
+                    // replaced: the previous backup, or already the current one.
+                    let want: &[u64] = if v == new { &[cur] } else { &[b, cur] };
+                    let held = std::fs::read(&backup).unwrap_or_default();
+                    match decode(&held) {
+                        Ok(h) if want.contains(&h) && held == encode(h, size) => bak = Some(h),
+                        got => r.violations.push(format!(
+                            "target version {v}: the backup is {got:?}, expected one of {want:?}"
+                        )),
+                    }
+                }
                 cur = v;
             }
             Ok(v) => r.violations.push(format!(
@@ -413,7 +429,7 @@ fn random_kills(
         }
         let temps: Vec<String> = common::names(&dir)
             .into_iter()
-            .filter(|n| n != "t")
+            .filter(|n| n != "t" && n != "t~")
             .collect();
         r.temps_left += temps.len();
         if writer.is_cli() {
@@ -455,7 +471,7 @@ fn cli_killed_at_random_instants_while_readers_validate() {
     };
     let mut failures = Vec::new();
     let (mut kills, mut reads) = (0, 0);
-    for writer in [Writer::Cli, Writer::CliNamed] {
+    for writer in [Writer::Cli, Writer::CliNamed, Writer::CliBackup] {
         for &size in sizes {
             let r = random_kills(writer, size, rounds, nreaders, false);
             eprintln!(

@@ -606,6 +606,30 @@ fn parents_are_synced_top_down() {
     assert_eq!(read(&d.path().join("have/n1/n2/f")), b"");
 }
 
+/// A parent the writer may write and search but not read (`0300`), as the
+/// crate's other writes allow: the new directory is created in it and made
+/// durable by a sync of the filesystem (ext4 here), as a commit there is.
+#[test]
+fn parents_under_a_write_only_directory() {
+    if !require_root() || !require("setpriv") {
+        return;
+    }
+    let (_t, d) = scratch_for_nobody(0o777);
+    let w = d.join("w");
+    fs::create_dir(&w).unwrap();
+    chown(&w, 65534, 65534);
+    chmod(&w, 0o300);
+    let p = w.join("new/deeper/f");
+    let out = cli_input(as_nobody(bin()).arg("-p").arg(&p), b"x");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&p), b"x");
+    assert_eq!(mode(&w), 0o300);
+}
+
 /// `-p` on the command line, with a relative path.
 #[test]
 fn cli_parents() {

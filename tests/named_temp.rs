@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -63,6 +64,49 @@ fn named_temp_shape() {
     // The temp was renamed, not copied.
     assert_eq!(fs::metadata(&p).unwrap().ino(), ino);
     assert_only(d.path(), &["config.json"]);
+}
+
+/// A named temp is owner-only (`0600`) while data is written, whatever the
+/// final mode: a member of the writer's group who is not in the target's
+/// group can't open it. Group and bits are given at commit.
+#[test]
+fn named_temp_owner_only_while_writing() {
+    let d = scratch();
+    for (existing, explicit) in [
+        (Some(0o640), None),
+        (Some(0o600), Some(0o664)),
+        (None, Some(0o644)),
+    ] {
+        let p = d.path().join("shared");
+        let _ = fs::remove_file(&p);
+        if let Some(m) = existing {
+            fs::write(&p, b"old").unwrap();
+            chmod(&p, m);
+        }
+        let mut o = opts(true);
+        if let Some(m) = explicit {
+            o.mode(m);
+        }
+        let mut f = o.create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        let others: &[&[u8]] = if existing.is_some() {
+            &[b"shared"]
+        } else {
+            &[]
+        };
+        let t = assert_mid_write(d.path(), others, b"shared", true).unwrap();
+        let tmode = fs::symlink_metadata(d.path().join(OsStr::from_bytes(&t)))
+            .unwrap()
+            .mode()
+            & 0o7777;
+        assert_eq!(
+            tmode & !0o600,
+            0,
+            "temp {tmode:#o} opens to others while writing"
+        );
+        f.commit().unwrap();
+        assert_eq!(mode(&p), explicit.or(existing).unwrap());
+    }
 }
 
 /// Two writes at once get different temp names (random, not per-target).
@@ -237,13 +281,20 @@ both_paths! {
         let fd = ret(lines[create]);
         let data = pos(&|l| l.starts_with(&format!("write({fd}, \"new\"")), "data write");
         let fsync_file = pos(&|l| l.starts_with(&format!("fsync({fd})")), "fsync of the temp");
-        // The temp is created with the target's bits; fchmod runs only when the
-        // umask took some away, and then between the data and the fsync.
+        // The unnamed temp is created with the target's bits (fchmod runs only
+        // when the umask took some away); the named one owner-only (0600),
+        // and fchmod gives it the final bits. Either way fchmod comes between
+        // the data and the fsync.
         let chmod_ = lines
             .iter()
             .position(|l| l.starts_with(&format!("fchmod({fd}, 0640)")))
             .unwrap_or(fsync_file - 1);
-        assert!(lines[create].contains("0640"), "temp not created with the target's bits");
+        if named {
+            assert!(lines[create].contains("0600"), "named temp not created owner-only");
+            assert!(lines[chmod_].starts_with(&format!("fchmod({fd}, 0640)")), "no fchmod");
+        } else {
+            assert!(lines[create].contains("0640"), "temp not created with the target's bits");
+        }
         assert_eq!(mode(&p), 0o640);
         let rename = pos(
             &|l| {

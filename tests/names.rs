@@ -73,6 +73,26 @@ both_paths! {
         }
     }
 
+    /// A 255-byte name of 3-byte characters: the temp's name, cut to fit
+    /// NAME_MAX, is cut at a character boundary and stays valid UTF-8 (a
+    /// strict-UTF-8 filesystem would refuse it otherwise).
+    fn name_max_utf8_cut_at_char(named: bool) {
+        let d = scratch();
+        let n = "€".repeat(85);
+        assert_eq!(n.len(), 255);
+        let p = d.path().join(&n);
+        let mut f = opts(named).create(&p).unwrap();
+        f.write_all(b"x").unwrap();
+        if let Some(t) = assert_mid_write(d.path(), &[], n.as_bytes(), named) {
+            assert!(t.len() <= 255);
+            let t = String::from_utf8(t).expect("temp name cut inside a character");
+            assert!(t.starts_with(&format!(".{}", "€".repeat(73))), "{t}");
+        }
+        f.commit().unwrap();
+        assert_eq!(read(&p), b"x");
+        assert_only(d.path(), &[n.as_str()]);
+    }
+
     /// A 256-byte name is refused by the filesystem; nothing is created.
     fn name_too_long(named: bool) {
         let d = scratch();

@@ -466,3 +466,50 @@ fn eperm_skips_privileged_attributes_only() {
     assert_eq!(read(&g), b"old\n");
     common::assert_only(d.path(), &["f", "g"]);
 }
+
+/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; forced here with
+/// `ATOMIC_WRITE_NO_XATTRAT=1`) attributes are read with `llistxattr` and
+/// `lgetxattr` on `/proc/self/fd/DIRFD/NAME`: relative to the directory held,
+/// not following a symlink at NAME. Checked with strace, through a symlink.
+#[test]
+fn kept_on_kernels_without_xattrat() {
+    if !tools() || !require("strace") {
+        return;
+    }
+    let d = common::scratch();
+    let f = decorated(d.path());
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink("f", &link).unwrap();
+    let (x, a) = (xattrs(&f), acl(&f));
+    let log = d.path().join("strace.log");
+    let mut c = Command::new("strace");
+    c.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=llistxattr,lgetxattr,listxattr,getxattr",
+        "-o",
+    ])
+    .arg(&log)
+    .arg(common::bin())
+    .arg(&link)
+    .env("ATOMIC_WRITE_NO_XATTRAT", "1");
+    let out = cli_input(&mut c, b"new\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&f), b"new\n");
+    assert_eq!((xattrs(&f), acl(&f)), (x, a));
+    let trace = fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = trace.lines().filter(|l| l.contains("xattr(")).collect();
+    assert!(!calls.is_empty(), "no xattr calls traced:\n{trace}");
+    for l in &calls {
+        assert!(
+            (l.contains("llistxattr(\"/proc/self/fd/") || l.contains("lgetxattr(\"/proc/self/fd/"))
+                && l.contains("/f\""),
+            "not an l*xattr through /proc/self/fd of the resolved name: {l}"
+        );
+    }
+}

@@ -3,6 +3,7 @@ the GIL released while the disk works."""
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import threading
@@ -147,11 +148,12 @@ def test_gil_is_released_while_writing(scratch):
     for d in dirs:
         d.mkdir()
     data = b"x" * 4096
-    ones, fours = [], []
-    for _ in range(3):  # interleaved rounds; the fastest of each, on a shared machine
-        ones.append(timed_writes(dirs[:1], 60, data))
-        fours.append(timed_writes(dirs, 60, data))
-    ratio = min(fours) / min(ones)
-    print(f"4 threads: {min(fours) * 1000:.0f} ms, 1 thread: {min(ones) * 1000:.0f} ms, ratio {ratio:.2f}")
-    # Held: 4.1 to 5.1 measured here; released: 0.5 to 2.3 (CPU-bound on 2 cores).
-    assert ratio < 3.0, (ones, fours)
+    ratios = []
+    for _ in range(5):  # interleaved pairs; the median, on a shared machine
+        one = timed_writes(dirs[:1], 60, data)
+        four = timed_writes(dirs, 60, data)
+        ratios.append(four / one)
+    ratio = statistics.median(ratios)
+    print(f"4 threads / 1 thread, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}")
+    # Held (a build without detach): medians 5.3 and 7.2 here; released: 0.8 to 1.2.
+    assert ratio < 3.0, ratios

@@ -7,10 +7,10 @@
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
-use super::unix::{self, cstr, cvt_r, Temp};
+use super::unix::{self, cstr, cvt_r, Protection, Temp};
 
 /// Environment variable that makes every write use the named-temp fallback, as
 /// on a filesystem without `O_TMPFILE`: a test hook, so that the crash, fault
@@ -30,10 +30,13 @@ pub(crate) fn create_temp(
     dir: &File,
     target: &OsStr,
     mode: u32,
+    owner_only: bool,
     force_named: bool,
 ) -> io::Result<Temp> {
-    if force_named || forced_named() {
-        return unix::create_named_temp(dir, target, mode);
+    // A named temp, which others could open by its name, is owner-only.
+    let named_mode = if owner_only { mode & 0o600 } else { mode };
+    if force_named || forced_named() || !unnamed_linkable() {
+        return unix::create_named_temp(dir, target, named_mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
     // SAFETY: `dir` is an open directory fd and the path a static C string; the
@@ -55,10 +58,83 @@ pub(crate) fn create_temp(
                 Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
             ) =>
         {
-            unix::create_named_temp(dir, target, mode)
+            unix::create_named_temp(dir, target, named_mode)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether an unnamed temp can be given a name at commit in this process:
+/// `linkat(AT_EMPTY_PATH)` is open to anyone since Linux 6.10, and to holders
+/// of `CAP_DAC_READ_SEARCH` before; else `/proc/self/fd` must be there. Where
+/// neither holds (an unprivileged writer on an older kernel without `/proc`),
+/// temps are named from the start instead of failing at commit. Found out once
+/// per process: one `uname` on current kernels (shared with [`kernel_version`]).
+fn unnamed_linkable() -> bool {
+    /// `linux/capability.h`.
+    const CAP_DAC_READ_SEARCH: u32 = 2;
+    static LINKABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LINKABLE.get_or_init(|| {
+        kernel_version() >= (6, 10)
+            || std::path::Path::new("/proc/self/fd").is_dir()
+            || has_capability(CAP_DAC_READ_SEARCH)
+    })
+}
+
+/// Whether the calling thread has capability `cap` (< 32) in its effective set.
+fn has_capability(cap: u32) -> bool {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    /// `_LINUX_CAPABILITY_VERSION_3`: two `Data` structs.
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: `header` and `data` are valid for capget's version 3 layout (a
+    // header and two data structs), and outlive the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    };
+    r == 0 && data[0].effective & (1 << cap) != 0
+}
+
+/// An `O_PATH` descriptor of the directory `path` (relative to `at`): enough
+/// for `*at` calls where the directory may be written and searched but not read.
+pub(crate) fn open_dir_path(at: RawFd, path: &CStr) -> io::Result<File> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `at` is an open directory fd or AT_FDCWD; `path` is a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(at, path.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// The setting of a kernel link protection (`/proc/sys/fs/protected_*`), read
+/// only when a case it governs is met; `1` (on) where it can't be read.
+pub(crate) fn protection(which: Protection) -> u32 {
+    let path = match which {
+        Protection::Symlinks => "/proc/sys/fs/protected_symlinks",
+        Protection::Regular => "/proc/sys/fs/protected_regular",
+    };
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1)
 }
 
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
@@ -250,7 +326,8 @@ pub(crate) fn parse_kernel_version(release: &str) -> (u32, u32) {
     }
 }
 
-/// `syncfs(2)` of the filesystem holding `dir`; only where [`syncfs_trusted`].
+/// `syncfs(2)` of the filesystem holding `dir` (any descriptor on it but an
+/// `O_PATH` one); only where [`syncfs_trusted`].
 pub(crate) fn sync_fs(dir: &File) -> io::Result<()> {
     // SAFETY: `dir` is an open fd.
     cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) }).map(drop)
@@ -376,9 +453,16 @@ const XATTRAT: Option<(libc::c_long, libc::c_long)> = None;
 /// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
 static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Environment variable that makes attribute reads take the path of kernels
+/// before 6.13 (`l*xattr` through `/proc/self/fd`). For tests of that path.
+const NO_XATTRAT_ENV: &str = "ATOMIC_WRITE_NO_XATTRAT";
+
 /// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
 fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
-    XATTRAT.filter(|_| !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
+    static FORCED_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let off =
+        *FORCED_OFF.get_or_init(|| std::env::var_os(NO_XATTRAT_ENV).is_some_and(|v| v != "0"));
+    XATTRAT.filter(|_| !off && !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Whether `r` says the kernel has no such syscall; remembers it.

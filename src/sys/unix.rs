@@ -86,6 +86,54 @@ pub(crate) fn open_dir(path: &Path) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// Opens the directory `path` (relative to `base`, or to the working directory
+/// when `None`) for `*at` calls: `O_RDONLY`, so it can be `fsync`ed, or — for a
+/// directory the caller may write and search but not read (`0300`) — a
+/// descriptor that serves only for `*at` calls (`O_PATH` on Linux). Returns
+/// the directory and whether it was opened for reading.
+pub(crate) fn open_dir_rel(base: Option<&File>, path: &Path) -> io::Result<(File, bool)> {
+    let c = cstr(path.as_os_str())?;
+    let at = base.map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: `at` is an open directory fd or AT_FDCWD; `c` is a valid C string.
+    match cvt_r(|| unsafe { libc::openat(at, c.as_ptr(), flags) }) {
+        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+        Ok(fd) => Ok((unsafe { File::from_raw_fd(fd) }, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => super::open_dir_path(at, &c)
+            .map(|d| (d, false))
+            .map_err(|_| e),
+        Err(e) => Err(e),
+    }
+}
+
+/// No descriptor for a directory that can't be read on the portable path:
+/// `EACCES`, as opening it for reading said.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn open_dir_path(_at: RawFd, _path: &std::ffi::CStr) -> io::Result<File> {
+    Err(io::Error::from_raw_os_error(libc::EACCES))
+}
+
+/// The caller's effective user id.
+pub(crate) fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// A kernel link protection the crate applies when it follows a link itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Protection {
+    /// `fs.protected_symlinks`.
+    Symlinks,
+    /// `fs.protected_regular`.
+    Regular,
+}
+
+/// The portable path knows no such kernel setting: off.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn protection(_which: Protection) -> u32 {
+    0
+}
+
 /// `lstat` of `name` inside `dir`; `Ok(None)` if nothing is there.
 pub(crate) fn stat_at(dir: &File, name: &OsStr) -> io::Result<Option<Meta>> {
     let c = cstr(name)?;
@@ -183,12 +231,20 @@ pub(crate) fn read_link_at(dir: &File, name: &OsStr) -> io::Result<OsString> {
 }
 
 /// A fresh hidden temp name for `target`: `.TARGET.atomic-write-<16 hex>.tmp`,
-/// the target part cut short so the whole stays within `NAME_MAX`.
+/// the target part cut short so the whole stays within `NAME_MAX` (at a
+/// character boundary when the target's name is UTF-8).
 pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
     let rand = random_u64()?.to_be_bytes();
     let budget = NAME_MAX - 1 - MARKER.len() - RAND_HEX - SUFFIX.len();
     let t = target.as_bytes();
-    let t = &t[..t.len().min(budget)];
+    let mut cut = t.len().min(budget);
+    // A UTF-8 name stays UTF-8: cut before a continuation byte's character.
+    if std::str::from_utf8(t).is_ok() {
+        while cut > 0 && cut < t.len() && t[cut] & 0xC0 == 0x80 {
+            cut -= 1;
+        }
+    }
+    let t = &t[..cut];
     let mut name = Vec::with_capacity(NAME_MAX);
     name.push(b'.');
     name.extend_from_slice(t);
@@ -271,8 +327,16 @@ pub(crate) fn create_named_temp(dir: &File, target: &OsStr, mode: u32) -> io::Re
             Ok(fd) => {
                 // SAFETY: `fd` was just returned by openat and is owned by nobody else.
                 let file = unsafe { File::from_raw_fd(fd) };
-                lock(&file)?;
-                if fstat(&file)?.nlink == 0 && tries < 16 {
+                // A temp that cannot be locked or checked is not handed out:
+                // remove it rather than leave it behind.
+                let unlinked = match lock(&file).and_then(|()| fstat(&file)) {
+                    Ok(m) => m.nlink == 0,
+                    Err(e) => {
+                        let _ = unlink(dir, &name);
+                        return Err(e);
+                    }
+                };
+                if unlinked && tries < 16 {
                     tries += 1;
                     continue;
                 }
@@ -339,9 +403,10 @@ pub(crate) fn create_temp(
     dir: &File,
     target: &OsStr,
     mode: u32,
+    owner_only: bool,
     _force_named: bool,
 ) -> io::Result<Temp> {
-    create_named_temp(dir, target, mode)
+    create_named_temp(dir, target, if owner_only { mode & 0o600 } else { mode })
 }
 
 /// Unnamed temps do not exist here, so there is never one to link.
@@ -388,16 +453,6 @@ pub(crate) fn unlink(dir: &File, name: &OsStr) -> io::Result<()> {
     cvt_r(|| unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }).map(drop)
 }
 
-/// Opens `name` in `dir` for reading, following a symlink.
-pub(crate) fn open_read_at(dir: &File, name: &OsStr) -> io::Result<File> {
-    let c = cstr(name)?;
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY;
-    // SAFETY: `dir` is an open fd and `c` a valid C string.
-    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
 /// Opens `name` in `dir` for reading without following a symlink there
 /// (`O_NOFOLLOW`: a symlink fails with `ELOOP`) and without blocking on a FIFO
 /// (`O_NONBLOCK`).
@@ -405,16 +460,6 @@ pub(crate) fn open_read_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File
     let c = cstr(name)?;
     let flags =
         libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
-    // SAFETY: `dir` is an open fd and `c` a valid C string.
-    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-    Ok(unsafe { File::from_raw_fd(fd) })
-}
-
-/// Opens the directory `name` in `dir` (following a symlink, as path lookup does).
-pub(crate) fn open_dir_at(dir: &File, name: &OsStr) -> io::Result<File> {
-    let c = cstr(name)?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
     // SAFETY: `dir` is an open fd and `c` a valid C string.
     let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
     // SAFETY: `fd` was just returned by openat and is owned by nobody else.
@@ -452,20 +497,26 @@ pub(crate) fn chmod(file: &File, mode: u32) -> io::Result<()> {
 }
 
 /// `fchown` to `uid:gid`, or to the group alone, or nothing: whatever the
-/// process may do; returns whether the owner and the group were set. Only `EPERM` is swallowed; other errors (`EIO`, `EROFS`) are real.
+/// process may do; returns whether the owner and the group were set. Only `EPERM` and
+/// `EINVAL` (an id unmapped in a user namespace) are swallowed; other errors
+/// (`EIO`, `EROFS`) are real.
 pub(crate) fn chown_best_effort(file: &File, uid: u32, gid: u32) -> io::Result<(bool, bool)> {
     let fd: RawFd = file.as_raw_fd();
     // SAFETY: `fd` is an open file descriptor.
     match cvt_r(|| unsafe { libc::fchown(fd, uid, gid) }) {
         Ok(_) => return Ok((true, true)),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        // EINVAL: the owner has no id in our user namespace (`unshare -r`,
+        // rootless containers): as little ours to give as with EPERM.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EINVAL)) => {}
         Err(e) => return Err(e),
     }
     // Not allowed to give the file away; keep the group if we are a member.
     // SAFETY: `fd` is an open file descriptor; `uid_t::MAX` (-1) leaves the owner as is.
     match cvt_r(|| unsafe { libc::fchown(fd, libc::uid_t::MAX, gid) }) {
         Ok(_) => Ok((false, true)),
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok((false, false)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EINVAL)) => {
+            Ok((false, false))
+        }
         Err(e) => Err(e),
     }
 }

@@ -244,7 +244,8 @@ impl Model {
     /// What `create` gives: the target slot, the temp's initial content and
     /// the final mode; or the kind of error.
     fn expect_create(&self, c: &Create) -> Result<(usize, Vec<u8>, u32), io::ErrorKind> {
-        match self.resolve(c.slot % SLOTS, c.follow) {
+        // With no_clobber a link at the path is an existing target, never followed.
+        match self.resolve(c.slot % SLOTS, c.follow && !c.no_clobber) {
             Resolved::Missing => Err(io::ErrorKind::NotFound),
             // `FilesystemLoop` (not nameable on stable Rust yet).
             Resolved::Loop => Err(io::Error::from_raw_os_error(libc::ELOOP).kind()),
@@ -253,6 +254,8 @@ impl Model {
                 Some(Entry::Fifo) => Err(io::ErrorKind::InvalidInput),
                 // A symlink not followed counts as an existing target.
                 Some(_) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
+                // Appending to a link not followed is refused.
+                Some(Entry::Link(_)) if c.append => Err(io::ErrorKind::InvalidInput),
                 existing => {
                     let (content, old_mode) = match existing {
                         Some(Entry::File { content, mode }) => (content.clone(), Some(*mode)),

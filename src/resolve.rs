@@ -1,0 +1,216 @@
+//! Target resolution: from the path the caller gave to an open directory and a
+//! name in it, following symlinks at the last component as the kernel would,
+//! with the kernel's checks (`fs.protected_symlinks`, `fs.protected_regular`).
+//!
+//! Paths are opened as given: relative ones relative to the working directory
+//! (`AT_FDCWD`), a relative symlink relative to the directory holding it. An
+//! absolute form is computed only for messages and
+//! [`AtomicFile::target`](crate::AtomicFile::target), so a working directory deeper than `PATH_MAX`
+//! or below a directory the caller can't search works as it does for `>`.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{self, DisplayQuoted, ResultExt};
+use crate::sys::{self, FileKind, Meta, Protection};
+
+/// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
+const MAX_SYMLINKS: usize = 40;
+
+/// A resolved target: its directory open, its metadata read.
+pub(crate) struct Resolved {
+    /// The target, absolute where the working directory has an absolute
+    /// name (else as given): for messages and `target()`, never for opening.
+    pub(crate) target: PathBuf,
+    /// The target's directory in the same form, for messages.
+    pub(crate) dir_path: PathBuf,
+    /// The target's name inside `dir`.
+    pub(crate) name: OsString,
+    /// The target's directory, open for `*at` calls.
+    pub(crate) dir: File,
+    /// Whether `dir` can be `fsync`ed: `false` for a directory the caller may
+    /// write and search but not read (`0300`), opened `O_PATH`.
+    pub(crate) dir_readable: bool,
+    /// `lstat` of the target; `None` if nothing is there.
+    pub(crate) meta: Option<Meta>,
+}
+
+/// Opens the path's directory and reads the target's metadata there; when
+/// `follow`, a symlink at the last component is followed (`readlinkat`) and
+/// the same is done for the path it names, up to [`MAX_SYMLINKS`] times. A
+/// dangling link resolves to the path it names, so the write creates it. In
+/// the common case — no symlink — this is one `open` of the directory and one
+/// `fstatat` of the target.
+///
+/// Every link followed passes the kernel's `fs.protected_symlinks` check
+/// ([`check_link`]).
+pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
+    // `absolute` and `Path::file_name` drop a trailing `.`: `dir/.` would become `dir`.
+    if ends_in_dot(path) {
+        return Err(not_a_file_name(path));
+    }
+    let mut shown = match std::path::absolute(path) {
+        Ok(abs) => abs,
+        // An empty path, or a working directory without a name we can get
+        // (deeper than `PATH_MAX`): the path as given still opens.
+        Err(e) if path.as_os_str().is_empty() => {
+            return Err(error::context(e, || {
+                format!("invalid path {}", path.display_quoted())
+            }))
+        }
+        Err(_) => path.to_path_buf(),
+    };
+    // What to open, relative to `base` (`None`: the working directory).
+    let mut open: PathBuf = path.to_path_buf();
+    let mut base: Option<File> = None;
+    for _ in 0..=MAX_SYMLINKS {
+        let (dir_rel, name) = split(&open, &shown)?;
+        let dir_path = shown.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        let (dir, dir_readable) = sys::open_dir_rel(base.as_ref(), dir_rel)
+            .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
+        let meta = sys::stat_at(&dir, &name)
+            .context(|| format!("failed to read metadata of {}", shown.display_quoted()))?;
+        match meta {
+            Some(link) if follow && link.kind == FileKind::Symlink => {
+                check_link(&dir, &link, &shown)?;
+                let to = sys::read_link_at(&dir, &name)
+                    .context(|| format!("failed to read symlink {}", shown.display_quoted()))?;
+                if ends_in_dot(Path::new(&to)) {
+                    return Err(not_a_file_name(&shown));
+                }
+                let to = PathBuf::from(to);
+                shown = std::path::absolute(dir_path.join(&to)).unwrap_or(dir_path.join(&to));
+                base = if to.is_absolute() { None } else { Some(dir) };
+                open = to;
+            }
+            _ => {
+                return Ok(Resolved {
+                    target: shown,
+                    dir_path,
+                    name,
+                    dir,
+                    dir_readable,
+                    meta,
+                })
+            }
+        }
+    }
+    Err(error::os(libc::ELOOP, || {
+        format!(
+            "failed to resolve {}: too many levels of symlinks",
+            path.display_quoted()
+        )
+    }))
+}
+
+/// The kernel's `fs.protected_symlinks` rule for a link the crate is about to
+/// follow itself: in a sticky, world-writable directory, a link owned by
+/// neither the caller (effective uid) nor the directory's owner is refused
+/// while the protection is on. Costs an `fstat` of the directory, only when a
+/// link is met.
+fn check_link(dir: &File, link: &Meta, shown: &Path) -> io::Result<()> {
+    let d = sys::fstat(dir).context(|| {
+        format!(
+            "failed to read metadata of the directory of {}",
+            shown.display_quoted()
+        )
+    })?;
+    let shared = d.mode & 0o1002 == 0o1002;
+    if !shared || link.uid == d.uid || link.uid == sys::euid() {
+        return Ok(());
+    }
+    if sys::protection(Protection::Symlinks) == 0 {
+        return Ok(());
+    }
+    Err(error::os(libc::EACCES, || {
+        format!(
+            "refusing to follow symlink {}: it is in a sticky world-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_symlinks)",
+            shown.display_quoted(),
+            link.uid
+        )
+    }))
+}
+
+/// The kernel's `fs.protected_regular` rule for an existing regular target of
+/// a write that the caller `fsuid` does not own: in a sticky directory that is
+/// world-writable (setting 1 or 2) or group-writable (setting 2), a file owned
+/// by neither the caller nor the directory's owner is refused, as `open(O_CREAT)`
+/// refuses it for `>`. Costs an `fstat` of the directory, only for such a file.
+pub(crate) fn check_regular(dir: &File, target: &Meta, shown: &Path) -> io::Result<()> {
+    let d = sys::fstat(dir).context(|| {
+        format!(
+            "failed to read metadata of the directory of {}",
+            shown.display_quoted()
+        )
+    })?;
+    if d.mode & 0o1000 == 0 || d.mode & 0o022 == 0 || target.uid == d.uid {
+        return Ok(());
+    }
+    if target.uid == sys::euid() {
+        return Ok(());
+    }
+    let level = sys::protection(Protection::Regular);
+    let refused = (level >= 1 && d.mode & 0o002 != 0) || (level >= 2 && d.mode & 0o020 != 0);
+    if !refused {
+        return Ok(());
+    }
+    Err(error::os(libc::EACCES, || {
+        format!(
+            "refusing to replace {}: it is in a sticky {}-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_regular)",
+            shown.display_quoted(),
+            if d.mode & 0o002 != 0 { "world" } else { "group" },
+            target.uid
+        )
+    }))
+}
+
+/// Splits the path to open into its directory (`.` for a bare name) and its
+/// name; `shown` names it in the error.
+fn split<'a>(open: &'a Path, shown: &Path) -> io::Result<(&'a Path, OsString)> {
+    let trailing_slash = open.as_os_str().as_encoded_bytes().ends_with(b"/");
+    match (open.parent(), open.file_name()) {
+        (Some(dir), Some(name)) if !trailing_slash && name != ".." => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            Ok((dir, name.to_os_string()))
+        }
+        _ => Err(not_a_file_name(shown)),
+    }
+}
+
+/// Whether the last component of `path` is `.`: it names a directory, never a
+/// file in it.
+fn ends_in_dot(path: &Path) -> bool {
+    let b = path.as_os_str().as_encoded_bytes();
+    b == b"." || b.ends_with(b"/.")
+}
+
+fn not_a_file_name(path: &Path) -> io::Error {
+    error::os(libc::EISDIR, || {
+        format!("cannot replace {}: not a file name", path.display_quoted())
+    })
+}
+
+/// Refuses targets that cannot be replaced by a regular file; returns the
+/// metadata of an existing regular target (a symlink not followed is "new").
+pub(crate) fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Option<Meta>> {
+    match meta.map(|m| m.kind) {
+        None | Some(FileKind::Symlink) => Ok(None),
+        Some(FileKind::Regular) => Ok(meta),
+        Some(FileKind::Directory) => Err(error::os(libc::EISDIR, || {
+            format!("cannot replace {}", target.display_quoted())
+        })),
+        Some(FileKind::Special) => Err(error::context(
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (FIFO, socket or device)",
+            ),
+            || format!("cannot replace {}", target.display_quoted()),
+        )),
+    }
+}
