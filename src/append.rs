@@ -106,8 +106,12 @@ pub(crate) fn lock_current(r: &Resolved) -> io::Result<Option<Held>> {
         Ok(f) => f,
         // Removed meanwhile: start over (it is a new file now).
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        // A symlink (`ELOOP`) or something else now: not what was resolved.
-        Err(_) => return Err(changed(&r.target)),
+        // A symlink (`ELOOP`) or a socket (`ENXIO`) now: not what was resolved.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO)) => {
+            return Err(changed(&r.target))
+        }
+        // Any other failure is reported as it is (its kind and errno kept).
+        Err(e) => return Err(open_err(e)),
     };
     let opened = sys::fstat(&src).map_err(open_err)?;
     if opened.kind != FileKind::Regular {

@@ -57,13 +57,16 @@ pub(crate) fn check_suffix(suffix: &OsStr) -> io::Result<()> {
 }
 
 /// Makes the file now at `name` in `dir` the backup `backup`, replacing any
-/// previous one, and (if `durable`) syncs the directory. Nothing there: nothing to do.
+/// previous one, and (if `durable`) makes that durable with `sync_dir` (the
+/// commit's own directory sync: an `fsync` of the directory, or of its
+/// filesystem where the directory can't be read). Nothing there: nothing to do.
 pub(crate) fn make(
     dir: &File,
     dir_path: &Path,
     name: &OsStr,
     backup: &OsStr,
     durable: bool,
+    sync_dir: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<()> {
     let shown = dir_path.join(backup);
     let what = || format!("failed to back up {:?} as {:?}", dir_path.join(name), shown);
@@ -76,7 +79,7 @@ pub(crate) fn make(
         return Err(error::context(e, what));
     }
     if durable {
-        sys::sync_dir(dir).context(|| {
+        sync_dir().context(|| {
             format!("made the backup {shown:?} but failed to sync directory {dir_path:?}")
         })?;
     }

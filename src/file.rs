@@ -633,6 +633,7 @@ impl AtomicFile {
                     &self.name,
                     b,
                     self.durability == Durability::Full,
+                    || self.sync_dir_entries(),
                 )?;
             }
             if self.temp.name.is_none() {
@@ -698,10 +699,17 @@ impl AtomicFile {
                 self.dir_path.display_quoted()
             )
         };
+        self.sync_dir_entries().context(what)
+    }
+
+    /// Makes the directory's entries durable: `fsync` of the directory, or,
+    /// where it can't be read (opened `O_PATH`), `syncfs` through the temp's
+    /// descriptor (`create()` made sure that is a full sync there).
+    fn sync_dir_entries(&self) -> io::Result<()> {
         if self.dir_readable {
-            sys::sync_dir(&self.dir).context(what)
+            sys::sync_dir(&self.dir)
         } else {
-            sys::sync_fs(&self.temp.file).context(what)
+            sys::sync_fs(&self.temp.file)
         }
     }
 
