@@ -5,7 +5,8 @@
 //! The scratch directory `R` holds `R/box` (where paths start) and a sibling
 //! `R/sentinel`. The model resolves the path as the kernel does (physically:
 //! `..` after a symlink to a directory goes to that directory's parent) plus
-//! the library's rules for the last component (followed if a symlink; a
+//! the library's rules for the last component (followed if a symlink, unless
+//! `no_clobber`, where a symlink counts as an existing target; a
 //! directory, FIFO, `.`, `..`, trailing slash, empty path or a NUL byte is an
 //! error). Paths the model places outside `R/box` are not run. Before and after
 //! each call the whole tree under `R` is snapshotted (kinds, contents, modes,
@@ -278,7 +279,10 @@ pub fn check(case: &PathCase, base: &Path) {
     };
     let start = vec![b"box".to_vec()];
     // Ok((key, new node)) for a write that must succeed; Err(()) for one that must fail.
-    let want: Result<(Vec<u8>, Node), ()> = match w.target(start, &case.rel, case.follow) {
+    // With no_clobber a symlink at the path, dangling or not, is an existing
+    // target (`O_CREAT|O_EXCL`): the last component is not followed.
+    let follow = case.follow && !case.no_clobber;
+    let want: Result<(Vec<u8>, Node), ()> = match w.target(start, &case.rel, follow) {
         Err(Fail::Escape) => return,
         Err(Fail::Invalid) => Err(()),
         Ok(loc) if loc.first().map(Vec::as_slice) != Some(b"box") => return,
