@@ -426,8 +426,9 @@ pub(crate) fn list_dir(dir: &File, _path: &std::path::Path) -> io::Result<Vec<Os
 }
 
 /// `listxattrat`/`getxattrat` (Linux 6.13): the same number on every
-/// architecture that uses the common syscall table for new calls.
-#[cfg(any(
+/// architecture that uses the common syscall table for new calls; `None`
+/// elsewhere (the `/proc/self/fd` path is taken).
+const XATTRAT: Option<(libc::c_long, libc::c_long)> = if cfg!(any(
     all(target_arch = "x86_64", target_pointer_width = "64"),
     target_arch = "x86",
     target_arch = "aarch64",
@@ -436,19 +437,11 @@ pub(crate) fn list_dir(dir: &File, _path: &std::path::Path) -> io::Result<Vec<Os
     target_arch = "loongarch64",
     target_arch = "powerpc64",
     target_arch = "s390x"
-))]
-const XATTRAT: Option<(libc::c_long, libc::c_long)> = Some((464, 465));
-#[cfg(not(any(
-    all(target_arch = "x86_64", target_pointer_width = "64"),
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "powerpc64",
-    target_arch = "s390x"
-)))]
-const XATTRAT: Option<(libc::c_long, libc::c_long)> = None;
+)) {
+    Some((464, 465))
+} else {
+    None
+};
 
 /// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
 static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
