@@ -294,7 +294,18 @@ fn fuse_vfat_no_clobber_unsupported() {
         err.to_string().contains("not supported on this filesystem"),
         "{err}"
     );
-    let mut left = names(&mnt);
-    left.sort();
+    // libfuse renames a file unlinked while still open to `.fuse_hidden*`
+    // until the kernel's (asynchronous) release of its last descriptor
+    // arrives: wait for that, then nothing but `plain` may be there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let left = loop {
+        let mut left = names(&mnt);
+        left.sort();
+        let hidden = left.iter().any(|n| n.starts_with(".fuse_hidden"));
+        if !hidden || std::time::Instant::now() > deadline {
+            break left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert_eq!(left, ["plain"], "something was left behind");
 }
