@@ -10,7 +10,7 @@ use std::thread::{self, ThreadId};
 
 use crate::error::{self, DisplayQuoted};
 use crate::resolve::Resolved;
-use crate::sys::{self, FileKind, Meta};
+use crate::sys::{self, errno, FileKind, Meta};
 
 /// The target file (or, for a missing target, its directory) that an
 /// appender holds, locked unless this thread already held it.
@@ -107,7 +107,7 @@ pub(crate) fn lock_current(r: &Resolved) -> io::Result<Option<Held>> {
         // Removed meanwhile: start over (it is a new file now).
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         // A symlink (`ELOOP`) or a socket (`ENXIO`) now: not what was resolved.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO)) => {
+        Err(e) if matches!(e.raw_os_error(), Some(errno::ELOOP) | Some(errno::ENXIO)) => {
             return Err(changed(&r.target))
         }
         // Any other failure is reported as it is (its kind and errno kept).

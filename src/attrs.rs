@@ -36,7 +36,7 @@ use std::io;
 use std::path::Path;
 
 use crate::error::ResultExt;
-use crate::sys;
+use crate::sys::{self, errno};
 
 /// The POSIX access ACL's attribute name.
 const ACL: &CStr = c"system.posix_acl_access";
@@ -63,7 +63,7 @@ impl Xattrs {
             Ok(names) => names,
             // The filesystem has no attributes, or the target went away (the
             // rename will then create it): nothing to keep.
-            Err(e) if is_unsupported(&e) || e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if is_unsupported(&e) || e.raw_os_error() == Some(errno::ENOENT) => {
                 return Ok(Xattrs::default())
             }
             Err(e) => return Err(e).context(what),
@@ -78,7 +78,7 @@ impl Xattrs {
                 Err(e)
                     if matches!(
                         e.raw_os_error(),
-                        Some(libc::ENODATA) | Some(libc::EACCES) | Some(libc::EPERM)
+                        Some(errno::ENODATA) | Some(errno::EACCES) | Some(errno::EPERM)
                     ) =>
                 {
                     continue
@@ -105,7 +105,7 @@ impl Xattrs {
                 Ok(()) => {}
                 // Not permitted to this process (unprivileged `trusted.*`,
                 // `security.*`): skipped, like an owner it may not give.
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) && may_be_refused(attr) => {}
+                Err(e) if e.raw_os_error() == Some(errno::EPERM) && may_be_refused(attr) => {}
                 Err(e) => {
                     return Err(e).context(|| {
                         format!(
@@ -155,7 +155,7 @@ fn may_be_refused(attr: &CStr) -> bool {
 
 /// Whether `e` says the filesystem has no extended attributes (of this kind).
 fn is_unsupported(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ENOTSUP) || e.raw_os_error() == Some(libc::EOPNOTSUPP)
+    e.raw_os_error() == Some(errno::ENOTSUP) || e.raw_os_error() == Some(errno::EOPNOTSUPP)
 }
 
 /// Runs a `*xattr` call that fills a buffer: first into a small one, then, on
@@ -168,7 +168,7 @@ fn read_grow(mut call: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result
                 buf.truncate(n);
                 return Ok(buf);
             }
-            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => {
+            Err(e) if e.raw_os_error() == Some(errno::ERANGE) => {
                 let need = call(&mut [])?;
                 buf.resize(need.max(buf.len() * 2), 0);
             }

@@ -31,7 +31,7 @@ use std::path::Path;
 
 use crate::attrs::Xattrs;
 use crate::error::{self, ResultExt};
-use crate::sys;
+use crate::sys::{self, errno};
 
 /// The backup's name: the target's name followed by `suffix`.
 pub(crate) fn name(target: &OsStr, suffix: &OsStr) -> OsString {
@@ -42,9 +42,8 @@ pub(crate) fn name(target: &OsStr, suffix: &OsStr) -> OsString {
 
 /// Refuses a suffix that would not name a sibling of the target.
 pub(crate) fn check_suffix(suffix: &OsStr) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let b = suffix.as_bytes();
-    if b.is_empty() || b.contains(&b'/') || b.contains(&0) {
+    let b = suffix.as_encoded_bytes();
+    if b.is_empty() || b.iter().any(|&c| std::path::is_separator(char::from(c))) || b.contains(&0) {
         return Err(error::context(
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -99,16 +98,16 @@ fn second_name(
         match sys::link(dir, name, &tmp) {
             Ok(()) => return Ok(Some(tmp)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(errno::ENOENT) => return Ok(None),
             // No hard links here (or too many, or not allowed by
             // fs.protected_hardlinks): copy.
             Err(e)
                 if matches!(
                     e.raw_os_error(),
-                    Some(libc::EPERM)
-                        | Some(libc::EOPNOTSUPP)
-                        | Some(libc::EMLINK)
-                        | Some(libc::ENOSYS)
+                    Some(errno::EPERM)
+                        | Some(errno::EOPNOTSUPP)
+                        | Some(errno::EMLINK)
+                        | Some(errno::ENOSYS)
                 ) =>
             {
                 return copy(dir, name, target, durable)
@@ -125,7 +124,7 @@ fn second_name(
 fn copy(dir: &File, name: &OsStr, target: &Path, durable: bool) -> io::Result<Option<OsString>> {
     let mut src = match sys::open_read_nofollow_at(dir, name) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(errno::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = sys::fstat(&src)?;

@@ -11,9 +11,8 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
-use crate::sys::{self, FileKind};
+use crate::sys::{self, errno, FileKind};
 
 /// Block size of the streamed compare: two buffers of this size, whatever the files' sizes.
 const BLOCK: usize = 64 << 10;
@@ -37,12 +36,12 @@ pub(crate) fn unchanged(dir: &File, name: &OsStr, temp: &File, want: &Want) -> i
         Err(e)
             if matches!(
                 e.raw_os_error(),
-                Some(libc::ENOENT)
-                    | Some(libc::ELOOP)
-                    | Some(libc::EACCES)
-                    | Some(libc::EPERM)
-                    | Some(libc::ENXIO)
-                    | Some(libc::EAGAIN)
+                Some(errno::ENOENT)
+                    | Some(errno::ELOOP)
+                    | Some(errno::EACCES)
+                    | Some(errno::EPERM)
+                    | Some(errno::ENXIO)
+                    | Some(errno::EAGAIN)
             ) =>
         {
             return Ok(false)
@@ -81,13 +80,13 @@ fn same_bytes(a: &File, b: &File, len: u64) -> io::Result<bool> {
         off += want as u64;
     }
     // Nothing beyond `len` in either (the target may have grown meanwhile).
-    Ok(a.read_at(&mut x[..1], len)? == 0 && b.read_at(&mut y[..1], len)? == 0)
+    Ok(sys::read_at(a, &mut x[..1], len)? == 0 && sys::read_at(b, &mut y[..1], len)? == 0)
 }
 
 /// Fills `buf` from `off`; `Ok(false)` at end of file before it is full.
 fn read_full_at(f: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<bool> {
     while !buf.is_empty() {
-        match f.read_at(buf, off) {
+        match sys::read_at(f, buf, off) {
             Ok(0) => return Ok(false),
             Ok(n) => {
                 buf = &mut buf[n..];

@@ -4,7 +4,6 @@ use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,7 +13,7 @@ use crate::changed::{self, Want};
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
-use crate::sys::{self, Meta, Temp};
+use crate::sys::{self, errno, Meta, Temp};
 use crate::{backup, parents};
 
 /// Times `create()` starts over when an appended target is replaced while it
@@ -185,7 +184,7 @@ impl AtomicFile {
         let occupied = existing.is_some();
         let existing = resolve::check_target(existing, &target)?;
         if opts.no_clobber && occupied {
-            return Err(error::os(libc::EEXIST, || {
+            return Err(error::os(errno::EEXIST, || {
                 format!("refusing to replace {}", target.display_quoted())
             }));
         }
@@ -193,7 +192,7 @@ impl AtomicFile {
             && opts.durability == Durability::Full
             && !sys::syncfs_trusted(&dir, false).unwrap_or(false)
         {
-            return Err(error::os(libc::EACCES, || {
+            return Err(error::os(errno::EACCES, || {
                 format!(
                     "cannot make a rename in {} durable: the directory can't be read, so it can't be synced, and syncing its whole filesystem is not known to cover it (Durability::None would skip the sync)",
                     dir_path.display_quoted()
@@ -770,7 +769,7 @@ impl fmt::Debug for AtomicFile {
         f.debug_struct("AtomicFile")
             .field("target", &self.target)
             .field("temp", &self.temp.name)
-            .field("fd", &self.temp.file.as_raw_fd())
+            .field("file", &self.temp.file)
             .finish()
     }
 }
@@ -833,20 +832,6 @@ impl Read for &AtomicFile {
 impl Seek for &AtomicFile {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         (&self.temp.file).seek(pos)
-    }
-}
-
-impl AsFd for AtomicFile {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.lent.store(true, Ordering::Relaxed);
-        self.temp.file.as_fd()
-    }
-}
-
-impl AsRawFd for AtomicFile {
-    fn as_raw_fd(&self) -> RawFd {
-        self.lent.store(true, Ordering::Relaxed);
-        self.temp.file.as_raw_fd()
     }
 }
 

@@ -115,6 +115,7 @@ mod changed;
 mod error;
 mod file;
 mod options;
+mod os_handle;
 mod parents;
 mod resolve;
 mod sweep;

@@ -18,7 +18,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{self, ResultExt};
-use crate::sys;
+use crate::sys::{self, errno};
 
 /// Creates the missing directories of `path`'s parent; with `durable`, each
 /// new one is made durable in its parent.
@@ -26,14 +26,25 @@ pub(crate) fn create(path: &Path, durable: bool) -> io::Result<()> {
     let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
     };
-    let start = if dir.is_absolute() { "/" } else { "." };
-    let mut cur = sys::open_dir_rel(None, Path::new(start))
+    // The root the walk starts from: `/` (on Windows `C:\` or `\\server\share\`),
+    // else the working directory.
+    let mut comps = dir.components().peekable();
+    let mut root = PathBuf::new();
+    while let Some(c @ (Component::Prefix(_) | Component::RootDir)) = comps.peek() {
+        root.push(c);
+        comps.next();
+    }
+    let start = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root.as_path()
+    };
+    let mut cur = sys::open_dir_rel(None, start)
         .context(|| format!("failed to open directory {start:?}"))?;
-    let mut shown = PathBuf::new();
-    for comp in dir.components() {
+    let mut shown = root.clone();
+    for comp in comps {
         match comp {
-            Component::RootDir => shown.push("/"),
-            Component::CurDir | Component::Prefix(_) => {}
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
             Component::ParentDir | Component::Normal(_) => {
                 shown.push(comp);
                 cur = step(&cur, comp.as_os_str(), &shown, durable)?;
@@ -54,12 +65,12 @@ fn step(
 ) -> io::Result<(File, bool)> {
     match sys::open_dir_rel(Some(parent), Path::new(name)) {
         Ok(d) => return Ok(d),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+        Err(e) if e.raw_os_error() == Some(errno::ENOENT) => {}
         Err(e) => return Err(open_error(e, shown)),
     }
     match sys::mkdir_at(parent, name, 0o777) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+        Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
         Err(e) => {
             return Err(error::context(e, || {
                 format!("failed to create directory {shown:?}")
@@ -76,7 +87,7 @@ fn step(
             // filesystem where that is known to cover it, as a commit does.
             sys::sync_fs(&dir.0).context(what)?;
         } else {
-            return Err(error::os(libc::EACCES, || {
+            return Err(error::os(errno::EACCES, || {
                 format!(
                     "created directory {shown:?} but cannot make it durable: its parent can't be read, so it can't be synced, and syncing its whole filesystem is not known to cover it (Durability::None would skip the sync)"
                 )
@@ -87,8 +98,8 @@ fn step(
 }
 
 fn open_error(e: io::Error, shown: &Path) -> io::Error {
-    if e.raw_os_error() == Some(libc::ENOTDIR) {
-        error::os(libc::ENOTDIR, || {
+    if e.raw_os_error() == Some(errno::ENOTDIR) {
+        error::os(errno::ENOTDIR, || {
             format!(
                 "cannot create directory {shown:?}: a file that is not a directory is in the way"
             )

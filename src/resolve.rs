@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{self, DisplayQuoted, ResultExt};
-use crate::sys::{self, FileKind, Meta, Protection};
+use crate::sys::{self, errno, FileKind, Meta, Protection};
 
 /// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
@@ -97,7 +97,7 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
             }
         }
     }
-    Err(error::os(libc::ELOOP, || {
+    Err(error::os(errno::ELOOP, || {
         format!(
             "failed to resolve {}: too many levels of symlinks",
             path.display_quoted()
@@ -124,7 +124,7 @@ fn check_link(dir: &File, link: &Meta, shown: &Path) -> io::Result<()> {
     if sys::protection(Protection::Symlinks) == 0 {
         return Ok(());
     }
-    Err(error::os(libc::EACCES, || {
+    Err(error::os(errno::EACCES, || {
         format!(
             "refusing to follow symlink {}: it is in a sticky world-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_symlinks)",
             shown.display_quoted(),
@@ -156,7 +156,7 @@ pub(crate) fn check_regular(dir: &File, target: &Meta, shown: &Path) -> io::Resu
     if !refused {
         return Ok(());
     }
-    Err(error::os(libc::EACCES, || {
+    Err(error::os(errno::EACCES, || {
         format!(
             "refusing to replace {}: it is in a sticky {}-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_regular)",
             shown.display_quoted(),
@@ -169,7 +169,11 @@ pub(crate) fn check_regular(dir: &File, target: &Meta, shown: &Path) -> io::Resu
 /// Splits the path to open into its directory (`.` for a bare name) and its
 /// name; `shown` names it in the error.
 fn split<'a>(open: &'a Path, shown: &Path) -> io::Result<(&'a Path, OsString)> {
-    let trailing_slash = open.as_os_str().as_encoded_bytes().ends_with(b"/");
+    let trailing_slash = open
+        .as_os_str()
+        .as_encoded_bytes()
+        .last()
+        .is_some_and(|&c| std::path::is_separator(char::from(c)));
     match (open.parent(), open.file_name()) {
         (Some(dir), Some(name)) if !trailing_slash && name != ".." => {
             let dir = if dir.as_os_str().is_empty() {
@@ -187,11 +191,14 @@ fn split<'a>(open: &'a Path, shown: &Path) -> io::Result<(&'a Path, OsString)> {
 /// file in it.
 fn ends_in_dot(path: &Path) -> bool {
     let b = path.as_os_str().as_encoded_bytes();
-    b == b"." || b.ends_with(b"/.")
+    b == b"."
+        || (b.len() >= 2
+            && b[b.len() - 1] == b'.'
+            && std::path::is_separator(char::from(b[b.len() - 2])))
 }
 
 fn not_a_file_name(path: &Path) -> io::Error {
-    error::os(libc::EISDIR, || {
+    error::os(errno::EISDIR, || {
         format!("cannot replace {}: not a file name", path.display_quoted())
     })
 }
@@ -202,7 +209,7 @@ pub(crate) fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Opti
     match meta.map(|m| m.kind) {
         None | Some(FileKind::Symlink) => Ok(None),
         Some(FileKind::Regular) => Ok(meta),
-        Some(FileKind::Directory) => Err(error::os(libc::EISDIR, || {
+        Some(FileKind::Directory) => Err(error::os(errno::EISDIR, || {
             format!("cannot replace {}", target.display_quoted())
         })),
         Some(FileKind::Special) => Err(error::context(

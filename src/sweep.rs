@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::error::{self, DisplayQuoted, ResultExt};
-use crate::sys::{self, FileKind};
+use crate::sys::{self, errno, FileKind};
 
 /// See [`crate::sweep`].
 pub(crate) fn sweep(dir: &Path, min_age: Duration) -> io::Result<usize> {
@@ -70,7 +70,7 @@ fn sweep_one(
         Err(e)
             if matches!(
                 e.raw_os_error(),
-                Some(libc::ENOENT) | Some(libc::ELOOP) | Some(libc::EACCES) | Some(libc::EPERM)
+                Some(errno::ENOENT) | Some(errno::ELOOP) | Some(errno::EACCES) | Some(errno::EPERM)
             ) =>
         {
             return Ok(false)

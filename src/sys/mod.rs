@@ -1,18 +1,24 @@
 //! The one place that says `cfg(...)`: picks the platform's implementation.
 //!
-//! Both implementations expose the same functions; `file.rs` calls them without
+//! Every implementation exposes the same functions; `file.rs` calls them without
 //! knowing which one it got. Linux adds unnamed `O_TMPFILE` temps, `linkat` and
-//! `renameat2`; everything else (and Linux's fallback) is in [`unix`].
+//! `renameat2`; everything else (and Linux's fallback) is in [`unix`]. Windows
+//! has its own ([`windows`]), in Win32 terms. [`errno`] names the OS error codes
+//! the portable code makes and matches: `libc`'s on Unix, Win32's on Windows.
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 compile_error!(
-    "atomic-write supports Unix only for now: its durability guarantees have not been verified on this platform"
+    "atomic-write supports Unix and Windows only: its durability guarantees have not been verified on this platform"
 );
 
+#[cfg(unix)]
 pub(crate) mod unix;
 
 #[cfg(target_os = "linux")]
 mod linux;
+
+#[cfg(windows)]
+mod windows;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
@@ -21,15 +27,31 @@ pub(crate) use linux::{
     start_writeback, sync_fs, syncfs_trusted,
 };
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use unix::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
     list_dir, list_xattrs_at, open_dir_path, protection, remove_xattr, rename_noreplace, set_xattr,
     start_writeback, sync_fs, syncfs_trusted,
 };
 
+#[cfg(unix)]
 pub(crate) use unix::{
     chmod, chown_best_effort, create_named_temp, euid, fstat, is_temp_name, link, lock, mkdir_at,
-    open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_link_at, rename, stat_at,
-    sync_dir, sync_file, temp_name, try_lock, unlink, unlock, FileKind, Meta, Protection, Temp,
+    open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_at, read_link_at, rename,
+    stat_at, sync_dir, sync_file, temp_name, try_lock, unlink, unlock, FileKind, Meta, Protection,
+    Temp,
+};
+
+/// The OS error codes (`errno` values) the portable code makes and matches.
+#[cfg(unix)]
+pub(crate) use libc as errno;
+
+#[cfg(windows)]
+pub(crate) use windows::{
+    check_written, chmod, chown_best_effort, clone_or_copy, create_named_temp, create_temp, errno,
+    euid, fstat, get_xattr_at, has_xattr, is_temp_name, link, link_unnamed, list_dir,
+    list_xattrs_at, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
+    open_read_nofollow_at, protection, read_at, read_link_at, remove_xattr, rename,
+    rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir, sync_file, sync_fs,
+    syncfs_trusted, temp_name, try_lock, unlink, unlock, FileKind, Meta, Protection, Temp,
 };

@@ -617,3 +617,8 @@ pub(crate) fn remove_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<(
 pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool> {
     Ok(false)
 }
+
+/// `pread`: reads at `offset` without moving the file's cursor.
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
