@@ -78,12 +78,16 @@ impl From<io::Error> for Failure {
 ///
 /// It reads standard input (or the command's output) and writes the messages
 /// to standard error, as the binary does. For the time it runs, SIGINT,
-/// SIGTERM, SIGHUP and SIGPIPE are blocked and handled (SIGCHLD too): one of
-/// them removes the temp file, nothing is committed, and then the process
-/// **dies of that signal**, as the binary would, with the signal's default
-/// action. Otherwise the signal mask is restored before it returns. Meant
-/// for a program's `main` (or a script's entry point): call it from one
-/// thread at a time.
+/// SIGTERM, SIGHUP and SIGPIPE are blocked and handled (SIGCHLD too). One
+/// that arrives while it waits for input or for the command removes the
+/// temp file, nothing is committed, and then the process **dies of that
+/// signal** (its default action), as the binary would. One that arrives
+/// during the commit does not stop it, and is dropped. On return the
+/// handlers are unregistered and the signal mask is restored, and those of
+/// SIGINT, SIGTERM and SIGHUP whose action was the default before the first
+/// `run` have the default action again (a handler installed before, such as
+/// Python's for SIGINT, is called again). Meant for a program's `main` or a
+/// script's entry point: one call at a time, from the main thread.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
     let matches = match generate::command().try_get_matches_from(args) {
@@ -392,14 +396,28 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
 /// as a shell leaves it. Not SIGPIPE: Rust's runtime ignores it before
 /// `main`, so how we were started is unknown, and a writer's SIGPIPE is ours.
 fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<Guard> {
-    let ignored = ignored_at_start();
+    let (ignored, handled) = dispositions();
+    // Once per process, before our handlers exist: the guarded signals whose
+    // action is the default get it back between `run`s (a program that calls
+    // `run` and goes on must still die of SIGTERM).
+    let outside = OUTSIDE.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            if (ignored | handled) & bit(sig) == 0 {
+                let _ =
+                    signal_hook::flag::register_conditional_default(sig as i32, Arc::clone(&flag));
+            }
+        }
+        flag
+    });
+    outside.store(false, Ordering::SeqCst);
     let mut guard = Guard {
         ids: Vec::new(),
         mask: SigSet::empty(),
     };
     let mut set = SigSet::empty();
     for sig in SIGNALS {
-        if sig != Signal::SIGPIPE && ignored & (1 << (sig as i32 - 1)) != 0 {
+        if sig != Signal::SIGPIPE && ignored & bit(sig) != 0 {
             continue;
         }
         let id = signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
@@ -414,8 +432,19 @@ fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<Guard> {
     Ok(guard)
 }
 
-/// What [`guard_signals`] set up, undone when dropped: the handlers'
-/// actions unregistered, the signal mask as it was.
+/// Set while no [`run`] is in progress: see [`guard_signals`].
+static OUTSIDE: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// `sig`'s bit in the masks of `/proc/self/status`.
+fn bit(sig: Signal) -> u64 {
+    1 << (sig as i32 - 1)
+}
+
+/// What [`guard_signals`] set up, undone when dropped, for a program that
+/// goes on after [`run`]: a guarded signal still pending (it came during the
+/// commit, which it does not stop) is taken by our handlers, which are then
+/// unregistered; the signal mask is restored; then a signal whose action was
+/// the default has it again.
 struct Guard {
     ids: Vec<signal_hook::SigId>,
     mask: SigSet,
@@ -423,23 +452,32 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
+        let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
         for id in self.ids.drain(..) {
             signal_hook::low_level::unregister(id);
+        }
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
+        if let Some(outside) = OUTSIDE.get() {
+            outside.store(true, Ordering::SeqCst);
         }
     }
 }
 
-/// The signals ignored when we were started, as a mask (bit N-1 for signal
-/// N), from `/proc/self/status`; none known without procfs.
-fn ignored_at_start() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let mask = s.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-            u64::from_str_radix(mask.trim(), 16).ok()
-        })
-        .unwrap_or(0)
+/// The signals ignored and the signals handled (as masks, bit N-1 for signal
+/// N), from `/proc/self/status`; none known without procfs. Ignored when we
+/// were started: `nohup`'s SIGHUP, a shell's `&` job's SIGINT.
+fn dispositions() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    (mask("SigIgn:"), mask("SigCgt:"))
 }
 
 /// Dies of `sig` (after the temp has been removed), as if it had not been caught.
@@ -456,6 +494,66 @@ fn die_of(sig: i32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_with(args: &[&str]) -> u8 {
+        run(args.iter().map(OsString::from))
+    }
+
+    /// Usage errors, `--help` and `--version` are returned, not exited: the
+    /// test process goes on.
+    #[test]
+    fn run_returns_usage_statuses() {
+        assert_eq!(run_with(&["atomic-write"]), 2);
+        assert_eq!(run_with(&["atomic-write", "-m", "9", "x"]), 2);
+        assert_eq!(run_with(&["atomic-write", "--version"]), 0);
+        assert_eq!(run_with(&["atomic-write", "--help"]), 0);
+    }
+
+    /// A program that calls `run` and goes on: the write is done, SIGTERM
+    /// (default action before) kills it again afterwards, and a second `run`
+    /// works. In a child process, this test binary run again.
+    #[test]
+    fn run_restores_the_signal_dispositions() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "ATOMIC_WRITE_RUN_CHILD";
+        if let Some(dir) = std::env::var_os(CHILD) {
+            let path = Path::new(&dir).join("f");
+            let path = path.to_str().expect("UTF-8 temp dir");
+            assert_eq!(run_with(&["atomic-write", path]), 0);
+            assert_eq!(run_with(&["atomic-write", "--append", path]), 0);
+            let mask = SigSet::thread_get_mask().expect("sigprocmask");
+            assert!(!mask.contains(Signal::SIGTERM), "SIGTERM still blocked");
+            let _ = nix::sys::signal::raise(Signal::SIGTERM);
+            std::thread::sleep(Duration::from_secs(5));
+            panic!("survived SIGTERM");
+        }
+        let dir = std::env::temp_dir().join(format!("aw-run-child-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("input");
+        std::fs::write(&input, b"hello\n").unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::tests::run_restores_the_signal_dispositions",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env(CHILD, &dir)
+            .stdin(File::open(&input).unwrap())
+            .output()
+            .unwrap();
+        let written = std::fs::read(dir.join("f"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGTERM),
+            "{:?}: {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The second run appended an empty standard input (read to its end).
+        assert_eq!(written.unwrap(), b"hello\n");
+    }
 
     /// The CLI's own steps ("failed to read standard input", a failed
     /// discard noted after the first error) keep the errno underneath.
