@@ -101,11 +101,51 @@ fn assert_attrs_kept(path: &Path, what: &str) {
     );
 }
 
-/// The CLI on one temp path, under `rules`.
+/// The CLI on one temp path, under `rules`; without `/proc` if `NO_PROC` is
+/// set for this thread.
 fn cli_under(rules: &[Deny], named: bool) -> Command {
     let mut c = cli(named);
+    if NO_PROC.get() {
+        hide_proc(&mut c);
+    }
     deny(&mut c, rules);
     c
+}
+
+thread_local! {
+    /// Whether [`cli_under`] hides `/proc` from the CLI.
+    static NO_PROC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes `cmd` run in a mount namespace of its own whose `/proc` is an empty
+/// tmpfs, as in a sandbox without procfs. Needs root.
+fn hide_proc(cmd: &mut Command) {
+    // SAFETY: only async-signal-safe calls (unshare, mount) on static strings,
+    // in the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let none = c"none".as_ptr();
+            let flags = libc::MS_REC | libc::MS_PRIVATE;
+            if libc::mount(
+                none,
+                c"/".as_ptr(),
+                std::ptr::null(),
+                flags,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            let tmpfs = c"tmpfs".as_ptr();
+            if libc::mount(none, c"/proc".as_ptr(), tmpfs, 0, std::ptr::null()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 #[track_caller]
@@ -221,6 +261,20 @@ fn xattrat_denied() {
                 Deny::call(SYS_GETXATTRAT, e),
             ],
         );
+    }
+    // Without /proc too: the attributes are read through a descriptor.
+    if require_root() {
+        NO_PROC.set(true);
+        for e in ERRNOS {
+            cli_ops_under(
+                &format!("*xattrat ({e}), no /proc"),
+                &[
+                    Deny::call(SYS_LISTXATTRAT, e),
+                    Deny::call(SYS_GETXATTRAT, e),
+                ],
+            );
+        }
+        NO_PROC.set(false);
     }
 }
 
@@ -437,41 +491,11 @@ fn credentials_changed_before_commit() {
     if !require_root() {
         return;
     }
-    for hide_proc in [false, true] {
+    for no_proc in [false, true] {
         let mut c = child_test("credentials_changed_before_commit_child");
-        if hide_proc {
+        if no_proc {
             c.env("AW_HIDE_PROC", "1");
-            // SAFETY: only async-signal-safe calls (unshare, mount) on memory
-            // prepared before the fork.
-            unsafe {
-                c.pre_exec(|| {
-                    if libc::unshare(libc::CLONE_NEWNS) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    let none = c"none".as_ptr();
-                    if libc::mount(
-                        none,
-                        c"/".as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_REC | libc::MS_PRIVATE,
-                        std::ptr::null(),
-                    ) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    if libc::mount(
-                        none,
-                        c"/proc".as_ptr(),
-                        c"tmpfs".as_ptr(),
-                        0,
-                        std::ptr::null(),
-                    ) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            hide_proc(&mut c);
         }
         assert_child_ok(&run(&mut c));
     }

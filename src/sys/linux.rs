@@ -628,7 +628,37 @@ pub(crate) fn list_xattrs_at(dir: &File, name: &OsStr, buf: &mut [u8]) -> io::Re
     }
     let p = proc_path(dir, name)?;
     // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
-    cvt_size(|| unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
+    let r = cvt_size(
+        || unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _,
+    );
+    if !no_proc(&r) {
+        return r;
+    }
+    match open_for_xattrs(dir, name) {
+        // A symlink swapped in: none of its attributes are ours to keep.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(0),
+        Err(e) => Err(e),
+        // SAFETY: `f` is an open fd; `buf` is writable for `buf.len()` bytes.
+        Ok(f) => cvt_size(|| unsafe {
+            libc::flistxattr(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+        } as _),
+    }
+}
+
+/// Whether `r`, from an `l*xattr` call through `/proc/self/fd`, failed because
+/// there is no `/proc` (a sandbox or a chroot without it), not no file.
+fn no_proc(r: &io::Result<usize>) -> bool {
+    matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOENT))
+        && !std::path::Path::new("/proc/self/fd").is_dir()
+}
+
+/// Where neither `*xattrat` nor `/proc` is there: `name` in `dir` opened for
+/// reading (never following a symlink: `ELOOP`, never blocking on a FIFO,
+/// never becoming a controlling terminal), for `flistxattr`/`fgetxattr`.
+/// Needs read permission: without it, `EACCES`, and the write fails rather
+/// than drop an ACL it could not read.
+fn open_for_xattrs(dir: &File, name: &OsStr) -> io::Result<File> {
+    unix::open_read_nofollow_at(dir, name)
 }
 
 /// The `xattr_args` of `getxattrat(2)`.
@@ -675,9 +705,23 @@ pub(crate) fn get_xattr_at(
     }
     let p = proc_path(dir, name)?;
     // SAFETY: `p` and `attr` are valid C strings; `buf` is writable for `buf.len()` bytes.
-    cvt_size(|| unsafe {
+    let r = cvt_size(|| unsafe {
         libc::lgetxattr(
             p.as_ptr(),
+            attr.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as _);
+    if !no_proc(&r) {
+        return r;
+    }
+    let f = open_for_xattrs(dir, name)?;
+    // SAFETY: `f` is an open fd, `attr` a valid C string; `buf` is writable
+    // for `buf.len()` bytes.
+    cvt_size(|| unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
             attr.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
