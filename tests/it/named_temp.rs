@@ -9,8 +9,6 @@
 //!   every error.
 //! - `sweep` / `--sweep` remove only stale temps.
 
-mod common;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
@@ -19,7 +17,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 
 /// While writing on the `O_TMPFILE` path the temp has no name: zero links and
 /// nothing in the directory besides the target.
@@ -210,10 +208,9 @@ both_paths! {
     /// target's directory (O_TMPFILE, or O_CREAT|O_EXCL|O_NOFOLLOW under a
     /// hidden name), chmod'ed, fsync'ed, linked (O_TMPFILE only) just before
     /// the rename over the target, and the directory is fsync'ed last.
+    #[ignore = "needs strace"]
     fn syscall_order(named: bool) {
-        if !require("strace") {
-            return;
-        }
+        require("strace");
         let d = scratch();
         let p = d.path().join("f");
         fs::write(&p, b"old").unwrap();
@@ -403,8 +400,8 @@ fn sweep_spares_live_writer() {
 /// first `create()`, not on every one: setting it later changes nothing.
 #[test]
 fn no_tmpfile_env_read_once() {
-    let out =
-        run(child_test("no_tmpfile_env_read_once_child").env_remove("ATOMIC_WRITE_NO_TMPFILE"));
+    let out = run(child_test("named_temp::no_tmpfile_env_read_once_child")
+        .env_remove("ATOMIC_WRITE_NO_TMPFILE"));
     assert_child_ok(&out);
 }
 
