@@ -349,7 +349,7 @@ fn cli_matrix() -> Vec<(Writer, Workload)> {
 
 #[test]
 #[ignore = "needs strace"]
-fn cli_survives_every_injected_fault_smoke() {
+fn cli_injected_faults_smoke() {
     ready();
     // An old version with an attribute and an ACL: every fsetxattr fails too.
     let w = Workload {
