@@ -116,10 +116,6 @@ fn write_then_fsync_scheme() {
 #[test]
 #[ignore = "full suite: root, mkfs.ext2, strace"]
 fn ext2_does_not_take_syncfs() {
-    if !common::full_suite() {
-        eprintln!("SKIPPED: mounts an ext2 image; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
     common::require_root();
     common::require("mkfs.ext2");
     let tmp = common::scratch();

@@ -105,10 +105,6 @@ fn io_copy_into_atomic_file_reflinks_on_xfs() {
 #[test]
 #[ignore = "full suite: root, mkfs.xfs, strace"]
 fn append_after_reflink_leaves_no_hole() {
-    if !common::full_suite() {
-        eprintln!("SKIPPED: mounts an xfs image; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
     common::require_root();
     common::require("mkfs.xfs");
     common::require("strace");

@@ -458,10 +458,6 @@ fn linked_unnamed_temp_survives_sweep() {
 #[test]
 #[ignore = "full suite: root, setpriv"]
 fn sweep_keeps_going_after_a_failed_unlink() {
-    if !common::full_suite() {
-        eprintln!("SKIPPED: drops privileges; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
     common::require_root();
     common::require("setpriv");
     let (_tmp, dir) = common::scratch_for_nobody(0o1777);
