@@ -299,7 +299,7 @@ fn one_shot_table(places: &[(&str, &Path)], filter: &str) {
 /// recipes, one of them with `renameat2(RENAME_EXCHANGE)` (what a batch that
 /// could roll back on error would cost).
 fn batch_table(disk: &Path) {
-    use atomic_write::__private::{commit_all_with, BatchSync};
+    use atomic_write::{commit_all_with, BatchSync};
     let data = vec![0x5a_u8; 4 << 10];
     let dir = disk.join("batch-table");
     let _ = fs::remove_dir_all(&dir);

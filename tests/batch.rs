@@ -208,7 +208,7 @@ fn batch_trace(how: &str, dir: Option<&Path>) -> Option<String> {
 #[test]
 #[ignore = "child process of the strace tests"]
 fn batch_child() {
-    use atomic_write::__private::{commit_all_with, BatchSync};
+    use atomic_write::{commit_all_with, BatchSync};
     let Some(dir) = std::env::var_os("ATOMIC_WRITE_BATCH_CHILD") else {
         return;
     };
