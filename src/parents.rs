@@ -39,8 +39,8 @@ pub(crate) fn create(path: &Path, durable: bool) -> io::Result<()> {
     } else {
         root.as_path()
     };
-    let mut cur = sys::open_dir_rel(None, start)
-        .context(|| format!("failed to open directory {start:?}"))?;
+    let mut cur =
+        sys::open_dir_rel(None, start).context(|| format!("failed to open directory {start:?}"))?;
     let mut shown = root.clone();
     for comp in comps {
         match comp {

@@ -24,14 +24,14 @@ mod windows;
 pub(crate) use linux::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
     list_dir, list_xattrs_at, open_dir_path, protection, remove_xattr, rename_noreplace, set_xattr,
-    start_writeback, sync_fs, syncfs_trusted,
+    start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
 };
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use unix::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
     list_dir, list_xattrs_at, open_dir_path, protection, remove_xattr, rename_noreplace, set_xattr,
-    start_writeback, sync_fs, syncfs_trusted,
+    start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
 };
 
 #[cfg(unix)]
@@ -53,5 +53,6 @@ pub(crate) use windows::{
     list_xattrs_at, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
     open_read_nofollow_at, protection, read_at, read_link_at, remove_xattr, rename,
     rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir, sync_file, sync_fs,
-    syncfs_trusted, temp_name, try_lock, unlink, unlock, FileKind, Meta, Protection, Temp,
+    syncfs_trusted, temp_name, try_lock, unavailable, unlink, unlinkable, unlock, FileKind, Meta,
+    Protection, Temp,
 };

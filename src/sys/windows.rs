@@ -660,7 +660,8 @@ fn rename_posix(from: &Path, to: &Path, clobber: bool) -> io::Result<()> {
     let header = fs::FILE_RENAME_INFO {
         Anonymous: fs::FILE_RENAME_INFO_0 { Flags: flags },
         RootDirectory: std::ptr::null_mut(),
-        FileNameLength: u32::try_from(name_bytes).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        FileNameLength: u32::try_from(name_bytes)
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
         FileName: [0],
     };
     // SAFETY: `buf` is at least `size` bytes, 8-aligned, so `info` is valid
@@ -843,4 +844,15 @@ pub(crate) fn remove_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<(
 /// No attributes where none are read.
 pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool> {
     Ok(false)
+}
+
+/// Whether `e` says a call is not there (`ERROR_CALL_NOT_IMPLEMENTED`); none
+/// of the calls that ask is made here.
+pub(crate) fn unavailable(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(errno::ENOSYS)
+}
+
+/// No unnamed temps here: never asked.
+pub(crate) fn unlinkable(_e: &io::Error) -> bool {
+    false
 }
