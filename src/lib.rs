@@ -141,6 +141,8 @@ mod parents;
 mod resolve;
 mod sweep;
 mod sys;
+#[cfg(test)]
+mod tests;
 
 pub use batch::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
