@@ -92,9 +92,10 @@
 //!
 //! # Features
 //!
-//! None by default: the library depends on `libc` alone. The `cli` feature
-//! adds the `atomic-write` command (`cargo install atomic-write --features
-//! cli`) and `atomic_write::cli::run`, the same program as a function.
+//! None by default: the library depends on `libc` alone (`windows-sys` on
+//! Windows). The `cli` feature adds the `atomic-write` command (`cargo install
+//! atomic-write --features cli`) and `atomic_write::cli::run`, the same
+//! program as a function; it is Unix-only for now.
 //!
 //! # Guarantees
 //!
@@ -118,6 +119,14 @@
 //! - Not kept: file capabilities (`security.capability`: the kernel drops
 //!   them on any write to a file, and new content must not inherit them), the
 //!   inode and its timestamps. Extended attributes are kept on Linux only.
+//! - On Windows (tested under Wine) the temp is always named, syncs are
+//!   `FlushFileBuffers`, the replacement is a POSIX-semantics
+//!   `FileRenameInfoEx` or `MoveFileExW(MOVEFILE_WRITE_THROUGH)`, retried for
+//!   about 2 s while another process holds the target; a directory cannot be
+//!   synced, owner and ACL are not kept (the new file inherits the
+//!   directory's), the read-only attribute is the only mode bit, and appending
+//!   to a file that does not exist yet is `Unsupported`. README's guarantees
+//!   section says exactly where Windows falls short.
 //! - The target and its temp are always in one directory, so one filesystem;
 //!   a bind mount over the target itself cannot be renamed over (`EBUSY`).
 //! - Over NFS, rename is atomic on the server, but other clients may cache the
@@ -133,6 +142,13 @@ mod batch;
 mod changed;
 #[cfg(feature = "cli")]
 pub mod cli;
+
+// The command line speaks Unix (signals, file descriptors, `flock`): say so
+// rather than fail on a missing `nix`.
+#[cfg(all(feature = "cli", not(unix)))]
+compile_error!(
+    "the `cli` feature (the atomic-write command) is Unix-only for now; the library builds without it"
+);
 mod error;
 mod file;
 mod options;

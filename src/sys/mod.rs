@@ -45,11 +45,11 @@ pub(crate) use unix::{
 /// The OS error codes (`errno` values) the portable code makes and matches.
 #[cfg(unix)]
 pub(crate) mod errno {
-    pub(crate) use libc::*;
     /// A missing extended attribute: `ENOATTR` where the system has no
     /// `ENODATA` for it (macOS, the BSDs).
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     pub(crate) use libc::ENOATTR as ENODATA;
+    pub(crate) use libc::*;
 }
 
 #[cfg(windows)]
