@@ -78,6 +78,17 @@ pub(crate) fn make(
         let _ = sys::unlink(dir, &tmp);
         return Err(error::context(e, what));
     }
+    // Where the backup's name already was a link of the target (`ln t t~`,
+    // or a crash between a backup's rename and the commit's), the rename of
+    // one link of an inode over another does nothing: both names stay, and
+    // the hidden one must go. After a rename that did its work the name is
+    // gone (`ENOENT`, one failed syscall; the name is random, never anyone
+    // else's).
+    match sys::unlink(dir, &tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(error::context(e, what)),
+    }
     if durable {
         sync_dir().context(|| {
             format!("made the backup {shown:?} but failed to sync directory {dir_path:?}")
