@@ -38,8 +38,8 @@ pub(crate) use unix::{
 pub(crate) use unix::{
     chmod, chown_best_effort, create_named_temp, euid, fstat, is_temp_name, link, lock, mkdir_at,
     open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_at, read_link_at, rename,
-    stat_at, sync_dir, sync_file, temp_name, try_lock, unlink, unlock, FileKind, Meta, Protection,
-    Temp,
+    stat_at, sync_dir, sync_file, temp_name, try_lock, try_lock_shared, unlink, unlock, FileKind,
+    Meta, Protection, Temp,
 };
 
 /// The OS error codes (`errno` values) the portable code makes and matches.
@@ -59,6 +59,6 @@ pub(crate) use windows::{
     list_xattrs_at, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
     open_read_nofollow_at, protection, read_at, read_link_at, remove_xattr, rename,
     rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir, sync_file, sync_fs,
-    syncfs_trusted, temp_name, try_lock, unavailable, unlink, unlinkable, unlock, FileKind, Meta,
-    Protection, Temp,
+    syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink, unlinkable, unlock,
+    FileKind, Meta, Protection, Temp,
 };

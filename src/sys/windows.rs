@@ -493,22 +493,17 @@ pub(crate) fn link_unnamed(_file: &File, _dir: &File, _name: &OsStr) -> io::Resu
 const LOCK_OFFSET: u64 = u64::MAX - 1;
 
 fn lock_ex(file: &File, flags: u32) -> io::Result<()> {
+    lock_range(file, flags | fs::LOCKFILE_EXCLUSIVE_LOCK)
+}
+
+fn lock_range(file: &File, flags: u32) -> io::Result<()> {
     // SAFETY: all-zero bytes are a valid OVERLAPPED (no event).
     let mut ov: windows_sys::Win32::System::IO::OVERLAPPED = unsafe { std::mem::zeroed() };
     ov.Anonymous.Anonymous.Offset = LOCK_OFFSET as u32;
     ov.Anonymous.Anonymous.OffsetHigh = (LOCK_OFFSET >> 32) as u32;
     // SAFETY: `file` is an open, synchronous handle; `ov` lives across the
     // call, which completes before returning on a synchronous handle.
-    let ok = unsafe {
-        fs::LockFileEx(
-            file.as_raw_handle(),
-            flags | fs::LOCKFILE_EXCLUSIVE_LOCK,
-            0,
-            1,
-            0,
-            &mut ov,
-        )
-    };
+    let ok = unsafe { fs::LockFileEx(file.as_raw_handle(), flags, 0, 1, 0, &mut ov) };
     if ok == 0 {
         let e = io::Error::last_os_error();
         if fstat(file).is_ok_and(|m| m.kind == FileKind::Directory) {
@@ -550,6 +545,16 @@ pub(crate) fn unlock(file: &File) -> io::Result<()> {
 /// [`lock`] without waiting: `Ok(false)` if someone else holds it.
 pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     match lock_ex(file, fs::LOCKFILE_FAIL_IMMEDIATELY) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(w::ERROR_LOCK_VIOLATION as i32) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A shared lock of the same byte without waiting: `Ok(false)` if someone
+/// holds [`lock`]. Many may hold it at once.
+pub(crate) fn try_lock_shared(file: &File) -> io::Result<bool> {
+    match lock_range(file, fs::LOCKFILE_FAIL_IMMEDIATELY) {
         Ok(()) => Ok(true),
         Err(e) if e.raw_os_error() == Some(w::ERROR_LOCK_VIOLATION as i32) => Ok(false),
         Err(e) => Err(e),
