@@ -625,6 +625,9 @@ fn a_read_only_mode_gives_a_read_only_file() {
         .readonly());
 }
 
+/// (On Windows without POSIX renames an append cannot replace the target it
+/// holds open: `sys::windows`'s tests cover that case.)
+#[cfg(unix)]
 #[test]
 fn append_adds_to_the_existing_content() {
     let d = tmp();
@@ -725,11 +728,21 @@ fn readers_see_the_old_or_the_new_content_whole() {
             reads
         })
     };
+    let mut replaced = 0;
     for i in 0..20u8 {
-        crate::write_bytes(&*p, &[b'a' + i; 8192]).unwrap();
+        match crate::write_bytes(&*p, &[b'a' + i; 8192]) {
+            Ok(()) => replaced += 1,
+            // Without POSIX renames (Wine, older Windows) a reader that has
+            // the target open blocks the rename, and one reading in a loop
+            // may outlast the retries: a clean failure, never a partial file.
+            Err(e) if cfg!(windows) && e.kind() == io::ErrorKind::PermissionDenied => {}
+            Err(e) => panic!("{e}"),
+        }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().unwrap() > 0);
+    assert!(cfg!(windows) || replaced == 20);
+    no_temp(d.path());
 }
 
 #[test]
