@@ -94,8 +94,10 @@ impl<T> ResultExt<T> for io::Result<T> {
 /// # let dir = tempfile::tempdir()?;
 /// let err = atomic_write::write_bytes(dir.path().join("missing/file"), b"x").unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// # #[cfg(unix)] // Windows: ERROR_PATH_NOT_FOUND, "… (os error 3)"
 /// assert_eq!(atomic_write::os_error(&err), Some(libc::ENOENT));
 /// // The message carries the cause; `source()` is `None`, so it is never printed twice.
+/// # #[cfg(unix)]
 /// assert!(err.to_string().ends_with("No such file or directory (os error 2)"));
 /// assert!(std::error::Error::source(&err).is_none());
 /// # Ok::<(), std::io::Error>(())

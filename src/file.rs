@@ -127,12 +127,17 @@ impl AtomicFile {
     ///   unstable); test for it with [`os_error`](crate::os_error):
     ///
     ///   ```
+    ///   # #[cfg(unix)]
+    ///   # fn main() -> std::io::Result<()> {
     ///   # let dir = tempfile::tempdir()?;
     ///   # let link = dir.path().join("loop");
     ///   std::os::unix::fs::symlink(&link, &link)?; // a link to itself
     ///   let err = atomic_write::AtomicFile::create(&link).unwrap_err();
     ///   assert_eq!(atomic_write::os_error(&err), Some(libc::ELOOP));
-    ///   # Ok::<(), std::io::Error>(())
+    ///   # Ok(())
+    ///   # }
+    ///   # #[cfg(not(unix))]
+    ///   # fn main() {}
     ///   ```
     /// - [`AlreadyExists`](io::ErrorKind::AlreadyExists): with `no_clobber`, the target exists;
     /// - [`PermissionDenied`](io::ErrorKind::PermissionDenied): the directory is not writable;

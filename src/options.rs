@@ -152,6 +152,8 @@ impl Options {
     /// replaced by a regular file.
     ///
     /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> std::io::Result<()> {
     /// use atomic_write::Options;
     /// # let dir = tempfile::tempdir()?;
     /// # let (real, link) = (dir.path().join("real"), dir.path().join("link"));
@@ -164,7 +166,10 @@ impl Options {
     /// Options::new().follow_symlinks(false).write_text(&link, "replaced")?;
     /// assert!(link.symlink_metadata()?.file_type().is_file());
     /// assert_eq!(std::fs::read_to_string(&real)?, "through the link");
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
     /// ```
     pub fn follow_symlinks(&mut self, yes: bool) -> &mut Self {
         self.follow_symlinks = yes;
@@ -187,13 +192,18 @@ impl Options {
     /// replacing it would drop the content it names.
     ///
     /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> std::io::Result<()> {
     /// use atomic_write::Options;
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("log.txt");
     /// std::fs::write(&path, "line 1\n")?;
     /// Options::new().append(true).write_text(&path, "line 2\n")?;
     /// assert_eq!(std::fs::read_to_string(&path)?, "line 1\nline 2\n");
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
     /// ```
     pub fn append(&mut self, yes: bool) -> &mut Self {
         self.append = yes;
