@@ -249,7 +249,7 @@ fn failed_fsetxattr_fails_the_write() {
         let out = cli_input(&mut c, b"new\n");
         let line = common::assert_io_failure(&out, &f);
         assert!(
-            line.contains("failed to copy extended attribute \"user.")
+            line.contains("failed to copy extended attribute \"")
                 && line.contains(&format!("{:?}", f))
                 && line.contains("(os error 5)"),
             "{line}"
@@ -467,12 +467,17 @@ fn eperm_skips_privileged_attributes_only() {
     common::assert_only(d.path(), &["f", "g"]);
 }
 
-/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; made so here by a
-/// seccomp filter answering them `ENOSYS`) attributes are read with `llistxattr` and
-/// `lgetxattr` on `/proc/self/fd/DIRFD/NAME`: relative to the directory held,
-/// not following a symlink at NAME. Checked with strace, through a symlink.
+/// Owner, mode and attributes come from one inode: the target is opened
+/// once (`O_PATH|O_NOFOLLOW`), that descriptor is `fstat`ed, and every
+/// attribute is listed and read through it (`/proc/self/fd/N`), never by name
+/// (two lookups by name let a directory writer swap the file between the
+/// `fstatat` and the listing and plant an ACL; main did that, with
+/// `listxattrat`/`getxattrat` by name or `l*xattr` on
+/// `/proc/self/fd/DIRFD/NAME`). Checked with strace, through a symlink, with
+/// the `*xattrat` calls denied by a seccomp filter (not needed at all).
+/// Issue 15, item 4.
 #[test]
-fn kept_on_kernels_without_xattrat() {
+fn read_through_one_descriptor() {
     if !tools() || !require("strace") {
         return;
     }
@@ -487,7 +492,7 @@ fn kept_on_kernels_without_xattrat() {
         "-f",
         "-qq",
         "-e",
-        "trace=llistxattr,lgetxattr,listxattr,getxattr",
+        "trace=openat,newfstatat,fstat,statx,llistxattr,lgetxattr,listxattr,getxattr,flistxattr,fgetxattr",
         "-o",
     ])
     .arg(&log)
@@ -513,13 +518,78 @@ fn kept_on_kernels_without_xattrat() {
     assert_eq!(read(&f), b"new\n");
     assert_eq!((xattrs(&f), acl(&f)), (x, a));
     let trace = fs::read_to_string(&log).unwrap();
-    let calls: Vec<&str> = trace.lines().filter(|l| l.contains("xattr(")).collect();
-    assert!(!calls.is_empty(), "no xattr calls traced:\n{trace}");
-    for l in &calls {
+    // The one descriptor of the target.
+    let open = trace
+        .lines()
+        .find(|l| l.contains("openat(") && l.contains("\"f\"") && l.contains("O_PATH"))
+        .unwrap_or_else(|| panic!("the target was not opened O_PATH:\n{trace}"));
+    assert!(open.contains("O_NOFOLLOW"), "{open}");
+    let fd = open.rsplit("= ").next().unwrap().trim();
+    let stat = [
+        format!("fstat({fd},"),
+        format!("newfstatat({fd}, \"\""),
+        format!("statx({fd}, \"\""),
+    ];
+    assert!(
+        trace
+            .lines()
+            .any(|l| stat.iter().any(|s| l.contains(s.as_str()))),
+        "owner and mode not read from fd {fd}:\n{trace}"
+    );
+    let by_fd = format!("xattr(\"/proc/self/fd/{fd}\"");
+    let reads: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("listxattr(") || l.contains("getxattr("))
+        .filter(|l| !l.contains("fgetxattr(") && !l.contains("flistxattr("))
+        .collect();
+    assert!(
+        reads.iter().any(|l| l.contains("listxattr(")),
+        "no listing traced:\n{trace}"
+    );
+    for l in &reads {
         assert!(
-            (l.contains("llistxattr(\"/proc/self/fd/") || l.contains("lgetxattr(\"/proc/self/fd/"))
-                && l.contains("/f\""),
-            "not an l*xattr through /proc/self/fd of the resolved name: {l}"
+            l.contains(&by_fd) && !l.contains("llistxattr") && !l.contains("lgetxattr"),
+            "an attribute read not through fd {fd}: {l}"
         );
+    }
+}
+
+/// `--if-changed` compares everything the write would change: with
+/// `--no-xattrs`, a target whose content is already right but that carries
+/// attributes and an ACL is "changed" (they go); keeping them, it is
+/// "unchanged" (on main both said "unchanged" and the ACL stayed). Issue 15,
+/// item 4.
+#[test]
+fn if_changed_covers_attributes() {
+    if !tools() {
+        return;
+    }
+    for named in [false, true] {
+        let d = common::scratch();
+        let f = decorated(d.path());
+        let (x, a) = (xattrs(&f), acl(&f));
+        let run = |extra: &[&str]| {
+            let out = cli_input(
+                common::cli(named)
+                    .args(["--if-changed", "--print-changed"])
+                    .args(extra)
+                    .arg(&f),
+                b"old\n",
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(run(&[]), "unchanged\n");
+        assert_eq!((xattrs(&f), acl(&f)), (x.clone(), a.clone()));
+        assert_eq!(run(&["--no-xattrs"]), "changed\n");
+        assert_eq!(read(&f), b"old\n");
+        assert!(xattrs(&f).is_empty(), "{:?}", xattrs(&f));
+        // Now the target is what a bare write makes.
+        assert_eq!(run(&["--no-xattrs"]), "unchanged\n");
+        common::assert_only(d.path(), &["f"]);
     }
 }
