@@ -4,14 +4,14 @@
 //! fast suite, on ext4, xfs, btrfs and tmpfs loop mounts as root in the full
 //! suite.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::{cli, cli_input, full_suite, opts, read, require, require_root, sh};
+use crate::common::{cli, cli_input, opts, read, require, require_root, sh};
 
 /// Every extended attribute of `path` (not following a symlink), as
 /// `name=0xHEX` lines, sorted: `getfattr -h -d -m - -e hex`.
@@ -54,8 +54,11 @@ fn setfacl(path: &Path, spec: &str) {
     sh(&format!("setfacl {spec} {}", common::shell_quote(path)));
 }
 
-fn tools() -> bool {
-    require("getfattr") && require("setfattr") && require("getfacl") && require("setfacl")
+/// The attribute and ACL tools the tests set and read with.
+fn tools() {
+    for tool in ["getfattr", "setfattr", "getfacl", "setfacl"] {
+        require(tool);
+    }
 }
 
 /// A `0640` file `f` in `dir` with binary and empty `user.*` values and an
@@ -91,19 +94,17 @@ fn kept_by_library(dir: &Path, named: bool) {
 both_paths! {
     /// `user.*` with binary and empty values, and the access ACL, are kept
     /// exactly (`getfattr`, `getfacl` and `st_mode` equal).
+    #[ignore = "needs attr and acl tools"]
     fn user_xattrs_and_acl_kept(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         kept_by_library(d.path(), named);
     }
 
     /// The CLI keeps them too; through a symlink the file it names keeps them.
+    #[ignore = "needs attr and acl tools"]
     fn cli_through_symlink_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let link = d.path().join("link");
@@ -118,10 +119,9 @@ both_paths! {
     }
 
     /// `--append`: old content plus the input, old attributes.
+    #[ignore = "needs attr and acl tools"]
     fn append_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let (x, a) = (xattrs(&f), acl(&f));
@@ -134,10 +134,9 @@ both_paths! {
     /// An explicit `--mode`: the ACL's named entries are kept, the mode is the
     /// one asked for, and the two agree as `chmod` makes them (the mask is the
     /// group bits): the same as `chmod` on a twin with the same ACL.
+    #[ignore = "needs attr and acl tools"]
     fn explicit_mode_with_acl_agrees_as_chmod(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let twin = d.path().join("twin");
@@ -153,10 +152,9 @@ both_paths! {
     }
 
     /// `commit_all` keeps each file's own attributes.
+    #[ignore = "needs attr and acl tools"]
     fn commit_all_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let g = d.path().join("g");
@@ -176,10 +174,9 @@ both_paths! {
 
     /// Opting out (`preserve_xattrs(false)`, `--no-xattrs`): the result is a
     /// bare file, as `>` gives a new one.
+    #[ignore = "needs attr and acl tools"]
     fn opt_out_gives_a_bare_file(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         opts(named).preserve_xattrs(false).write_bytes(&f, b"bare").unwrap();
@@ -195,10 +192,9 @@ both_paths! {
 
     /// A directory's default ACL: not added to a replacement of a file that
     /// had no ACL, but given to a new file exactly as `>` gives it.
+    #[ignore = "needs attr and acl tools"]
     fn default_acl_not_added_but_inherited(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = d.path().join("f");
         fs::write(&f, b"old").unwrap();
@@ -224,10 +220,10 @@ both_paths! {
 /// message names the attribute and the file, the target is untouched, no temp
 /// is left. Injected with strace (`fsetxattr` fails with `EIO`).
 #[test]
+#[ignore = "needs strace, attr and acl tools"]
 fn failed_fsetxattr_fails_the_write() {
-    if !tools() || !require("strace") {
-        return;
-    }
+    tools();
+    require("strace");
     for named in [false, true] {
         let d = common::scratch();
         let f = decorated(d.path());
@@ -262,14 +258,12 @@ fn failed_fsetxattr_fails_the_write() {
 
 /// On ext4, xfs, btrfs and tmpfs (loop mounts, root): attributes and ACL kept.
 #[test]
+#[ignore = "full suite: root, mkfs.*, attr and acl tools"]
 fn kept_on_every_filesystem() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     for fs_type in ["ext4", "xfs", "btrfs"] {
-        if !require(&format!("mkfs.{fs_type}")) {
-            return;
-        }
+        require(&format!("mkfs.{fs_type}"));
         let m = common::Mount::image(fs_type, 320 << 20);
         for named in [false, true] {
             let d = m.path.join(format!("d{named}"));
@@ -290,10 +284,10 @@ fn kept_on_every_filesystem() {
 /// As root: `security.selinux` (settable without SELinux enabled) is kept byte
 /// for byte, NUL included, and `trusted.*` too; `security.capability` is not.
 #[test]
+#[ignore = "full suite: root, attr and acl tools"]
 fn labels_and_trusted_kept_as_root() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     let d = common::scratch();
     let f = d.path().join("shadow");
     fs::write(&f, b"old").unwrap();
@@ -327,10 +321,10 @@ fn labels_and_trusted_kept_as_root() {
 /// An unprivileged writer keeps `user.*` and the ACL, skips the `security.*`
 /// label it may not set (and never sees `trusted.*`), and succeeds.
 #[test]
+#[ignore = "full suite: root, attr and acl tools"]
 fn unprivileged_keeps_what_it_may() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     let (_t, d) = common::scratch_for_nobody(0o755);
     common::chown(&d, 65534, 65534);
     let f = decorated(&d);
@@ -369,10 +363,11 @@ fn unprivileged_keeps_what_it_may() {
 /// so `st_mode` shows `0660`). A member of G could not write it before the
 /// replacement (its ACL entry `group::r--` decides), and cannot after.
 #[test]
+#[ignore = "full suite: root, setpriv, attr and acl tools"]
 fn group_member_gains_nothing() {
-    if !full_suite() || !require_root() || !tools() || !require("setpriv") {
-        return;
-    }
+    require_root();
+    tools();
+    require("setpriv");
     let (_t, d) = common::scratch_for_nobody(0o755);
     let f = d.join("f");
     fs::write(&f, b"old\n").unwrap();
@@ -418,10 +413,11 @@ fn group_member_gains_nothing() {
 /// `user.*` or the ACL is a real failure. Injected with strace on every
 /// `fsetxattr`, as root (which may read them all).
 #[test]
+#[ignore = "full suite: root, strace, attr and acl tools"]
 fn eperm_skips_privileged_attributes_only() {
-    if !full_suite() || !require_root() || !tools() || !require("strace") {
-        return;
-    }
+    require_root();
+    tools();
+    require("strace");
     let run = |f: &Path| {
         let mut c = Command::new("strace");
         c.args([
@@ -477,10 +473,10 @@ fn eperm_skips_privileged_attributes_only() {
 /// the `*xattrat` calls denied by a seccomp filter (not needed at all).
 /// Issue 15, item 4.
 #[test]
+#[ignore = "needs strace, attr and acl tools"]
 fn read_through_one_descriptor() {
-    if !tools() || !require("strace") {
-        return;
-    }
+    tools();
+    require("strace");
     let d = common::scratch();
     let f = decorated(d.path());
     let link = d.path().join("link");
@@ -560,10 +556,9 @@ fn read_through_one_descriptor() {
 /// "unchanged" (on main both said "unchanged" and the ACL stayed). Issue 15,
 /// item 4.
 #[test]
+#[ignore = "needs attr and acl tools"]
 fn if_changed_covers_attributes() {
-    if !tools() {
-        return;
-    }
+    tools();
     for named in [false, true] {
         let d = common::scratch();
         let f = decorated(d.path());
@@ -618,14 +613,11 @@ fn restore(path: &Path, attrs: impl Iterator<Item = (String, Vec<u8>)>) {
 /// the ACL (so nothing widens); dropped: the `user.*` names, which cannot be
 /// listed. Full suite (root, loop mount). Issue 15, item 4.
 #[test]
+#[ignore = "full suite: root, mkfs.xfs, attr and acl tools"]
 fn too_many_names_to_list() {
-    if !full_suite() {
-        eprintln!("SKIPPED: loop-mounts xfs; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
-    if !tools() || !require_root() || !require("mkfs.xfs") {
-        return;
-    }
+    require_root();
+    tools();
+    require("mkfs.xfs");
     let m = common::Mount::image("xfs", 320 << 20);
     let f = m.path.join("f");
     fs::write(&f, b"old\n").unwrap();
@@ -672,14 +664,11 @@ fn too_many_names_to_list() {
 /// +25 MiB). Measured in a child process, its `VmHWM` before and after one
 /// library write. Full suite (root, loop mount). Issue 15, item 4.
 #[test]
+#[ignore = "full suite: root, mkfs.xfs, attr and acl tools"]
 fn large_attributes_in_constant_memory() {
-    if !full_suite() {
-        eprintln!("SKIPPED: loop-mounts xfs; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
-    if !tools() || !require_root() || !require("mkfs.xfs") {
-        return;
-    }
+    require_root();
+    tools();
+    require("mkfs.xfs");
     let m = common::Mount::image("xfs", 400 << 20);
     let f = m.path.join("f");
     fs::write(&f, b"old\n").unwrap();
@@ -692,7 +681,7 @@ fn large_attributes_in_constant_memory() {
     );
     let before = xattrs(&f);
     assert_eq!(before.len(), 400);
-    let out = common::child_test("large_attributes_child")
+    let out = common::child_test("xattrs::large_attributes_child")
         .env("AW_TARGET", &f)
         .output()
         .unwrap();
@@ -728,14 +717,11 @@ fn large_attributes_child() {
 /// removed it after, and failed with `ENOSPC` where `>` works). Full suite
 /// (root, loop mount). Issue 15, item 4.
 #[test]
+#[ignore = "full suite: root, mkfs.ext4, attr and acl tools"]
 fn inherited_acl_removed_before_the_attributes() {
-    if !full_suite() {
-        eprintln!("SKIPPED: loop-mounts ext4; set ATOMIC_WRITE_FULL_SUITE=1");
-        return;
-    }
-    if !tools() || !require_root() || !require("mkfs.ext4") {
-        return;
-    }
+    require_root();
+    tools();
+    require("mkfs.ext4");
     let t = common::scratch();
     let img = t.path().join("fs.img");
     let mnt = t.path().join("mnt");
