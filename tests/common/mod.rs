@@ -255,7 +255,7 @@ pub fn shell_quote(p: &Path) -> String {
 
 /// Runs a test body once on each temp-file path: the unnamed `O_TMPFILE` temp
 /// (`tmpfile`) and the named-temp fallback (`named`), forced on Linux through
-/// the hidden `Options::force_named_temp` / the `ATOMIC_WRITE_NO_TMPFILE` env
+/// `Options::unnamed_temp(false)` / the `ATOMIC_WRITE_NO_TMPFILE` env
 /// var of the CLI. Each `fn NAME(named: bool) { .. }` becomes a module `NAME`
 /// with the tests `NAME::tmpfile` and `NAME::named`; an `#[ignore = "why"]`
 /// after the doc comment applies to both.
@@ -290,7 +290,7 @@ macro_rules! both_paths {
 /// `Options` for one temp-file path: `named` forces the named-temp fallback.
 pub fn opts(named: bool) -> atomic_write::Options {
     let mut o = atomic_write::Options::new();
-    o.force_named_temp(named);
+    o.unnamed_temp(!named);
     o
 }
 
@@ -647,6 +647,8 @@ pub fn wait_timeout(g: &mut ChildGuard, secs: u64) -> std::process::ExitStatus {
 
 // Crash, fault and concurrency suites (issue 3).
 pub mod scenario;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
 pub mod trace;
 pub mod versions;
 pub mod writers;

@@ -51,7 +51,7 @@ fn several_directories_and_named_temps() {
     fs::create_dir(&a).unwrap();
     fs::create_dir(&b).unwrap();
     let mut named = Options::new();
-    named.force_named_temp(true);
+    named.unnamed_temp(false);
     let mut files = Vec::new();
     for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
         files.push(create(&d.join(format!("x{i}")), b"data"));
@@ -198,7 +198,7 @@ fn batch_trace(how: &str, dir: Option<&Path>) -> String {
 #[test]
 #[ignore = "child process of the strace tests"]
 fn batch_child() {
-    use atomic_write::__private::{commit_all_with, BatchSync};
+    use atomic_write::{commit_all_with, BatchSync};
     let Some(dir) = std::env::var_os("ATOMIC_WRITE_BATCH_CHILD") else {
         return;
     };
@@ -234,7 +234,7 @@ fn failure_midway_discards_the_rest_and_names_the_target() {
             fs::write(d.join(format!("f{i}")), b"old").unwrap();
         }
         let mut opts = Options::new();
-        opts.force_named_temp(named);
+        opts.unnamed_temp(!named);
         let files: Vec<AtomicFile> = (0..5)
             .map(|i| {
                 let mut f = opts.create(d.join(format!("f{i}"))).unwrap();
@@ -304,7 +304,7 @@ fn failure_on_the_first_file_changes_nothing() {
     let d = dir.path();
     fs::write(d.join("b"), b"old").unwrap();
     let mut named = Options::new();
-    named.force_named_temp(true);
+    named.unnamed_temp(false);
     let mut first = named.create(d.join("a")).unwrap();
     first.write_all(b"new").unwrap();
     let mut second = named.create(d.join("b")).unwrap();

@@ -2,14 +2,14 @@
 //! package; the man page and shell completions that `atomic-write --generate`
 //! renders from the clap definition.
 //!
-//! The option list is taken from that definition (`src/cli.rs`, included as
+//! The option list is taken from that definition (`src/cli/args.rs`, included as
 //! the `cli_args` fuzz target includes it), never written out here, so a flag
 //! added there is checked in every output without touching this file.
 
 use crate::common;
 
 #[allow(dead_code)]
-#[path = "../../src/cli.rs"]
+#[path = "../../src/cli/args.rs"]
 mod cli;
 
 use std::path::Path;

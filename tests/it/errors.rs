@@ -349,36 +349,3 @@ fn error_cause_once() {
         "{chain}"
     );
 }
-
-/// `os_error` looks through a note (a second failure) and through a foreign
-/// payload whose `source()` is an OS error.
-#[test]
-fn os_error_through_wrappers() {
-    use atomic_write::__private::{context, note};
-    let base = io::Error::from_raw_os_error(libc::EACCES);
-    let noted = note(context(base, || "failed to x".into()), || "and y".into());
-    assert_eq!(
-        noted.to_string(),
-        "failed to x: Permission denied (os error 13); and y"
-    );
-    assert_eq!(noted.kind(), ErrorKind::PermissionDenied);
-    assert_eq!(os_error(&noted), Some(libc::EACCES));
-    assert!(std::error::Error::source(&noted).is_none());
-
-    #[derive(Debug)]
-    struct Foreign(io::Error);
-    impl std::fmt::Display for Foreign {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("foreign")
-        }
-    }
-    impl std::error::Error for Foreign {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-    let inner = context(io::Error::from_raw_os_error(libc::EIO), || "inner".into());
-    let foreign = io::Error::other(Foreign(inner));
-    assert_eq!(os_error(&foreign), Some(libc::EIO));
-    assert_eq!(os_error(&io::Error::other("no errno")), None);
-}

@@ -352,7 +352,7 @@ fn append_only_directory_refuses_cleanup_and_says_so() {
     // the error names each one left behind (on main, only the rename error,
     // and `Drop` left the temps silently).
     let mut named = atomic_write::Options::new();
-    named.force_named_temp(true);
+    named.unnamed_temp(false);
     let files: Vec<atomic_write::AtomicFile> = ["t", "u", "v"]
         .iter()
         .map(|n| {

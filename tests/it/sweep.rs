@@ -329,7 +329,7 @@ fn sweep_beside_live_writers() {
                     s.spawn(move || {
                         let target = dir.join(format!("t{w}"));
                         let mut opts = atomic_write::Options::new();
-                        opts.force_named_temp(true)
+                        opts.unnamed_temp(false)
                             .durability(atomic_write::Durability::None);
                         let mut ok = 0;
                         for i in 0..rounds {

@@ -463,8 +463,8 @@ fn eperm_skips_privileged_attributes_only() {
     common::assert_only(d.path(), &["f", "g"]);
 }
 
-/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; forced here with
-/// `ATOMIC_WRITE_NO_XATTRAT=1`) attributes are read with `llistxattr` and
+/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; made so here by a
+/// seccomp filter answering them `ENOSYS`) attributes are read with `llistxattr` and
 /// `lgetxattr` on `/proc/self/fd/DIRFD/NAME`: relative to the directory held,
 /// not following a symlink at NAME. Checked with strace, through a symlink.
 #[test]
@@ -488,8 +488,18 @@ fn kept_on_kernels_without_xattrat() {
     ])
     .arg(&log)
     .arg(common::bin())
-    .arg(&link)
-    .env("ATOMIC_WRITE_NO_XATTRAT", "1");
+    .arg(&link);
+    {
+        use common::seccomp::{deny, Deny, SYS_GETXATTRAT, SYS_LISTXATTRAT};
+        let e = libc::ENOSYS;
+        deny(
+            &mut c,
+            &[
+                Deny::call(SYS_LISTXATTRAT, e),
+                Deny::call(SYS_GETXATTRAT, e),
+            ],
+        );
+    }
     let out = cli_input(&mut c, b"new\n");
     assert!(
         out.status.success(),
