@@ -15,16 +15,14 @@
 #![cfg(target_os = "linux")]
 #![allow(unsafe_code)]
 
-mod common;
-
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::seccomp::{deny, kernel_has, Deny, SYS_GETXATTRAT, SYS_LISTXATTRAT};
-use common::*;
+use crate::common::seccomp::{deny, kernel_has, Deny, SYS_GETXATTRAT, SYS_LISTXATTRAT};
+use crate::common::*;
 
 /// `system.posix_acl_access` of `u::rw-,u:65534:rw-,g::r--,m::rw-,o::r--`.
 fn acl_bytes() -> Vec<u8> {
@@ -262,21 +260,25 @@ fn xattrat_denied() {
             ],
         );
     }
-    // Without /proc too (needs root to mount over it): the attributes are read
-    // through a descriptor.
-    if is_root() {
-        NO_PROC.set(true);
-        for e in ERRNOS {
-            cli_ops_under(
-                &format!("*xattrat ({e}), no /proc"),
-                &[
-                    Deny::call(SYS_LISTXATTRAT, e),
-                    Deny::call(SYS_GETXATTRAT, e),
-                ],
-            );
-        }
-        NO_PROC.set(false);
+}
+
+/// The same without /proc (root mounts over it): the attributes are read
+/// through a descriptor.
+#[test]
+#[ignore = "needs root"]
+fn xattrat_denied_without_proc() {
+    require_root();
+    NO_PROC.set(true);
+    for e in ERRNOS {
+        cli_ops_under(
+            &format!("*xattrat ({e}), no /proc"),
+            &[
+                Deny::call(SYS_LISTXATTRAT, e),
+                Deny::call(SYS_GETXATTRAT, e),
+            ],
+        );
     }
+    NO_PROC.set(false);
 }
 
 /// `renameat2` (3.15): `-n` on the named path falls back to `link`.
@@ -405,7 +407,7 @@ fn child_under(name: &str, rules: &[Deny]) -> std::process::Output {
 fn batch_without_syncfs() {
     for e in ERRNOS {
         let out = child_under(
-            "batch_without_syncfs_child",
+            "sandbox::batch_without_syncfs_child",
             &[
                 Deny::call(libc::SYS_syncfs, e),
                 Deny::call(libc::SYS_sync_file_range, e),
@@ -447,7 +449,7 @@ fn batch_without_syncfs_child() {
 #[test]
 fn commit_into_file_unlock_fails() {
     let out = child_under(
-        "commit_into_file_unlock_fails_child",
+        "sandbox::commit_into_file_unlock_fails_child",
         &[Deny::with_flag(
             libc::SYS_flock,
             1,
@@ -492,7 +494,7 @@ fn commit_into_file_unlock_fails_child() {
 fn credentials_changed_before_commit() {
     require_root();
     for no_proc in [false, true] {
-        let mut c = child_test("credentials_changed_before_commit_child");
+        let mut c = child_test("sandbox::credentials_changed_before_commit_child");
         if no_proc {
             c.env("AW_HIDE_PROC", "1");
             hide_proc(&mut c);
