@@ -278,6 +278,7 @@ fn xattrat_denied_no_proc() {
             ],
         );
     }
+    NO_PROC.set(false);
 }
 
 /// `renameat2` (3.15): `-n` on the named path falls back to `link`.
