@@ -73,7 +73,7 @@ fn crate_atomic_file(path: &Path, data: &[u8]) {
 /// what the unnamed temp (and its `linkat`) costs.
 fn crate_named_temp(path: &Path, data: &[u8]) {
     atomic_write::Options::new()
-        .force_named_temp(true)
+        .unnamed_temp(false)
         .write_bytes(path, data)
         .unwrap();
 }

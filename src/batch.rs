@@ -271,9 +271,15 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::R
         let use_syncfs = group.len() >= 2
             && matches!(how, BatchSync::Auto | BatchSync::Syncfs)
             && sys::syncfs_trusted(first.dir(), how == BatchSync::Syncfs).context(what)?;
-        if use_syncfs {
-            // Through a file: the directory may be an `O_PATH` descriptor.
-            sys::sync_fs(first.temp_file()).context(what)?;
+        // Through a file: the directory may be an `O_PATH` descriptor. Where
+        // a sandbox refuses `syncfs`, each file is synced instead.
+        let synced = use_syncfs
+            && match sys::sync_fs(first.temp_file()) {
+                Ok(()) => true,
+                Err(e) if sys::unavailable(&e) => false,
+                Err(e) => return Err(e).context(what),
+            };
+        if synced {
             for &i in &group {
                 sys::check_written(files[i].as_file()).context(|| {
                     format!(

@@ -3,7 +3,7 @@
 //! `--version` exit 0; what parses obeys the documented constraints.
 //!
 //! Parsing is all the binary does before its first I/O (`cli::run` parses
-//! first), so a usage error writes nothing; tests/regressions.rs
+//! first), so a usage error writes nothing; tests/it/regressions.rs
 //! runs the real binary on usage errors to show it.
 #![no_main]
 

@@ -185,6 +185,11 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         opts.mode(m);
     }
     opts.create_parents(cli.parents);
+    // A test hook (README, TESTING.md): the named-temp path, as on a
+    // filesystem without O_TMPFILE, so the suites can drive it through the CLI.
+    if std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0") {
+        opts.unnamed_temp(false);
+    }
     if let Some(suffix) = &cli.backup {
         opts.backup(suffix);
     }
