@@ -22,16 +22,16 @@ mod windows;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
-    list_dir, list_xattrs_at, open_dir_path, protection, remove_xattr, rename_noreplace, set_xattr,
-    start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
+    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
+    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
 };
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use unix::{
-    check_written, clone_or_copy, create_temp, fill_random, get_xattr_at, has_xattr, link_unnamed,
-    list_dir, list_xattrs_at, open_dir_path, protection, remove_xattr, rename_noreplace, set_xattr,
-    start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
+    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
+    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
 };
 
 #[cfg(unix)]
@@ -55,9 +55,9 @@ pub(crate) mod errno {
 #[cfg(windows)]
 pub(crate) use windows::{
     check_written, chmod, chown_best_effort, clone_or_copy, create_named_temp, create_temp, errno,
-    euid, fstat, get_xattr_at, has_xattr, is_temp_name, link, link_unnamed, list_dir,
-    list_xattrs_at, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
-    open_read_nofollow_at, protection, read_at, read_link_at, remove_xattr, rename,
+    euid, fstat, get_xattr_of, has_xattr, is_temp_name, link, link_unnamed, list_dir,
+    list_xattrs_of, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
+    open_read_nofollow_at, open_source_at, protection, read_at, read_link_at, remove_xattr, rename,
     rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir, sync_file, sync_fs,
     syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink, unlinkable, unlock,
     FileKind, Meta, Protection, Temp,

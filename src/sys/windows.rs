@@ -69,6 +69,8 @@ pub(crate) mod errno {
     pub(crate) const EMLINK: i32 = w::ERROR_TOO_MANY_LINKS as i32;
     /// No such attribute (Windows has none of that kind).
     pub(crate) const ENODATA: i32 = w::ERROR_NOT_FOUND as i32;
+    /// A list too long to hand out.
+    pub(crate) const E2BIG: i32 = w::ERROR_BUFFER_OVERFLOW as i32;
     /// A buffer too small.
     pub(crate) const ERANGE: i32 = w::ERROR_INSUFFICIENT_BUFFER as i32;
     /// `InvalidInput`.
@@ -820,23 +822,29 @@ pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<us
     file.seek_read(buf, offset)
 }
 
+/// The source of a replacement's attributes: `name` in `dir` opened for
+/// reading without following a symlink (never through `/proc`).
+pub(crate) fn open_source_at(dir: &File, name: &OsStr) -> io::Result<(File, bool)> {
+    open_read_nofollow_at(dir, name).map(|f| (f, false))
+}
+
 /// No Linux-style extended attributes on Windows (NTFS's EAs and alternate
-/// data streams are not kept): a target lists none.
-pub(crate) fn list_xattrs_at(_dir: &File, _name: &OsStr, _buf: &mut [u8]) -> io::Result<usize> {
+/// data streams are not kept): a file lists none.
+pub(crate) fn list_xattrs_of(_file: &File, _by_proc: bool, _buf: &mut [u8]) -> io::Result<usize> {
     Ok(0)
 }
 
-/// Never called where [`list_xattrs_at`] lists nothing.
-pub(crate) fn get_xattr_at(
-    _dir: &File,
-    _name: &OsStr,
+/// Never called where [`list_xattrs_of`] lists nothing.
+pub(crate) fn get_xattr_of(
+    _file: &File,
+    _by_proc: bool,
     _attr: &std::ffi::CStr,
     _buf: &mut [u8],
 ) -> io::Result<usize> {
     Err(unsupported("reading extended attributes"))
 }
 
-/// Never called where [`list_xattrs_at`] lists nothing.
+/// Never called where [`list_xattrs_of`] lists nothing.
 pub(crate) fn set_xattr(_file: &File, _attr: &std::ffi::CStr, _value: &[u8]) -> io::Result<()> {
     Err(unsupported("setting extended attributes"))
 }
