@@ -23,6 +23,8 @@
 //! need root and /dev/fuse (under CI=true, missing either fails the test).
 //! `ATOMIC_WRITE_FULL_SUITE=1 cargo test --test power_fuse -- --nocapture
 //! --test-threads=1` prints the figures.
+// Linux only: a FUSE mount through `fuser` (a Linux-only dev-dependency); on other systems this binary is empty.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod modelfs;
