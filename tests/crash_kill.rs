@@ -16,6 +16,11 @@
 //! After every kill the temps left are counted and removed with `sweep`. Both
 //! harnesses are first shown to flag broken writers and to pass a correct one
 //! written in Python.
+// Linux only: the suites share tests/common, which drives the Linux CLI
+// and reads attributes with Linux calls (`lsetxattr`, …); elsewhere (macOS,
+// FreeBSD type-checks, Windows) this binary is empty and the library's own
+// tests (src/tests.rs) are what runs.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -7,6 +7,11 @@
 //!
 //! 64 cases by default (well under a second); 2048 with `ATOMIC_WRITE_FULL_SUITE=1`;
 //! `PROPTEST_CASES` overrides both.
+// Linux only: the suites share tests/common, which drives the Linux CLI
+// and reads attributes with Linux calls (`lsetxattr`, …); elsewhere (macOS,
+// FreeBSD type-checks, Windows) this binary is empty and the library's own
+// tests (src/tests.rs) are what runs.
+#![cfg(target_os = "linux")]
 
 mod common;
 #[path = "model/ops.rs"]

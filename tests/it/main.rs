@@ -7,6 +7,11 @@
 //! suite's time are `#[ignore = "why"]`: `cargo test` reports them as ignored,
 //! `ATOMIC_WRITE_FULL_SUITE=1 cargo test --all-features -- --include-ignored`
 //! runs them (and there a missing prerequisite fails the test).
+// Linux only: the suites share tests/common, which drives the Linux CLI
+// and reads attributes with Linux calls (`lsetxattr`, …); elsewhere (macOS,
+// FreeBSD type-checks, Windows) this binary is empty and the library's own
+// tests (src/tests.rs) are what runs.
+#![cfg(target_os = "linux")]
 
 #[macro_use]
 #[path = "../common/mod.rs"]
