@@ -201,7 +201,9 @@ impl Options {
     }
 
     /// Create the missing directories on the way to the target (default
-    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, an existing
+    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, plus `u+wx`
+    /// where the umask took those away (under `umask 0277` a new directory
+    /// is `0700`, so the next one and the file can be created in it), an existing
     /// directory (or symlink to one) is fine, and so is another process
     /// creating the same directory at the same time.
     ///
