@@ -45,7 +45,16 @@
 //! directory. On Linux the temp is unnamed (`O_TMPFILE`): if the process dies
 //! while writing, the kernel frees it and nothing is left behind. Elsewhere, or
 //! where the filesystem refuses `O_TMPFILE`, it is a hidden file named
-//! `.NAME.atomic-write-<16 random hex>.tmp`, created with `O_EXCL|O_NOFOLLOW`.
+//! `.NAME.atomic-write-<16 random hex>.tmp`, created with `O_EXCL|O_NOFOLLOW`
+//! ([`Options::unnamed_temp`] chooses it on Linux too).
+//!
+//! Sandboxes: a system call newer than the oldest kernel Rust supports (Linux
+//! 3.2) that a seccomp profile answers `ENOSYS` or `EPERM` is taken as not
+//! there, as std does for `statx` and `copy_file_range`, and the older way is
+//! used (`l*xattr` for `listxattrat`/`getxattrat`, a named temp for
+//! `O_TMPFILE`, `link` for `renameat2`, `/dev/urandom` for `getrandom`, an
+//! `fsync` per file for `syncfs`/`sync_file_range`). Such an answer is the
+//! process's and is remembered; a filesystem's answer is asked on each call.
 //!
 //! [`AtomicFile::commit`] then runs, in this order:
 //!
@@ -60,7 +69,10 @@
 //!    anything, and those that would not are skipped: rewriting one's own file
 //!    with a mode inside the umask needs neither;
 //! 4. `fsync` of the temp (`F_FULLFSYNC` on Apple platforms);
-//! 5. on Linux, `linkat` of the unnamed temp to a hidden random name;
+//! 5. on Linux, `linkat` of the unnamed temp to a hidden random name (where
+//!    the process may not link it — its credentials changed since `create()`,
+//!    or a sandbox forbids it — its data is copied into a named temp, which
+//!    then gets steps 1–4);
 //! 6. `renameat` over the target — or, with [`Options::no_clobber`], a link or
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
 //! 7. `fsync` of the directory, so the rename itself survives power loss.
@@ -70,12 +82,19 @@
 //! and labels.
 //!
 //! With [`Options::backup`] the old file is first linked to a hidden name and
-//! renamed over its backup, and the directory synced, between steps 3 and 4;
+//! renamed over its backup, and the directory synced, between steps 4 and 5
+//! (after the temp's data is durable, before it is named and renamed);
 //! [`AtomicFile::commit_if_changed`] compares first and, when the target
 //! already holds the content, stops before step 1 without syncing anything.
 //!
 //! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
 //! filesystem for all the data, the renames, one `fsync` per directory.
+//!
+//! # Features
+//!
+//! None by default: the library depends on `libc` alone. The `cli` feature
+//! adds the `atomic-write` command (`cargo install atomic-write --features
+//! cli`) and `atomic_write::cli::run`, the same program as a function.
 //!
 //! # Guarantees
 //!
@@ -112,6 +131,8 @@ mod attrs;
 mod backup;
 mod batch;
 mod changed;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod error;
 mod file;
 mod options;
@@ -120,16 +141,8 @@ mod resolve;
 mod sweep;
 mod sys;
 
-pub use batch::commit_all;
+pub use batch::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
-
-/// For the `atomic-write` binary only: builds its messages as the library's are
-/// built, so they keep their kind and raw OS error. Not part of the API.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::batch::{commit_all_with, BatchSync};
-    pub use crate::error::{context, note};
-}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 

@@ -72,7 +72,9 @@ fn options(
     })
     .follow_symlinks(follow_symlinks)
     .no_clobber(exclusive)
-    .append(append);
+    .append(append)
+    // A test hook (README "Tests"): the named-temp path, as without O_TMPFILE.
+    .unnamed_temp(std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_none_or(|v| v == "0"));
     Ok(opts)
 }
 
