@@ -850,6 +850,18 @@ impl AtomicFile {
         }
     }
 
+    /// Whether this is an append to a target missing at `create()`, whose
+    /// publication may lock a target created meanwhile.
+    pub(crate) fn appends_to_new(&self) -> bool {
+        self.append_new.is_some()
+    }
+
+    /// Releases the temp's own lock (the sign for `sweep` that it is live),
+    /// once it has been published.
+    pub(crate) fn release_temp_lock(&self) {
+        let _ = sys::unlock(&self.temp.file);
+    }
+
     /// The temp file, for the crate's own use (not lent out).
     pub(crate) fn temp_file(&self) -> &File {
         &self.temp.file

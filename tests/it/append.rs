@@ -555,6 +555,17 @@ mod locks {
             assert!(x.commit_if_changed().unwrap());
             assert!(y.commit_if_changed().unwrap());
             assert_eq!(read(&q), b"S\nS\n");
+            // In one batch, after a plain write that creates it: no wait for
+            // the batch's own temp lock.
+            let r = d.path().join("batch");
+            let mut y = o.create(&r).unwrap();
+            let mut x = opts(named).create(&r).unwrap();
+            x.write_all(b"X\n").unwrap();
+            y.write_all(b"Y\n").unwrap();
+            let start = Instant::now();
+            atomic_write::commit_all([x, y]).unwrap();
+            assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+            assert_eq!(read(&r), b"X\nY\n");
         }
 
         /// A lock held by another process (`flock -s` by a user who may only
