@@ -126,7 +126,7 @@ fn hold(file: File, meta: &Meta, target: &Path, timeout: Duration) -> io::Result
         if left == Some(Duration::ZERO) {
             return Err(error::os(libc::EWOULDBLOCK, || {
                 format!(
-                    "cannot append to {}: another appender of it in this process (created on another thread) still holds it after {}",
+                    "cannot append to {}: another appender of it in this process (created on another thread) holds it{}",
                     target.display_quoted(),
                     waited(timeout)
                 )
@@ -161,7 +161,7 @@ fn hold(file: File, meta: &Meta, target: &Path, timeout: Duration) -> io::Result
         if left.is_zero() {
             return Err(error::os(libc::EWOULDBLOCK, || {
                 format!(
-                    "cannot append to {}: it is locked by another appender{} and was not released within {}",
+                    "cannot append to {}: it is locked by another appender{}{}",
                     target.display_quoted(),
                     holders(meta),
                     waited(timeout)
@@ -173,12 +173,12 @@ fn hold(file: File, meta: &Meta, target: &Path, timeout: Duration) -> io::Result
     }
 }
 
-/// `"10 s"`, `"0.5 s"`, or "no wait" for zero.
+/// `" and was not released within 10 s"`; nothing for a zero timeout.
 fn waited(timeout: Duration) -> String {
     if timeout.is_zero() {
-        "no wait (lock_timeout is zero)".into()
+        String::new()
     } else {
-        format!("{} s", timeout.as_secs_f64())
+        format!(" and was not released within {} s", timeout.as_secs_f64())
     }
 }
 

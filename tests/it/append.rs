@@ -722,3 +722,212 @@ mod locks {
         }
     }
 }
+
+/// The CLI's side of issue 15 item 2: `--wait`, nested appenders, signals
+/// during the wait. Every run is bounded (`wait_timeout`), so a hang fails.
+mod cli_locks {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Runs `sh -c SCRIPT` (with `$0` = the binary, `$1` = the directory)
+    /// and gives it `secs` to finish.
+    fn sh_in(
+        dir: &std::path::Path,
+        script: &str,
+        secs: u64,
+    ) -> (std::process::ExitStatus, String, Duration) {
+        let start = Instant::now();
+        let mut g = ChildGuard(Some(
+            Command::new("sh")
+                .args(["-c", script, bin()])
+                .arg(dir)
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let mut err = g.child().stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+            s
+        });
+        let status = wait_timeout(&mut g, secs);
+        (status, reader.join().unwrap(), start.elapsed())
+    }
+
+    /// `atomic-write -a f -- sh -c 'echo x | atomic-write -a f'`: the outer
+    /// holds f's lock while it waits for the command; the inner waits its
+    /// `--wait` and fails naming the outer's pid (an ancestor of it); the
+    /// outer then fails as its command did. f is untouched. (It used to
+    /// hang, each waiting for the other.)
+    #[test]
+    fn nested_appenders_of_one_file_end() {
+        let d = scratch();
+        fs::write(d.path().join("f"), b"base\n").unwrap();
+        let (status, err, took) = sh_in(
+            d.path(),
+            r#""$0" -a f -- sh -c 'echo "outer=$PPID" >&2; echo x | "$1" --wait 1 -a f' "$0" "$0""#,
+            20,
+        );
+        assert_eq!(status.code(), Some(1), "{err}");
+        assert!(took < Duration::from_secs(8), "{took:?}");
+        let outer = err
+            .lines()
+            .find_map(|l| l.strip_prefix("outer="))
+            .expect(&err);
+        assert!(
+            err.contains(&format!("(pid {outer}, an ancestor of this process"))
+                && err.contains("gave up after waiting 1 s (--wait)"),
+            "{err}"
+        );
+        assert_eq!(read(&d.path().join("f")), b"base\n");
+        assert_only(d.path(), &["f"]);
+    }
+
+    /// Two *new* files in one directory, nested: neither waits (they used
+    /// to lock the directory and hang); and one new file nested in itself:
+    /// the inner creates it, the outer's commit appends to what it created.
+    #[test]
+    fn nested_appenders_of_new_files_end() {
+        let d = scratch();
+        let (status, err, took) = sh_in(
+            d.path(),
+            r#""$0" -a g -- sh -c 'echo x | "$0" -a h; echo y' "$0""#,
+            20,
+        );
+        assert!(status.success(), "{err}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        assert_eq!(read(&d.path().join("g")), b"y\n");
+        assert_eq!(read(&d.path().join("h")), b"x\n");
+        let (status, err, _) = sh_in(
+            d.path(),
+            r#""$0" -a n -- sh -c 'echo x | "$0" -a n; echo y' "$0""#,
+            20,
+        );
+        assert!(status.success(), "{err}");
+        assert_eq!(read(&d.path().join("n")), b"x\ny\n");
+        assert_only(d.path(), &["g", "h", "n"]);
+    }
+
+    /// A lock held by another process: `--wait 0` fails at once, `--wait
+    /// 0.5` after half a second, naming the file and the holder's pid;
+    /// nothing written.
+    #[test]
+    #[ignore = "needs flock"]
+    fn wait_seconds() {
+        require("flock");
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"base\n").unwrap();
+        let mut holder = ChildGuard(Some(
+            Command::new("flock")
+                .arg("-o")
+                .arg(&p)
+                .args(["-c", "echo locked; read x"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.child().stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let pid = holder.child().id();
+        for (wait, at_least) in [("0", 0), ("0.5", 450)] {
+            let start = Instant::now();
+            let out = cli_input(
+                Command::new(bin()).args(["-a", "--wait", wait]).arg(&p),
+                b"x\n",
+            );
+            let took = start.elapsed();
+            let line = assert_io_failure(&out, &p);
+            assert!(
+                line.contains(&format!("(pid {pid})"))
+                    && line.contains("locked by another appender"),
+                "{line}"
+            );
+            assert!(
+                took >= Duration::from_millis(at_least) && took < Duration::from_secs(5),
+                "{took:?}"
+            );
+        }
+        assert_eq!(read(&p), b"base\n");
+        assert_only(d.path(), &["f"]);
+        // `--wait` needs `-a`; a bad number is a usage error.
+        for bad in [
+            &["--wait", "1", "x"][..],
+            &["-a", "--wait", "-1", "x"],
+            &["-a", "--wait", "1e3", "x"],
+        ] {
+            let out = cli_input(Command::new(bin()).args(bad).current_dir(d.path()), b"");
+            assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        }
+    }
+
+    /// SIGTERM (SIGINT) while waiting for the lock ends the CLI of that
+    /// signal, with nothing created; `timeout 1` stops it. (It used to
+    /// ignore them until it had the lock.)
+    #[test]
+    #[ignore = "needs flock, timeout"]
+    fn signal_during_the_wait() {
+        require("flock");
+        require("timeout");
+        let d = scratch();
+        let p = d.path().join("f");
+        fs::write(&p, b"base\n").unwrap();
+        let mut holder = ChildGuard(Some(
+            Command::new("flock")
+                .arg("-o")
+                .arg(&p)
+                .args(["-c", "echo locked; read x"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.child().stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        for sig in [libc::SIGTERM, libc::SIGINT] {
+            let mut g = ChildGuard(Some(
+                Command::new(bin())
+                    .args(["-a", "--wait", "30"])
+                    .arg(&p)
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            ));
+            std::thread::sleep(Duration::from_millis(300));
+            signal(g.child().id(), sig);
+            let status = wait_timeout(&mut g, 5);
+            assert_eq!(status.signal(), Some(sig), "{status}");
+        }
+        let start = Instant::now();
+        let out = Command::new("timeout")
+            .arg("1")
+            .arg(bin())
+            .arg("-a")
+            .arg(&p)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(124), "{out:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(read(&p), b"base\n");
+        assert_only(d.path(), &["f"]);
+    }
+}
