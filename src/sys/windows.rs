@@ -83,6 +83,10 @@ pub(crate) mod errno {
     pub(crate) const EFBIG: i32 = w::ERROR_FILE_TOO_LARGE as i32;
     /// `ReadOnlyFilesystem`.
     pub(crate) const EROFS: i32 = w::ERROR_WRITE_PROTECT as i32;
+    /// `WouldBlock` (a lock held by another, with no time left to wait).
+    pub(crate) const EWOULDBLOCK: i32 = 10035; // WSAEWOULDBLOCK, the code std maps to it
+    /// A handle that cannot serve the call.
+    pub(crate) const EBADF: i32 = w::ERROR_INVALID_HANDLE as i32;
     /// `ResourceBusy`.
     pub(crate) const EBUSY: i32 = w::ERROR_BUSY as i32;
 }
@@ -863,6 +867,11 @@ pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool
 /// of the calls that ask is made here.
 pub(crate) fn unavailable(e: &io::Error) -> bool {
     e.raw_os_error() == Some(errno::ENOSYS)
+}
+
+/// No `fork` on Windows: always 0.
+pub(crate) fn fork_count() -> u64 {
+    0
 }
 
 /// No unnamed temps here: never asked.
