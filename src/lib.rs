@@ -124,8 +124,8 @@
 //!   `FileRenameInfoEx` or `MoveFileExW(MOVEFILE_WRITE_THROUGH)`, retried for
 //!   about 2 s while another process holds the target; a directory cannot be
 //!   synced, owner and ACL are not kept (the new file inherits the
-//!   directory's), the read-only attribute is the only mode bit, and appending
-//!   to a file that does not exist yet is `Unsupported`. README's guarantees
+//!   directory's), the read-only attribute is the only mode bit, and an
+//!   append holds the target open, which needs the POSIX rename. README's guarantees
 //!   section says exactly where Windows falls short.
 //! - The target and its temp are always in one directory, so one filesystem;
 //!   a bind mount over the target itself cannot be renamed over (`EBUSY`).

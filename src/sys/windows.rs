@@ -513,9 +513,7 @@ fn lock_range(file: &File, flags: u32) -> io::Result<()> {
     if ok == 0 {
         let e = io::Error::last_os_error();
         if fstat(file).is_ok_and(|m| m.kind == FileKind::Directory) {
-            return Err(unsupported(
-                "locking a directory (appending to a file that does not exist yet)",
-            ));
+            return Err(unsupported("locking a directory"));
         }
         return Err(e);
     }
@@ -1072,16 +1070,13 @@ mod tests {
     }
 
     #[test]
-    fn append_to_a_missing_target_is_unsupported_and_to_an_existing_one_works() {
+    fn append_creates_a_missing_target_and_appends_to_an_existing_one() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("log");
-        let err = Options::new().append(true).create(&p).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::Unsupported, "{err}");
-        assert!(
-            err.to_string().contains("not supported on Windows"),
-            "{err}"
-        );
-        fs::write(&p, "1\n").unwrap();
+        let mut f = Options::new().append(true).create(&p).unwrap();
+        f.write_all(b"1\n").unwrap();
+        f.commit().unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"1\n");
         let mut f = Options::new().append(true).create(&p).unwrap();
         f.write_all(b"2\n").unwrap();
         // The append holds the target open (locked) until the rename: with
