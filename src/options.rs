@@ -234,6 +234,8 @@ impl Options {
     /// up: for this long, never more.
     ///
     /// ```
+    /// # #[cfg(unix)] // Windows: an append needs the POSIX rename (README)
+    /// # fn main() -> std::io::Result<()> {
     /// use std::time::Duration;
     /// use atomic_write::Options;
     /// # let dir = tempfile::tempdir()?;
@@ -247,7 +249,10 @@ impl Options {
     /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     /// first.commit()?;
     /// opts.write_text(&path, "line 2\n")?;
-    /// # Ok::<(), std::io::Error>(())
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
     /// ```
     pub fn lock_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.lock_timeout = timeout;
