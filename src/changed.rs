@@ -179,7 +179,7 @@ impl Current {
     /// Whether the target ends at `len` and its name still leads to the inode
     /// read: then identical content of length `len` changes nothing.
     pub(crate) fn ends_at(&self, len: u64) -> io::Result<bool> {
-        if self.file.read_at(&mut [0u8], len)? != 0 {
+        if sys::read_at(&self.file, &mut [0u8], len)? != 0 {
             return Ok(false);
         }
         Ok(sys::stat_at(&self.dir, &self.name)?
