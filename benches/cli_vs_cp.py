@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The CLI against `cp` + `sync` on a 1 GiB file, and its memory on a pipe.
 
-    cargo build --release && python3 benches/cli_vs_cp.py [ROUNDS]
+    cargo build --release --features cli && python3 benches/cli_vs_cp.py [ROUNDS]
 
 Works in target/cli-bench/ (on the disk under the working directory), 1 GiB
 of random input, removed at the end. Rounds alternate the order of the two

@@ -73,7 +73,7 @@ fn crate_atomic_file(path: &Path, data: &[u8]) {
 /// what the unnamed temp (and its `linkat`) costs.
 fn crate_named_temp(path: &Path, data: &[u8]) {
     atomic_write::Options::new()
-        .force_named_temp(true)
+        .unnamed_temp(false)
         .write_bytes(path, data)
         .unwrap();
 }
@@ -299,7 +299,7 @@ fn one_shot_table(places: &[(&str, &Path)], filter: &str) {
 /// recipes, one of them with `renameat2(RENAME_EXCHANGE)` (what a batch that
 /// could roll back on error would cost).
 fn batch_table(disk: &Path) {
-    use atomic_write::__private::{commit_all_with, BatchSync};
+    use atomic_write::{commit_all_with, BatchSync};
     let data = vec![0x5a_u8; 4 << 10];
     let dir = disk.join("batch-table");
     let _ = fs::remove_dir_all(&dir);

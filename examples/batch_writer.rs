@@ -17,8 +17,7 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atomic_write::__private::{commit_all_with, BatchSync};
-use atomic_write::{commit_all, AtomicFile};
+use atomic_write::{commit_all, commit_all_with, AtomicFile, BatchSync};
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();

@@ -1,4 +1,5 @@
-//! [`commit_all`]: many files committed for about the price of one.
+//! [`commit_all`]: many files committed with one data flush per filesystem
+//! and one sync per directory.
 
 use std::io;
 
@@ -67,7 +68,7 @@ use crate::sys;
 /// BENCHMARKS.md); on a filesystem where another process has
 /// gigabytes of dirty data, the batch waits for that data too, and may be far
 /// slower than syncing its own files one by one. Commit such batches with
-/// [`commit`](AtomicFile::commit) in a loop instead.
+/// [`commit_all_with`] and [`BatchSync::WriteThenFsync`] instead.
 ///
 /// # Errors
 ///
@@ -93,24 +94,50 @@ pub fn commit_all<I: IntoIterator<Item = AtomicFile>>(files: I) -> io::Result<()
     commit_all_with(files, BatchSync::Auto)
 }
 
-/// How [`commit_all`] makes the data durable. Hidden: for the benchmarks and
-/// the fault-injection tests, which drive each scheme on any kernel.
-#[doc(hidden)]
+/// How [`commit_all_with`] makes the data of a batch durable (step 2 of
+/// [`commit_all`]). Every scheme syncs every durable file before any rename
+/// and reports every error it is told of; they differ in the flushes they
+/// cost and in what they rely on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BatchSync {
-    /// `syncfs` where it reports every error (kernel and filesystem), else
-    /// [`BatchSync::WriteThenFsync`]: what `commit_all` does.
+    /// What [`commit_all`] does: `syncfs` for two or more files on one
+    /// filesystem where it reports every error (a trusted filesystem and
+    /// Linux 5.17 or later), else [`BatchSync::WriteThenFsync`].
     Auto,
-    /// `syncfs` wherever the filesystem is trusted, whatever the kernel.
+    /// `syncfs` for two or more files on one trusted filesystem (ext3/ext4,
+    /// xfs, btrfs, tmpfs) **whatever the kernel's version**: for a kernel
+    /// older than 5.17 that you know carries the fix that makes `syncfs`
+    /// report a failed journal commit or cache flush (without it, such a
+    /// failure goes unreported). Elsewhere as [`BatchSync::WriteThenFsync`].
     Syncfs,
-    /// `sync_file_range(WRITE)` on every temp, then `fsync` of each.
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)` on every temp, then an
+    /// `fsync` of each (on other platforms, `fsync` of each): flushes the
+    /// batch's own files (and whatever the filesystem's journal commit
+    /// carries), not every dirty page of the filesystem as `syncfs` does
+    /// (see [`commit_all`]'s trade-off).
     WriteThenFsync,
-    /// `fsync` of each temp, one after the other.
+    /// `fsync` of each temp, one after the other, as that many
+    /// [`commit`](AtomicFile::commit)s would (but with one directory sync
+    /// per directory).
     FsyncEach,
 }
 
-/// [`commit_all`] with the data sync scheme chosen. Hidden, see [`BatchSync`].
-#[doc(hidden)]
+/// [`commit_all`] with the data sync scheme chosen: see [`BatchSync`].
+///
+/// ```
+/// use atomic_write::{AtomicFile, BatchSync};
+/// # let dir = tempfile::tempdir()?;
+/// let files = ["a", "b"].map(|name| AtomicFile::create(dir.path().join(name)));
+/// let files = files.into_iter().collect::<std::io::Result<Vec<_>>>()?;
+/// // On a filesystem where another process keeps gigabytes dirty.
+/// atomic_write::commit_all_with(files, BatchSync::WriteThenFsync)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`commit_all`].
 pub fn commit_all_with<I: IntoIterator<Item = AtomicFile>>(
     files: I,
     how: BatchSync,
@@ -244,9 +271,15 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::R
         let use_syncfs = group.len() >= 2
             && matches!(how, BatchSync::Auto | BatchSync::Syncfs)
             && sys::syncfs_trusted(first.dir(), how == BatchSync::Syncfs).context(what)?;
-        if use_syncfs {
-            // Through a file: the directory may be an `O_PATH` descriptor.
-            sys::sync_fs(first.temp_file()).context(what)?;
+        // Through a file: the directory may be an `O_PATH` descriptor. Where
+        // a sandbox refuses `syncfs`, each file is synced instead.
+        let synced = use_syncfs
+            && match sys::sync_fs(first.temp_file()) {
+                Ok(()) => true,
+                Err(e) if sys::unavailable(&e) => false,
+                Err(e) => return Err(e).context(what),
+            };
+        if synced {
             for &i in &group {
                 sys::check_written(files[i].as_file()).context(|| {
                     format!(

@@ -47,11 +47,7 @@ impl fmt::Display for Noted {
 impl StdError for Noted {}
 
 /// Appends `note` to the message of `error`, keeping its kind and OS error.
-///
-/// Public but hidden for the `atomic-write` binary, so its own messages keep
-/// the errno the same way; not part of the API.
-#[doc(hidden)]
-pub fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
+pub(crate) fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         error.kind(),
         Noted {
@@ -64,10 +60,8 @@ pub fn note(error: io::Error, note: impl FnOnce() -> String) -> io::Error {
 /// Wraps `source` with a description of the failed step, keeping its kind.
 ///
 /// `what` is lowercase, without a trailing period, and names the path, e.g.
-/// `failed to rename "a" to "b"`. Public but hidden for the `atomic-write`
-/// binary (see [`note`]).
-#[doc(hidden)]
-pub fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
+/// `failed to rename "a" to "b"`.
+pub(crate) fn context(source: io::Error, what: impl FnOnce() -> String) -> io::Error {
     io::Error::new(
         source.kind(),
         Context {
@@ -144,4 +138,41 @@ impl DisplayQuoted for std::path::Path {
 /// An error of the given OS code with a description.
 pub(crate) fn os(code: i32, what: impl FnOnce() -> String) -> io::Error {
     context(io::Error::from_raw_os_error(code), what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `os_error` looks through a note (a second failure) and through a foreign
+    /// payload whose `source()` is an OS error.
+    #[test]
+    fn os_error_through_wrappers() {
+        let base = io::Error::from_raw_os_error(libc::EACCES);
+        let noted = note(context(base, || "failed to x".into()), || "and y".into());
+        assert_eq!(
+            noted.to_string(),
+            "failed to x: Permission denied (os error 13); and y"
+        );
+        assert_eq!(noted.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(os_error(&noted), Some(libc::EACCES));
+        assert!(std::error::Error::source(&noted).is_none());
+
+        #[derive(Debug)]
+        struct Foreign(io::Error);
+        impl std::fmt::Display for Foreign {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("foreign")
+            }
+        }
+        impl std::error::Error for Foreign {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = context(io::Error::from_raw_os_error(libc::EIO), || "inner".into());
+        let foreign = io::Error::other(Foreign(inner));
+        assert_eq!(os_error(&foreign), Some(libc::EIO));
+        assert_eq!(os_error(&io::Error::other("no errno")), None);
+    }
 }

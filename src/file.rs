@@ -222,19 +222,13 @@ impl AtomicFile {
         // A named temp, which others could open by its name, is owner-only
         // (`0600`) until commit gives it its group and bits — unless it gets
         // exactly what a new file would (no mode to set at commit).
-        let temp = sys::create_temp(
-            &dir,
-            &name,
-            temp_mode,
-            mode.is_some(),
-            opts.force_named_temp,
-        )
-        .context(|| {
-            format!(
-                "failed to create temporary file in {}",
-                dir_path.display_quoted()
-            )
-        })?;
+        let temp = sys::create_temp(&dir, &name, temp_mode, mode.is_some(), !opts.unnamed_temp)
+            .context(|| {
+                format!(
+                    "failed to create temporary file in {}",
+                    dir_path.display_quoted()
+                )
+            })?;
         let mut file = AtomicFile {
             temp,
             dir,
@@ -382,9 +376,12 @@ impl AtomicFile {
     /// # Errors
     ///
     /// As [`commit`](Self::commit); before it, failing to duplicate the
-    /// descriptor (`EMFILE`) fails with nothing committed.
+    /// descriptor (`EMFILE`) fails with nothing committed. Once committed,
+    /// nothing fails: should releasing the lock fail (it does not on any
+    /// filesystem we know), the file is returned all the same, and the lock
+    /// goes when the file is closed.
     pub fn commit_into_file(mut self) -> io::Result<File> {
-        let file = match self.temp.file.try_clone() {
+        let mut file = match self.temp.file.try_clone() {
             Ok(f) => f,
             Err(e) => {
                 let e = error::context(e, || {
@@ -397,12 +394,14 @@ impl AtomicFile {
             }
         };
         self.commit_in_place()?;
-        sys::unlock(&file).context(|| {
-            format!(
-                "committed {}, but failed to release the lock on it",
-                self.target.display_quoted()
-            )
-        })?;
+        // The commit may have copied the data into another temp (see
+        // `copy_to_named`): hand back the one committed; the duplicate of the
+        // first goes with `self`.
+        std::mem::swap(&mut file, &mut self.temp.file);
+        // A committed write is not turned into a failure: the lock is only
+        // the sign for `sweep` that a writer is alive, and closing the file
+        // releases it anyway.
+        let _ = sys::unlock(&file);
         Ok(file)
     }
 
@@ -614,12 +613,23 @@ impl AtomicFile {
     pub(crate) fn publish(&mut self) -> io::Result<Option<io::Error>> {
         let mut left = None;
         if self.no_clobber {
+            if self.temp.name.is_none() {
+                match sys::link_unnamed(&self.temp.file, &self.dir, &self.name) {
+                    Ok(()) => {}
+                    Err(e) if sys::unlinkable(&e) => self.copy_to_named(e)?,
+                    Err(e) => {
+                        return Err(error::context(e, || {
+                            format!("failed to create {}", self.target.display_quoted())
+                        }))
+                    }
+                }
+            }
             let target = &self.target;
             let kept = match &self.temp.name {
-                None => sys::link_unnamed(&self.temp.file, &self.dir, &self.name).map(|()| None),
-                Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name),
-            }
-            .context(|| format!("failed to create {}", target.display_quoted()))?;
+                None => None,
+                Some(tmp) => sys::rename_noreplace(&self.dir, tmp, &self.name)
+                    .context(|| format!("failed to create {}", target.display_quoted()))?,
+            };
             if let (Some(e), Some(tmp)) = (kept, &self.temp.name) {
                 left = Some(error::context(e, || {
                     format!(
@@ -676,6 +686,7 @@ impl AtomicFile {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+                Err(e) if sys::unlinkable(&e) => return self.copy_to_named(e),
                 Err(e) => {
                     return Err(error::context(e, || {
                         format!(
@@ -686,6 +697,46 @@ impl AtomicFile {
                 }
             }
         }
+    }
+
+    /// Where this process may not link its unnamed temp (`why`: Linux 6.10+
+    /// refuses `linkat(AT_EMPTY_PATH)` once the credentials changed since
+    /// the temp was opened, `/proc/self/fd` is closed to such a process or
+    /// absent, or a sandbox forbids the call): copies the data into a new
+    /// named temp, which takes the unnamed one's place, and prepares it as
+    /// the unnamed one was (owner, attributes, mode, data sync). The unnamed
+    /// temp's owner and mode are kept where the target had none to keep (a
+    /// new file), as far as the process may still give them.
+    fn copy_to_named(&mut self, why: io::Error) -> io::Result<()> {
+        let failed = |e: io::Error| {
+            let why = &why;
+            error::note(
+                error::context(e, || {
+                    format!(
+                        "failed to copy the temporary file for {} into a named one",
+                        self.target.display_quoted()
+                    )
+                }),
+                || format!("it could not be linked: {why}"),
+            )
+        };
+        let old = sys::fstat(&self.temp.file).map_err(failed)?;
+        let mut named = sys::create_named_temp(&self.dir, &self.name, 0o600).map_err(failed)?;
+        let tmp = named.name.clone().expect("a named temp");
+        let copied = self.temp.file.try_clone().and_then(|mut src| {
+            src.seek(SeekFrom::Start(0))?;
+            sys::clone_or_copy(&mut src, &mut named.file)
+        });
+        if let Err(e) = copied {
+            let _ = sys::unlink(&self.dir, &tmp);
+            return Err(failed(e));
+        }
+        self.temp = named;
+        self.temp_meta = None;
+        self.lent.store(false, Ordering::Relaxed);
+        self.owner.get_or_insert((old.uid, old.gid));
+        self.mode.get_or_insert(old.mode);
+        self.prepare()
     }
 
     /// `fsync` of the directory, after the rename (full durability only).

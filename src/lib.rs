@@ -70,12 +70,19 @@
 //! and labels.
 //!
 //! With [`Options::backup`] the old file is first linked to a hidden name and
-//! renamed over its backup, and the directory synced, between steps 3 and 4;
+//! renamed over its backup, and the directory synced, between steps 4 and 5
+//! (after the temp's data is durable, before it is named and renamed);
 //! [`AtomicFile::commit_if_changed`] compares first and, when the target
 //! already holds the content, stops before step 1 without syncing anything.
 //!
 //! [`commit_all`] commits many files with far fewer flushes: one `syncfs` per
 //! filesystem for all the data, the renames, one `fsync` per directory.
+//!
+//! # Features
+//!
+//! None by default: the library depends on `libc` alone. The `cli` feature
+//! adds the `atomic-write` command (`cargo install atomic-write --features
+//! cli`) and `atomic_write::cli::run`, the same program as a function.
 //!
 //! # Guarantees
 //!
@@ -112,6 +119,8 @@ mod attrs;
 mod backup;
 mod batch;
 mod changed;
+#[cfg(feature = "cli")]
+pub mod cli;
 mod error;
 mod file;
 mod options;
@@ -120,16 +129,8 @@ mod resolve;
 mod sweep;
 mod sys;
 
-pub use batch::commit_all;
+pub use batch::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
-
-/// For the `atomic-write` binary only: builds its messages as the library's are
-/// built, so they keep their kind and raw OS error. Not part of the API.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::batch::{commit_all_with, BatchSync};
-    pub use crate::error::{context, note};
-}
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
 

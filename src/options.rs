@@ -47,7 +47,7 @@ pub struct Options {
     pub(crate) append: bool,
     pub(crate) create_parents: bool,
     pub(crate) backup: Option<OsString>,
-    pub(crate) force_named_temp: bool,
+    pub(crate) unnamed_temp: bool,
 }
 
 impl Default for Options {
@@ -62,7 +62,7 @@ impl Default for Options {
             append: false,
             create_parents: false,
             backup: None,
-            force_named_temp: false,
+            unnamed_temp: true,
         }
     }
 }
@@ -287,11 +287,37 @@ impl Options {
         self
     }
 
-    /// Use a named temp file even where `O_TMPFILE` works: the path taken on
-    /// filesystems without it. For tests of that path.
-    #[doc(hidden)]
-    pub fn force_named_temp(&mut self, yes: bool) -> &mut Self {
-        self.force_named_temp = yes;
+    /// Whether the temp may be an unnamed file (Linux `O_TMPFILE`) where the
+    /// filesystem supports it: on by default. An unnamed temp has no name in
+    /// the directory until the commit links it in, so a crash or a kill
+    /// leaves nothing behind to [`sweep`](crate::sweep).
+    ///
+    /// Turn it off (`unnamed_temp(false)`) to get the portable path that
+    /// every other system and filesystems without `O_TMPFILE` take: a named,
+    /// owner-only `.NAME.atomic-write-XXXXXXXXXXXXXXXX.tmp` beside the target
+    /// from the start. Reasons to: a tool that must see the write in progress
+    /// in the directory (a watcher, a quota check by name), or a test of that
+    /// path. Either way the result is the same, with the same guarantees; a
+    /// process that changes its credentials between `create()` and the
+    /// commit, which the kernel may forbid to link an unnamed file, is
+    /// handled by copying the data into a named temp at commit, so it is no
+    /// reason to turn this off.
+    ///
+    /// No effect outside Linux (the temp is always named). The CLI and the
+    /// Python package set it off when the environment variable
+    /// `ATOMIC_WRITE_NO_TMPFILE=1` is set (a test hook); the library itself
+    /// reads no environment variable.
+    ///
+    /// ```
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("report.csv");
+    /// Options::new().unnamed_temp(false).write_bytes(&path, b"a,b\n")?;
+    /// assert_eq!(std::fs::read(&path)?, b"a,b\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn unnamed_temp(&mut self, yes: bool) -> &mut Self {
+        self.unnamed_temp = yes;
         self
     }
 

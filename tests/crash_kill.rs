@@ -216,10 +216,9 @@ fn cli_workloads(full: bool) -> Vec<Workload> {
 }
 
 #[test]
+#[ignore = "needs strace"]
 fn cli_killed_at_every_syscall_of_a_commit() {
-    if !common::require("strace") {
-        return;
-    }
+    common::require("strace");
     let full = common::full_suite();
     let mut kills = 0;
     let mut failures = Vec::new();
@@ -277,10 +276,10 @@ fn cli_killed_at_every_syscall_of_a_commit() {
 }
 
 #[test]
+#[ignore = "full suite: strace, python3"]
 fn kill_harness_flags_broken_writers() {
-    if !common::full_suite() || !common::require("strace") || !common::require("python3") {
-        return;
-    }
+    common::require("strace");
+    common::require("python3");
     let ws = [Workload::new(9000, true)];
     let good = kill_harness(writers::GOOD, &ws);
     assert!(
@@ -459,10 +458,9 @@ fn random_kills(
 }
 
 #[test]
+#[ignore = "needs python3"]
 fn cli_killed_at_random_instants_while_readers_validate() {
-    if !common::require("python3") {
-        return;
-    }
+    common::require("python3");
     let full = common::full_suite();
     let (sizes, rounds, nreaders): (&[usize], usize, usize) = if full {
         (&SIZES, 40, 4)
@@ -499,10 +497,9 @@ fn cli_killed_at_random_instants_while_readers_validate() {
 }
 
 #[test]
+#[ignore = "full suite: python3"]
 fn random_kill_harness_flags_truncate_in_place() {
-    if !common::full_suite() || !common::require("python3") {
-        return;
-    }
+    common::require("python3");
     let good = random_kills(writers::GOOD, 4 << 20, 20, 2, false);
     assert!(
         good.violations.is_empty(),

@@ -313,25 +313,12 @@ fn broken_backup_by_move(path: &Path, data: &[u8]) -> io::Result<()> {
 
 // ---- The harness ------------------------------------------------------------
 
-/// Whether to mount the model: only in the full suite (it needs root and
-/// /dev/fuse; under CI=true a missing one fails the test).
-fn fuse_ready() -> bool {
-    if !common::full_suite() {
-        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 to run the FUSE power-loss suite");
-        return false;
-    }
-    if !common::require_root() {
-        return false;
-    }
+/// Fails the test unless the model can be mounted: it needs root and /dev/fuse.
+fn fuse_ready() {
+    common::require_root();
     if !Path::new("/dev/fuse").exists() {
-        assert!(
-            !common::in_ci(),
-            "/dev/fuse is missing (CI=true: failing instead of skipping)"
-        );
-        eprintln!("SKIPPED: /dev/fuse is missing");
-        return false;
+        common::missing("/dev/fuse");
     }
-    true
 }
 
 struct Run {
@@ -467,10 +454,9 @@ fn temp_kind(log: &[Op]) -> &'static str {
 }
 
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn crate_writes_survive_power_loss_at_every_operation() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     header();
     let (mut runs, mut points, mut states, mut mounted) = (0, 0, 0, 0);
     // Per temp path: crash states checked, and those with a temp left behind.
@@ -556,10 +542,9 @@ fn crate_writes_survive_power_loss_at_every_operation() {
 }
 
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn harness_flags_broken_writers() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     header();
     let mut flagged = 0;
     for kind in [Kind::New, Kind::Overwrite] {
@@ -635,10 +620,9 @@ fn harness_flags_broken_writers() {
 /// the guarantee, stated in README); with it, the write is durable. Or let
 /// the write create the directory: `create_parents`, tested below.
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn a_fresh_directory_needs_its_parent_synced() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     fn mkdir_then_write(path: &Path, data: &[u8]) -> io::Result<()> {
         fs::create_dir(path.parent().expect("dir"))?;
         atomic_write::write_bytes(path, data)
@@ -670,10 +654,9 @@ fn a_fresh_directory_needs_its_parent_synced() {
 /// every crash state, one directory deep or three. `create_dir_all` followed
 /// by a plain write is the control: it loses the file.
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn create_parents_makes_fresh_directories_durable() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     fn create_dir_all_then_write(path: &Path, data: &[u8]) -> io::Result<()> {
         fs::create_dir_all(path.parent().expect("dir"))?;
         atomic_write::write_bytes(path, data)
@@ -724,10 +707,9 @@ fn create_parents_makes_fresh_directories_durable() {
 /// its backup. On the model with hard links (the backup is the old inode) and
 /// without (a synced copy).
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn backups_survive_power_loss_at_every_operation() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     header();
     let (mut runs, mut states) = (0, 0);
     for tmpfile in [false, true] {
@@ -775,10 +757,9 @@ fn backups_survive_power_loss_at_every_operation() {
 /// (so no backup) reaches the filesystem; with `O_TMPFILE`, nothing but the
 /// unnamed temp.
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn if_changed_with_the_same_content_changes_nothing() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     for tmpfile in [false, true] {
         let mut w = backup_workload(9000, false);
         w.tmpfile = tmpfile;
@@ -811,10 +792,9 @@ fn if_changed_with_the_same_content_changes_nothing() {
 /// (`mv file file~`: no target at all), and none (the new target beside the
 /// previous backup).
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn harness_flags_broken_backups() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     header();
     let w = backup_workload(9000, false);
     let r = run(&w, broken_backup_unsynced_copy, Model::Strict);
@@ -831,10 +811,9 @@ fn harness_flags_broken_backups() {
 /// `commit_all`: three files, two directories. Each target is old or new in
 /// every crash state, and new in all of them once `commit_all` returned.
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn commit_all_survives_power_loss_at_every_operation() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     for tmpfile in [false, true] {
         commit_all_case(tmpfile, false);
         commit_all_case(tmpfile, true);
@@ -944,10 +923,9 @@ fn commit_all_case(tmpfile: bool, fail_second: bool) {
 /// failed file sync is never followed by a rename, and every crash state
 /// still holds the old or the new content.
 #[test]
+#[ignore = "full suite: root, /dev/fuse"]
 fn failed_syncs_are_reported_and_keep_the_old_content() {
-    if !fuse_ready() {
-        return;
-    }
+    fuse_ready();
     let cases = [(Some(libc::EIO), None), (None, Some(libc::EIO))];
     for ((file, dir), tmpfile) in cases.into_iter().flat_map(|c| [(c, false), (c, true)]) {
         let w = workload(Kind::Overwrite, 9000);

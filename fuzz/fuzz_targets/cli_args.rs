@@ -1,13 +1,13 @@
-//! Arbitrary argument lists through the CLI's own parser (`src/cli.rs`,
+//! Arbitrary argument lists through the CLI's own parser (`src/cli/args.rs`,
 //! included as is): never a panic; a usage error exits 2, `--help` and
 //! `--version` exit 0; what parses obeys the documented constraints.
 //!
-//! Parsing is all the binary does before its first I/O (`main` calls
-//! `Cli::parse()` first), so a usage error writes nothing; tests/regressions.rs
+//! Parsing is all the binary does before its first I/O (`cli::run` parses
+//! first), so a usage error writes nothing; tests/it/regressions.rs
 //! runs the real binary on usage errors to show it.
 #![no_main]
 
-#[path = "../../src/cli.rs"]
+#[path = "../../src/cli/args.rs"]
 mod cli;
 
 use atomic_write_fuzz::decode;

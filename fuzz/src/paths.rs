@@ -301,7 +301,7 @@ pub fn check(case: &PathCase, base: &Path) {
     let mut opts = Options::new();
     opts.follow_symlinks(case.follow)
         .no_clobber(case.no_clobber)
-        .force_named_temp(case.named)
+        .unnamed_temp(!case.named)
         .durability(atomic_write::Durability::None);
     let got = if case.commit {
         opts.write_bytes(path, DATA).map(|()| true)

@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use atomic_write::{AtomicFile, Durability, Options};
@@ -59,13 +59,13 @@ fn fs_path<'py>(ob: &Bound<'py, PyAny>) -> PyResult<(PathBuf, Bound<'py, PyAny>)
     Ok((path, ob.clone()))
 }
 
-/// `ATOMIC_WRITE_NO_TMPFILE` set to anything but `0`: every write takes the
+/// `ATOMIC_WRITE_NO_TMPFILE` set to anything but `0`: the write takes the
 /// named-temp path, as on a filesystem without `O_TMPFILE`. A test hook of the
-/// package (the library itself reads no environment variable), read once.
+/// package (README "Tests"), read at each write and passed to the crate as
+/// `Options::unnamed_temp(false)`: the crate itself reads no environment
+/// variable.
 fn no_tmpfile() -> bool {
-    static NO_TMPFILE: OnceLock<bool> = OnceLock::new();
-    *NO_TMPFILE
-        .get_or_init(|| std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0"))
+    std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0")
 }
 
 /// The options of one write, as the Python layer passes them (a `dict`).
@@ -103,7 +103,7 @@ impl Opts {
         .append(self.append)
         .preserve_xattrs(self.preserve_xattrs)
         .create_parents(self.parents)
-        .force_named_temp(no_tmpfile());
+        .unnamed_temp(!no_tmpfile());
         if let Some(suffix) = &self.backup {
             opts.backup(suffix);
         }
@@ -349,9 +349,32 @@ fn sweep(py: Python<'_>, dir: &Bound<'_, PyAny>, older_than: f64) -> PyResult<us
         .map_err(|e| os_error(py, e, Some(&filename)))
 }
 
+/// Runs the `atomic-write` command line (`argv[0]` first) and returns its
+/// exit status: the Rust CLI's own code (`atomic_write::cli::run`), so
+/// `python -m atomic_write` and the `atomic-write` script are that program,
+/// options, messages, exit statuses and signal handling included. It reads
+/// the process's standard input and writes to its standard output and error
+/// directly (not through `sys.stdin`/`sys.stdout`). A signal that arrives
+/// while it waits for input ends the process, as it ends the binary.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<Bound<'_, PyAny>>) -> PyResult<u8> {
+    let args = argv
+        .iter()
+        .map(|a| {
+            if let Ok(b) = a.cast::<PyBytes>() {
+                Ok(OsStr::from_bytes(b.as_bytes()).to_os_string())
+            } else {
+                a.extract::<OsString>()
+            }
+        })
+        .collect::<PyResult<Vec<OsString>>>()?;
+    Ok(py.detach(|| atomic_write::cli::run(args)))
+}
+
 /// The Rust half of `atomic_write`; use the package, not this module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(write, m)?)?;
     m.add_function(wrap_pyfunction!(create, m)?)?;
     m.add_function(wrap_pyfunction!(commit_all, m)?)?;

@@ -12,17 +12,36 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::unix::{self, cstr, cvt_r, Protection, Temp};
 
-/// Environment variable that makes every write use the named-temp fallback, as
-/// on a filesystem without `O_TMPFILE`: a test hook, so that the crash, fault
-/// and power-loss suites can drive the portable path through the CLI on Linux.
-/// Read once per process, at the first `create()`.
-const FORCE_NAMED_ENV: &str = "ATOMIC_WRITE_NO_TMPFILE";
-
-/// Whether [`FORCE_NAMED_ENV`] is set (to anything but `0`), read once.
-fn forced_named() -> bool {
-    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FORCED.get_or_init(|| std::env::var_os(FORCE_NAMED_ENV).is_some_and(|v| v != "0"))
+/// Whether `e` says that a system call is not there for this process: `ENOSYS`
+/// (a kernel without it, or a seccomp filter answering so) or `EPERM` (what
+/// many sandbox profiles — older Docker and containerd ones, systemd
+/// `SystemCallFilter=`, Flatpak — answer for a call they do not know). Every
+/// call newer than the oldest supported kernel falls back on both, as std
+/// does for `statx` and `copy_file_range`.
+pub(crate) fn unavailable(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM))
 }
+
+/// A process-wide "this call is not there" (`ENOSYS`/`EPERM` from a kernel or
+/// a sandbox, which answers the same for every file), remembered so the call
+/// is not tried again. Never used for answers a filesystem gives.
+struct Missing(std::sync::atomic::AtomicBool);
+
+impl Missing {
+    const fn new() -> Missing {
+        Missing(std::sync::atomic::AtomicBool::new(false))
+    }
+    fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `openat(O_TMPFILE)` answered `ENOSYS` or `EPERM`: a sandbox (a filter on
+/// the open flags) or a security module forbids it; temps are named.
+static NO_TMPFILE: Missing = Missing::new();
 
 /// Creates the temp: unnamed (`O_TMPFILE`) where the filesystem supports it,
 /// else named. `mode` are the permission bits (the umask applies on top).
@@ -35,7 +54,7 @@ pub(crate) fn create_temp(
 ) -> io::Result<Temp> {
     // A named temp, which others could open by its name, is owner-only.
     let named_mode = if owner_only { mode & 0o600 } else { mode };
-    if force_named || forced_named() || !unnamed_linkable() {
+    if force_named || NO_TMPFILE.get() || !unnamed_linkable() {
         return unix::create_named_temp(dir, target, named_mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
@@ -51,13 +70,21 @@ pub(crate) fn create_temp(
             name: None,
         }),
         // The filesystem (EOPNOTSUPP) or the kernel (EISDIR, EINVAL: pre-3.11
-        // kernels read O_TMPFILE as O_DIRECTORY) has no unnamed temps.
+        // kernels read O_TMPFILE as O_DIRECTORY) has no unnamed temps: asked
+        // again next time, another filesystem may have them.
         Err(e)
             if matches!(
                 e.raw_os_error(),
                 Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
             ) =>
         {
+            unix::create_named_temp(dir, target, named_mode)
+        }
+        // A sandbox or a security module forbids it: not asked again. (A
+        // wrong guess costs nothing but the unnamed temp: the named one is
+        // always right.)
+        Err(e) if unavailable(&e) => {
+            NO_TMPFILE.set();
             unix::create_named_temp(dir, target, named_mode)
         }
         Err(e) => Err(e),
@@ -140,12 +167,17 @@ pub(crate) fn protection(which: Protection) -> u32 {
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
 ///
 /// `linkat(fd, "", dir, name, AT_EMPTY_PATH)` first: no path lookup at all,
-/// allowed to root and, since Linux 6.10, to whoever opened the file. Where it
-/// is refused (`ENOENT`, or `EPERM` in some sandboxes), the classic
-/// `linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW)`, which costs a walk
-/// through procfs.
+/// allowed to root and, since Linux 6.10, to whoever opened the file with the
+/// credentials it still has. Where it is refused (`ENOENT`: credentials
+/// changed since, or no privilege before 6.10; `EPERM`/`ENOSYS`: a sandbox),
+/// the classic `linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW)`, which costs a
+/// walk through procfs. If that fails too, the error of the first: see
+/// [`unlinkable`] (the caller then copies the data into a named temp).
 pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<()> {
     let to = cstr(name)?;
+    if NO_EMPTY_PATH_LINK.get() {
+        return link_proc(file, dir, &to);
+    }
     // SAFETY: `file` and `dir` are open fds; the empty path is a static C string.
     let r = cvt_r(|| unsafe {
         libc::linkat(
@@ -156,11 +188,36 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
             libc::AT_EMPTY_PATH,
         )
     });
-    match r {
+    let first = match r {
         Ok(_) => return Ok(()),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EPERM)) => {}
+        Err(e) if unlinkable(&e) => e,
         Err(e) => return Err(e),
+    };
+    // A sandbox's answer holds for every file: not asked again. (`ENOENT`
+    // depends on this file's credentials, and is asked each time.)
+    if unavailable(&first) {
+        NO_EMPTY_PATH_LINK.set();
     }
+    link_proc(file, dir, &to).map_err(|e| if unlinkable(&e) { first } else { e })
+}
+
+/// `linkat(AT_EMPTY_PATH)` answered `ENOSYS` or `EPERM`: a sandbox forbids it.
+static NO_EMPTY_PATH_LINK: Missing = Missing::new();
+
+/// Whether linking an unnamed temp failed because this process may not do it
+/// here, not because of the directory: `ENOENT` (credentials changed since the
+/// temp was opened, or no `/proc`), `EACCES` (`/proc/self/fd` closed to a
+/// process that changed its credentials), `EPERM`, `ENOSYS` (a sandbox). The
+/// data can then still be copied into a named temp.
+pub(crate) fn unlinkable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT) | Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::ENOSYS)
+    )
+}
+
+/// `linkat("/proc/self/fd/N", dir, to, AT_SYMLINK_FOLLOW)`.
+fn link_proc(file: &File, dir: &File, to: &CStr) -> io::Result<()> {
     let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .expect("no NUL in a formatted path");
     // SAFETY: both paths are valid C strings; `dir` is an open directory fd.
@@ -176,15 +233,23 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
     .map(drop)
 }
 
+/// `renameat2` answered `ENOSYS`: a kernel before 3.15, or a sandbox.
+static NO_RENAMEAT2: Missing = Missing::new();
+
 /// Renames `from` to `to` in `dir` only if `to` does not exist:
 /// `renameat2(RENAME_NOREPLACE)`, or a link and unlink where the filesystem
-/// refuses the flag (decided on each call). `Ok(Some(e))` as in
-/// [`unix::rename_noreplace`]: created, but the temp name stayed.
+/// refuses the flag (decided on each call) or the call is not there (`ENOSYS`,
+/// remembered; `EPERM` from a sandbox, asked each time, since a filesystem may
+/// say `EPERM` too). `Ok(Some(e))` as in [`unix::rename_noreplace`]: created,
+/// but the temp name stayed.
 pub(crate) fn rename_noreplace(
     dir: &File,
     from: &OsStr,
     to: &OsStr,
 ) -> io::Result<Option<io::Error>> {
+    if NO_RENAMEAT2.get() {
+        return link_noreplace(dir, from, to, libc::ENOSYS);
+    }
     let (f, t) = (cstr(from)?, cstr(to)?);
     let d = dir.as_raw_fd();
     // SAFETY: `d` is an open directory fd and `f`, `t` valid C strings; the
@@ -201,25 +266,36 @@ pub(crate) fn rename_noreplace(
     });
     match r {
         Ok(_) => Ok(None),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
-            ) =>
-        {
-            // A filesystem without the flag and without hard links (a FUSE
-            // vfat): link(2) says EPERM, which alone would read as a denial.
-            unix::rename_noreplace(dir, from, to).map_err(|e| match e.raw_os_error() {
-                Some(libc::EPERM) => crate::error::context(e, || {
-                    "no-clobber is not supported on this filesystem \
-                     (it has neither RENAME_NOREPLACE nor hard links)"
-                        .into()
-                }),
-                _ => e,
-            })
-        }
-        Err(e) => Err(e),
+        Err(e) => match e.raw_os_error() {
+            Some(errno @ (libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP | libc::EPERM)) => {
+                if errno == libc::ENOSYS {
+                    NO_RENAMEAT2.set();
+                }
+                link_noreplace(dir, from, to, errno)
+            }
+            _ => Err(e),
+        },
     }
+}
+
+/// The `link`-and-`unlink` no-clobber rename, after `renameat2` said `errno`.
+fn link_noreplace(
+    dir: &File,
+    from: &OsStr,
+    to: &OsStr,
+    errno: i32,
+) -> io::Result<Option<io::Error>> {
+    unix::rename_noreplace(dir, from, to).map_err(|e| match e.raw_os_error() {
+        // A filesystem without the flag and without hard links (a FUSE
+        // vfat): link(2) says EPERM, which alone would read as a denial.
+        // (After an EPERM from renameat2 too, it is one.)
+        Some(libc::EPERM) if errno != libc::EPERM => crate::error::context(e, || {
+            "no-clobber is not supported on this filesystem \
+             (it has neither RENAME_NOREPLACE nor hard links)"
+                .into()
+        }),
+        _ => e,
+    })
 }
 
 /// Copies `src` into `dst`: first a reflink (`FICLONE`, shares the blocks on
@@ -263,7 +339,7 @@ const SYNCFS_TRUSTED: [i64; 4] = [
 ///   mount is ext3 or ext4, not ext2 (read from `/proc/self/mountinfo`; if
 ///   that cannot be read, not trusted).
 pub(crate) fn syncfs_trusted(dir: &File, any_kernel: bool) -> io::Result<bool> {
-    if !any_kernel && kernel_version() < (5, 17) {
+    if NO_SYNCFS.get() || (!any_kernel && kernel_version() < (5, 17)) {
         return Ok(false);
     }
     // SAFETY: all-zero bytes are a valid `struct statfs`.
@@ -326,37 +402,79 @@ pub(crate) fn parse_kernel_version(release: &str) -> (u32, u32) {
     }
 }
 
+/// `syncfs` answered `ENOSYS` or `EPERM` (a sandbox): from then on no
+/// filesystem is [`syncfs_trusted`], and files are synced one by one.
+static NO_SYNCFS: Missing = Missing::new();
+
 /// `syncfs(2)` of the filesystem holding `dir` (any descriptor on it but an
-/// `O_PATH` one); only where [`syncfs_trusted`].
+/// `O_PATH` one); only where [`syncfs_trusted`]. Where the call is not there
+/// ([`unavailable`]: remembered), the error says so and the caller syncs
+/// file by file instead where it can.
 pub(crate) fn sync_fs(dir: &File) -> io::Result<()> {
     // SAFETY: `dir` is an open fd.
-    cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) }).map(drop)
+    let r = cvt_r(|| unsafe { libc::syncfs(dir.as_raw_fd()) }).map(drop);
+    if matches!(&r, Err(e) if unavailable(e)) {
+        NO_SYNCFS.set();
+    }
+    r
 }
+
+/// `sync_file_range` answered `ENOSYS` or `EPERM` (a sandbox): writeback is
+/// not started ahead, and [`check_written`] is a full `fsync`.
+static NO_SYNC_FILE_RANGE: Missing = Missing::new();
 
 /// `sync_file_range(SYNC_FILE_RANGE_WRITE)` over the whole file: starts the
 /// writeback of its dirty pages and returns without waiting, so that the
 /// `fsync`s that follow, one per file, find the data of the whole batch on its
 /// way and (on ext4 and xfs) the shared journal commit done by the first.
+///
+/// A hint only: where the call is not there, nothing (the `fsync`s do it all).
 pub(crate) fn start_writeback(file: &File) -> io::Result<()> {
+    if NO_SYNC_FILE_RANGE.get() {
+        return Ok(());
+    }
     // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
-    cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) })
-        .map(drop)
+    let r = cvt_r(|| unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE)
+    });
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if unavailable(&e) => {
+            NO_SYNC_FILE_RANGE.set();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// After [`sync_fs`]: `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` over
 /// the whole file writes anything still dirty and, through the file's error
 /// sequence, reports a writeback error since the file was opened, even on
 /// kernels before 5.8 whose `syncfs` did not. No journal commit, no cache flush.
+/// Where the call is not there, a full `fsync` of the file, which reports the
+/// same errors.
 pub(crate) fn check_written(file: &File) -> io::Result<()> {
+    if NO_SYNC_FILE_RANGE.get() {
+        return unix::sync_file(file);
+    }
     let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
         | libc::SYNC_FILE_RANGE_WRITE
         | libc::SYNC_FILE_RANGE_WAIT_AFTER;
     // SAFETY: `file` is an open fd; offset 0 and length 0 mean the whole file.
-    cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) }).map(drop)
+    match cvt_r(|| unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) }) {
+        Ok(_) => Ok(()),
+        Err(e) if unavailable(&e) => {
+            NO_SYNC_FILE_RANGE.set();
+            unix::sync_file(file)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Fills `buf` from the kernel's random source (`getrandom(2)`), falling back
-/// to `/dev/urandom` on kernels without the call (`ENOSYS`, before 3.17).
+/// to `/dev/urandom` on kernels without the call (`ENOSYS`, before 3.17) and
+/// in sandboxes that refuse it (`EPERM`). Called once per process (the seed
+/// of the temp names), so the answer is not remembered.
 ///
 /// The raw syscall, not `libc::getrandom`: the glibc wrapper is versioned
 /// `getrandom@GLIBC_2.25`, and importing it would keep the crate from linking
@@ -378,7 +496,7 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> io::Result<()> {
             let e = io::Error::last_os_error();
             match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
-                Some(libc::ENOSYS) => return unix::fill_random(buf),
+                Some(libc::ENOSYS) | Some(libc::EPERM) => return unix::fill_random(buf),
                 _ => return Err(e),
             }
         }
@@ -443,26 +561,21 @@ const XATTRAT: Option<(libc::c_long, libc::c_long)> = if cfg!(any(
     None
 };
 
-/// Set once `listxattrat` or `getxattrat` said `ENOSYS`: a kernel before 6.13.
-static NO_XATTRAT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Environment variable that makes attribute reads take the path of kernels
-/// before 6.13 (`l*xattr` through `/proc/self/fd`). For tests of that path.
-const NO_XATTRAT_ENV: &str = "ATOMIC_WRITE_NO_XATTRAT";
+/// Set once `listxattrat` or `getxattrat` said `ENOSYS` (a kernel before
+/// 6.13) or `EPERM` (a sandbox that does not know them; neither call says
+/// `EPERM` for a file, so it means the call itself is refused).
+static NO_XATTRAT: Missing = Missing::new();
 
 /// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
 fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
-    static FORCED_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let off =
-        *FORCED_OFF.get_or_init(|| std::env::var_os(NO_XATTRAT_ENV).is_some_and(|v| v != "0"));
-    XATTRAT.filter(|_| !off && !NO_XATTRAT.load(std::sync::atomic::Ordering::Relaxed))
+    XATTRAT.filter(|_| !NO_XATTRAT.get())
 }
 
-/// Whether `r` says the kernel has no such syscall; remembers it.
+/// Whether `r` says the syscall is not there; remembers it.
 fn lacks_xattrat(r: &io::Result<usize>) -> bool {
-    let lacks = matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOSYS));
+    let lacks = matches!(r, Err(e) if unavailable(e));
     if lacks {
-        NO_XATTRAT.store(true, std::sync::atomic::Ordering::Relaxed);
+        NO_XATTRAT.set();
     }
     lacks
 }
@@ -515,7 +628,37 @@ pub(crate) fn list_xattrs_at(dir: &File, name: &OsStr, buf: &mut [u8]) -> io::Re
     }
     let p = proc_path(dir, name)?;
     // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
-    cvt_size(|| unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
+    let r = cvt_size(
+        || unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _,
+    );
+    if !no_proc(&r) {
+        return r;
+    }
+    match open_for_xattrs(dir, name) {
+        // A symlink swapped in: none of its attributes are ours to keep.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(0),
+        Err(e) => Err(e),
+        // SAFETY: `f` is an open fd; `buf` is writable for `buf.len()` bytes.
+        Ok(f) => cvt_size(|| unsafe {
+            libc::flistxattr(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+        } as _),
+    }
+}
+
+/// Whether `r`, from an `l*xattr` call through `/proc/self/fd`, failed because
+/// there is no `/proc` (a sandbox or a chroot without it), not no file.
+fn no_proc(r: &io::Result<usize>) -> bool {
+    matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOENT))
+        && !std::path::Path::new("/proc/self/fd").is_dir()
+}
+
+/// Where neither `*xattrat` nor `/proc` is there: `name` in `dir` opened for
+/// reading (never following a symlink: `ELOOP`, never blocking on a FIFO,
+/// never becoming a controlling terminal), for `flistxattr`/`fgetxattr`.
+/// Needs read permission: without it, `EACCES`, and the write fails rather
+/// than drop an ACL it could not read.
+fn open_for_xattrs(dir: &File, name: &OsStr) -> io::Result<File> {
+    unix::open_read_nofollow_at(dir, name)
 }
 
 /// The `xattr_args` of `getxattrat(2)`.
@@ -562,9 +705,23 @@ pub(crate) fn get_xattr_at(
     }
     let p = proc_path(dir, name)?;
     // SAFETY: `p` and `attr` are valid C strings; `buf` is writable for `buf.len()` bytes.
-    cvt_size(|| unsafe {
+    let r = cvt_size(|| unsafe {
         libc::lgetxattr(
             p.as_ptr(),
+            attr.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as _);
+    if !no_proc(&r) {
+        return r;
+    }
+    let f = open_for_xattrs(dir, name)?;
+    // SAFETY: `f` is an open fd, `attr` a valid C string; `buf` is writable
+    // for `buf.len()` bytes.
+    cvt_size(|| unsafe {
+        libc::fgetxattr(
+            f.as_raw_fd(),
             attr.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),

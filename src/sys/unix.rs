@@ -617,3 +617,17 @@ pub(crate) fn remove_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<(
 pub(crate) fn has_xattr(_file: &File, _attr: &std::ffi::CStr) -> io::Result<bool> {
     Ok(false)
 }
+
+/// Whether `e` says a system call is not there for this process (`ENOSYS`,
+/// or `EPERM` from a sandbox). Linux has its own list of such calls; here
+/// none of the calls that ask is made.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn unavailable(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM))
+}
+
+/// Never asked where unnamed temps do not exist.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn unlinkable(_e: &io::Error) -> bool {
+    false
+}

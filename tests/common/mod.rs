@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: scratch directories, real mounts
 //! that clean up after themselves, privilege dropping, and the CLI binary.
 //!
-//! Tests that need a tool or root call [`require`] / [`require_root`]: under
-//! `CI=true` a missing prerequisite is a failure, elsewhere the test says why
-//! it did not run and returns.
+//! Tests that need root, a tool or the full suite's time are
+//! `#[ignore = "why"]` (so `cargo test` counts them as ignored, not passed)
+//! and call [`require`] / [`require_root`] first: when they are asked for
+//! (`-- --include-ignored`), a missing prerequisite fails them.
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
@@ -22,42 +23,53 @@ pub fn full_suite() -> bool {
     std::env::var_os("ATOMIC_WRITE_FULL_SUITE").is_some_and(|v| v != "0")
 }
 
-/// Whether we run under CI, where a missing prerequisite fails the test.
+/// Whether we run under CI (`CI=true`).
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Returns false (after saying why) when `tool` is not on PATH; panics under CI.
-#[must_use]
-pub fn require(tool: &str) -> bool {
-    let found = Command::new("sh")
+/// Whether `tool` is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        missing(&format!("the tool `{tool}`"));
-    }
-    found
+        .is_ok_and(|o| o.status.success())
 }
 
-/// Returns false (after saying why) when not running as root; panics under CI.
-#[must_use]
-pub fn require_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     #[allow(unsafe_code)]
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        missing("root privileges");
-    }
-    root
+    let euid = unsafe { libc::geteuid() };
+    euid == 0
 }
 
-fn missing(what: &str) {
-    if in_ci() {
-        panic!("this test needs {what}, which is missing (CI=true: failing instead of skipping)");
+/// Fails the test when `tool` is not on PATH. A test that needs more than a
+/// plain Linux user has is `#[ignore = "needs …"]`, so it runs only when asked
+/// for (`-- --include-ignored`), and then a missing tool is a failure.
+#[track_caller]
+pub fn require(tool: &str) {
+    if !have(tool) {
+        missing(&format!("the tool `{tool}`"));
     }
-    eprintln!("SKIPPED: this test needs {what}");
+}
+
+/// Fails the test when not running as root (see [`require`]).
+#[track_caller]
+pub fn require_root() {
+    if !is_root() {
+        missing("root privileges");
+    }
+}
+
+/// Fails the test: a prerequisite of an ignored test that was asked for is missing.
+#[track_caller]
+pub fn missing(what: &str) -> ! {
+    panic!(
+        "this test needs {what}, which is missing; it is #[ignore]d by default and \
+         runs with --include-ignored only where its prerequisites are there"
+    );
 }
 
 /// A fresh scratch directory, removed on drop.
@@ -114,6 +126,21 @@ pub fn owner(path: &Path) -> (u32, u32) {
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// `(dev, ino, mtime)`: a file untouched keeps all of them.
+#[track_caller]
+pub fn identity(p: &Path) -> (u64, u64, i64, i64) {
+    let m = fs::symlink_metadata(p).unwrap_or_else(|e| panic!("stat {}: {e}", p.display()));
+    (m.dev(), m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// Sets a file's mtime an hour back, so that a rewrite cannot keep it by chance.
+#[track_caller]
+pub fn age(p: &Path) {
+    let f = fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
 }
 
 /// Runs a command, panicking with its output if it cannot start.
@@ -233,23 +260,30 @@ pub fn shell_quote(p: &Path) -> String {
 
 /// Runs a test body once on each temp-file path: the unnamed `O_TMPFILE` temp
 /// (`tmpfile`) and the named-temp fallback (`named`), forced on Linux through
-/// the hidden `Options::force_named_temp` / the `ATOMIC_WRITE_NO_TMPFILE` env
+/// `Options::unnamed_temp(false)` / the `ATOMIC_WRITE_NO_TMPFILE` env
 /// var of the CLI. Each `fn NAME(named: bool) { .. }` becomes a module `NAME`
-/// with the tests `NAME::tmpfile` and `NAME::named`.
+/// with the tests `NAME::tmpfile` and `NAME::named`; an `#[ignore = "why"]`
+/// after the doc comment applies to both.
 #[macro_export]
 macro_rules! both_paths {
-    ($($(#[$meta:meta])* fn $name:ident($named:ident: bool) $body:block)*) => {
+    ($(
+        $(#[doc = $doc:literal])*
+        $(#[ignore = $why:literal])?
+        fn $name:ident($named:ident: bool) $body:block
+    )*) => {
         $(
-            $(#[$meta])*
+            $(#[doc = $doc])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
                 fn body($named: bool) $body
                 #[test]
+                $(#[ignore = $why])?
                 fn tmpfile() {
                     body(false)
                 }
                 #[test]
+                $(#[ignore = $why])?
                 fn named() {
                     body(true)
                 }
@@ -261,7 +295,7 @@ macro_rules! both_paths {
 /// `Options` for one temp-file path: `named` forces the named-temp fallback.
 pub fn opts(named: bool) -> atomic_write::Options {
     let mut o = atomic_write::Options::new();
-    o.force_named_temp(named);
+    o.unnamed_temp(!named);
     o
 }
 
@@ -618,6 +652,8 @@ pub fn wait_timeout(g: &mut ChildGuard, secs: u64) -> std::process::ExitStatus {
 
 // Crash, fault and concurrency suites (issue 3).
 pub mod scenario;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
 pub mod trace;
 pub mod versions;
 pub mod writers;

@@ -70,7 +70,7 @@ pub struct Create {
     pub append: bool,
     pub follow: bool,
     pub full_sync: bool,
-    /// `force_named_temp`: the fallback path with a visible temp.
+    /// `unnamed_temp(false)`: the fallback path with a visible temp.
     pub named: bool,
 }
 
@@ -229,7 +229,7 @@ impl Model {
         opts.no_clobber(c.no_clobber)
             .append(c.append)
             .follow_symlinks(c.follow)
-            .force_named_temp(c.named)
+            .unnamed_temp(!c.named)
             .durability(if c.full_sync {
                 Durability::Full
             } else {

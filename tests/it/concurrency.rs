@@ -7,15 +7,13 @@
 //! `len` copies of a byte derived from writer and seq, with lengths varying
 //! from a few bytes to ~300 KiB, so a mix, a truncation or an empty file shows.
 
-mod common;
-
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use common::*;
+use crate::common::*;
 
 const WRITERS: usize = 4;
 const READERS: usize = 2;

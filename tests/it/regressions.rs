@@ -1,14 +1,14 @@
 //! Regression tests for what the fuzz targets (`fuzz/`) and the model test
 //! (`tests/model.rs`) found. Each names the target that found it.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io;
 use std::os::unix::fs::symlink;
 use std::process::{Command, Stdio};
 
-use common::{assert_only, read, scratch};
+use crate::common::{assert_only, read, scratch};
 
 /// Found by the `paths` fuzz target (input `box/box/.`): `std::path::absolute`
 /// drops a trailing `.`, so `dir/new/.` created `dir/new` and `dir/file/.`

@@ -1,5 +1,4 @@
-//! `-- COMMAND` for the `atomic-write` binary (a module of `main.rs`, not of
-//! the library): start the command as a clean process, wait for it and for
+//! `-- COMMAND`: start the command as a clean process, wait for it and for
 //! signals together, and on a signal pass it on and leave nothing running.
 
 use std::ffi::OsString;
@@ -15,7 +14,7 @@ use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::{check_signals, Failure};
+use super::{check_signals, Failure};
 
 /// How long processes the command left behind get to end of the signal
 /// passed on to them before they are killed.

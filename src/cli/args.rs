@@ -27,6 +27,9 @@ Examples:
 Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
+Environment: ATOMIC_WRITE_NO_TMPFILE=1 (a test hook) writes through a named
+temp .PATH.atomic-write-*.tmp, as on filesystems without O_TMPFILE.
+
 Man page and shell completions, from this definition:
   atomic-write --generate <man|complete-bash|complete-zsh|complete-fish>")]
 pub(crate) struct Cli {

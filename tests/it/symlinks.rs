@@ -2,14 +2,12 @@
 //! lives in the final target's directory), dangling links create their target,
 //! loops fail with `FilesystemLoop`, `follow_symlinks(false)` replaces the link.
 
-mod common;
-
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 #[track_caller]
 fn assert_link(link: &Path, to: &str) {

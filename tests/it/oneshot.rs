@@ -1,10 +1,8 @@
 //! One-shot writes: `write_bytes`, `write_text` and their `Options` forms,
 //! binary data, empty data.
 
-mod common;
-
+use crate::common::*;
 use atomic_write::{Durability, Options};
-use common::*;
 
 fn all_bytes() -> Vec<u8> {
     // Every byte value, NULs included, several times over.

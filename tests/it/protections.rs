@@ -8,8 +8,6 @@
 //! The sysctl tests need root (they toggle `/proc/sys/fs/protected_*` and
 //! restore them after) and run in the full suite (`ATOMIC_WRITE_FULL_SUITE=1`).
 
-mod common;
-
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::symlink;
@@ -17,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-use common::*;
+use crate::common::*;
 
 /// The sysctls are global: one test at a time touches them.
 static SYSCTL: Mutex<()> = Mutex::new(());
@@ -32,9 +30,10 @@ fn sysctl(name: &str, value: &str) -> impl Drop {
     })
 }
 
-/// Root-only, full-suite tests: whether to run.
-fn privileged() -> bool {
-    full_suite() && require_root() && require("setpriv")
+/// The root-only tests' prerequisites: root and `setpriv`.
+fn privileged() {
+    require_root();
+    require("setpriv");
 }
 
 /// A scratch dir with a sticky, world-writable `tmp` (owned by root, as
@@ -61,10 +60,9 @@ fn plant_link(to: &Path, link: &Path) {
 /// followed while `fs.protected_symlinks` is on — as `>` refuses it — and is
 /// followed when it is off. The error names the link and the reason.
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn protected_symlinks_planted_link_refused() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, secret) = shared_tmp();
     let link = tmp.join("x");
@@ -111,10 +109,9 @@ fn protected_symlinks_planted_link_refused() {
 
 /// A planted dangling link does not create the file it names (`-n` neither).
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn protected_symlinks_dangling_link_refused() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (d, tmp, _secret) = shared_tmp();
     let victim = d.path().join("created-by-root");
@@ -143,10 +140,9 @@ fn protected_symlinks_dangling_link_refused() {
 /// Links the caller or the directory's owner owns are still followed, and a
 /// sticky directory that is not world-writable is not "shared".
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn protected_symlinks_trusted_links_followed() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, secret) = shared_tmp();
     let _on = sysctl("protected_symlinks", "1");
@@ -175,10 +171,9 @@ fn protected_symlinks_trusted_links_followed() {
 /// on (`>` refuses to open it); in a group-writable sticky directory only at
 /// setting 2. The caller's own files are replaced as always.
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn protected_regular_planted_file_refused() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
     let (_d, tmp, _secret) = shared_tmp();
     let planted = tmp.join("planted");
@@ -268,10 +263,9 @@ fn cwd_deeper_than_path_max() {
 /// A working directory below a directory the caller can't search: `>` works
 /// there (the cwd is already open), so do we.
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn cwd_below_unsearchable_dir() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let d = scratch();
     chmod(d.path(), 0o700); // root-only: nobody can't search it
     let inner = d.path().join("inner");
@@ -294,10 +288,9 @@ fn cwd_below_unsearchable_dir() {
 /// works there. The directory is reached through an `O_PATH` descriptor and
 /// the rename made durable by `syncfs` (ext4 here); `--no-sync` works too.
 #[test]
+#[ignore = "full suite: root, setpriv"]
 fn write_search_only_dir() {
-    if !privileged() {
-        return;
-    }
+    privileged();
     let (_t, d) = scratch_for_nobody(0o755);
     chown(&d, 65534, 65534);
     chmod(&d, 0o300);
@@ -326,10 +319,10 @@ fn write_search_only_dir() {
 /// write fails before it, saying why, and leaves nothing; with `--no-sync` it
 /// works.
 #[test]
+#[ignore = "full suite: root, mkfs.ext2, setpriv"]
 fn write_search_only_dir_untrusted_fs() {
-    if !(privileged() && require("mkfs.ext2")) {
-        return;
-    }
+    privileged();
+    require("mkfs.ext2");
     let d = scratch();
     chmod(d.path(), 0o755);
     let img = d.path().join("img");
@@ -369,10 +362,10 @@ fn write_search_only_dir_untrusted_fs() {
 /// unmapped and `fchown` fails with `EINVAL`: like `EPERM`, the owner can't
 /// be kept and the write goes on.
 #[test]
+#[ignore = "full suite: root, unshare, setpriv"]
 fn user_namespace_unmapped_owner() {
-    if !(privileged() && require("unshare")) {
-        return;
-    }
+    privileged();
+    require("unshare");
     let d = scratch();
     let f = d.path().join("f");
     fs::write(&f, b"old").unwrap();
@@ -399,10 +392,11 @@ fn user_namespace_unmapped_owner() {
 /// `/proc/self/fd` (a tmpfs over `/proc`) — `create()` takes a named temp
 /// instead of failing the commit after all the data was written.
 #[test]
+#[ignore = "full suite: root, strace, unshare, setpriv"]
 fn no_flink_no_proc_uses_named_temp() {
-    if !(privileged() && require("strace") && require("unshare")) {
-        return;
-    }
+    privileged();
+    require("strace");
+    require("unshare");
     let (_t, d) = scratch_for_nobody(0o777);
     let f = d.join("f");
     let script = format!(

@@ -4,14 +4,14 @@
 //! fast suite, on ext4, xfs, btrfs and tmpfs loop mounts as root in the full
 //! suite.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::{cli, cli_input, full_suite, opts, read, require, require_root, sh};
+use crate::common::{cli, cli_input, opts, read, require, require_root, sh};
 
 /// Every extended attribute of `path` (not following a symlink), as
 /// `name=0xHEX` lines, sorted: `getfattr -h -d -m - -e hex`.
@@ -54,8 +54,11 @@ fn setfacl(path: &Path, spec: &str) {
     sh(&format!("setfacl {spec} {}", common::shell_quote(path)));
 }
 
-fn tools() -> bool {
-    require("getfattr") && require("setfattr") && require("getfacl") && require("setfacl")
+/// The attribute and ACL tools the tests set and read with.
+fn tools() {
+    for tool in ["getfattr", "setfattr", "getfacl", "setfacl"] {
+        require(tool);
+    }
 }
 
 /// A `0640` file `f` in `dir` with binary and empty `user.*` values and an
@@ -91,19 +94,17 @@ fn kept_by_library(dir: &Path, named: bool) {
 both_paths! {
     /// `user.*` with binary and empty values, and the access ACL, are kept
     /// exactly (`getfattr`, `getfacl` and `st_mode` equal).
+    #[ignore = "needs attr and acl tools"]
     fn user_xattrs_and_acl_kept(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         kept_by_library(d.path(), named);
     }
 
     /// The CLI keeps them too; through a symlink the file it names keeps them.
+    #[ignore = "needs attr and acl tools"]
     fn cli_through_symlink_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let link = d.path().join("link");
@@ -118,10 +119,9 @@ both_paths! {
     }
 
     /// `--append`: old content plus the input, old attributes.
+    #[ignore = "needs attr and acl tools"]
     fn append_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let (x, a) = (xattrs(&f), acl(&f));
@@ -134,10 +134,9 @@ both_paths! {
     /// An explicit `--mode`: the ACL's named entries are kept, the mode is the
     /// one asked for, and the two agree as `chmod` makes them (the mask is the
     /// group bits): the same as `chmod` on a twin with the same ACL.
+    #[ignore = "needs attr and acl tools"]
     fn explicit_mode_with_acl_agrees_as_chmod(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let twin = d.path().join("twin");
@@ -153,10 +152,9 @@ both_paths! {
     }
 
     /// `commit_all` keeps each file's own attributes.
+    #[ignore = "needs attr and acl tools"]
     fn commit_all_keeps_them(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         let g = d.path().join("g");
@@ -176,10 +174,9 @@ both_paths! {
 
     /// Opting out (`preserve_xattrs(false)`, `--no-xattrs`): the result is a
     /// bare file, as `>` gives a new one.
+    #[ignore = "needs attr and acl tools"]
     fn opt_out_gives_a_bare_file(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = decorated(d.path());
         opts(named).preserve_xattrs(false).write_bytes(&f, b"bare").unwrap();
@@ -195,10 +192,9 @@ both_paths! {
 
     /// A directory's default ACL: not added to a replacement of a file that
     /// had no ACL, but given to a new file exactly as `>` gives it.
+    #[ignore = "needs attr and acl tools"]
     fn default_acl_not_added_but_inherited(named: bool) {
-        if !tools() {
-            return;
-        }
+        tools();
         let d = common::scratch();
         let f = d.path().join("f");
         fs::write(&f, b"old").unwrap();
@@ -224,10 +220,10 @@ both_paths! {
 /// message names the attribute and the file, the target is untouched, no temp
 /// is left. Injected with strace (`fsetxattr` fails with `EIO`).
 #[test]
+#[ignore = "needs strace, attr and acl tools"]
 fn failed_fsetxattr_fails_the_write() {
-    if !tools() || !require("strace") {
-        return;
-    }
+    tools();
+    require("strace");
     for named in [false, true] {
         let d = common::scratch();
         let f = decorated(d.path());
@@ -262,14 +258,12 @@ fn failed_fsetxattr_fails_the_write() {
 
 /// On ext4, xfs, btrfs and tmpfs (loop mounts, root): attributes and ACL kept.
 #[test]
+#[ignore = "full suite: root, mkfs.*, attr and acl tools"]
 fn kept_on_every_filesystem() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     for fs_type in ["ext4", "xfs", "btrfs"] {
-        if !require(&format!("mkfs.{fs_type}")) {
-            return;
-        }
+        require(&format!("mkfs.{fs_type}"));
         let m = common::Mount::image(fs_type, 320 << 20);
         for named in [false, true] {
             let d = m.path.join(format!("d{named}"));
@@ -290,10 +284,10 @@ fn kept_on_every_filesystem() {
 /// As root: `security.selinux` (settable without SELinux enabled) is kept byte
 /// for byte, NUL included, and `trusted.*` too; `security.capability` is not.
 #[test]
+#[ignore = "full suite: root, attr and acl tools"]
 fn labels_and_trusted_kept_as_root() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     let d = common::scratch();
     let f = d.path().join("shadow");
     fs::write(&f, b"old").unwrap();
@@ -327,10 +321,10 @@ fn labels_and_trusted_kept_as_root() {
 /// An unprivileged writer keeps `user.*` and the ACL, skips the `security.*`
 /// label it may not set (and never sees `trusted.*`), and succeeds.
 #[test]
+#[ignore = "full suite: root, attr and acl tools"]
 fn unprivileged_keeps_what_it_may() {
-    if !full_suite() || !require_root() || !tools() {
-        return;
-    }
+    require_root();
+    tools();
     let (_t, d) = common::scratch_for_nobody(0o755);
     common::chown(&d, 65534, 65534);
     let f = decorated(&d);
@@ -369,10 +363,11 @@ fn unprivileged_keeps_what_it_may() {
 /// so `st_mode` shows `0660`). A member of G could not write it before the
 /// replacement (its ACL entry `group::r--` decides), and cannot after.
 #[test]
+#[ignore = "full suite: root, setpriv, attr and acl tools"]
 fn group_member_gains_nothing() {
-    if !full_suite() || !require_root() || !tools() || !require("setpriv") {
-        return;
-    }
+    require_root();
+    tools();
+    require("setpriv");
     let (_t, d) = common::scratch_for_nobody(0o755);
     let f = d.join("f");
     fs::write(&f, b"old\n").unwrap();
@@ -418,10 +413,11 @@ fn group_member_gains_nothing() {
 /// `user.*` or the ACL is a real failure. Injected with strace on every
 /// `fsetxattr`, as root (which may read them all).
 #[test]
+#[ignore = "full suite: root, strace, attr and acl tools"]
 fn eperm_skips_privileged_attributes_only() {
-    if !full_suite() || !require_root() || !tools() || !require("strace") {
-        return;
-    }
+    require_root();
+    tools();
+    require("strace");
     let run = |f: &Path| {
         let mut c = Command::new("strace");
         c.args([
@@ -467,15 +463,15 @@ fn eperm_skips_privileged_attributes_only() {
     common::assert_only(d.path(), &["f", "g"]);
 }
 
-/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; forced here with
-/// `ATOMIC_WRITE_NO_XATTRAT=1`) attributes are read with `llistxattr` and
+/// Before Linux 6.13 (no `listxattrat`/`getxattrat`; made so here by a
+/// seccomp filter answering them `ENOSYS`) attributes are read with `llistxattr` and
 /// `lgetxattr` on `/proc/self/fd/DIRFD/NAME`: relative to the directory held,
 /// not following a symlink at NAME. Checked with strace, through a symlink.
 #[test]
+#[ignore = "needs strace, attr and acl tools"]
 fn kept_on_kernels_without_xattrat() {
-    if !tools() || !require("strace") {
-        return;
-    }
+    tools();
+    require("strace");
     let d = common::scratch();
     let f = decorated(d.path());
     let link = d.path().join("link");
@@ -492,8 +488,18 @@ fn kept_on_kernels_without_xattrat() {
     ])
     .arg(&log)
     .arg(common::bin())
-    .arg(&link)
-    .env("ATOMIC_WRITE_NO_XATTRAT", "1");
+    .arg(&link);
+    {
+        use common::seccomp::{deny, Deny, SYS_GETXATTRAT, SYS_LISTXATTRAT};
+        let e = libc::ENOSYS;
+        deny(
+            &mut c,
+            &[
+                Deny::call(SYS_LISTXATTRAT, e),
+                Deny::call(SYS_GETXATTRAT, e),
+            ],
+        );
+    }
     let out = cli_input(&mut c, b"new\n");
     assert!(
         out.status.success(),

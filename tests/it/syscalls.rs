@@ -9,7 +9,7 @@
 //! syscalls of that thread between the markers count.
 #![allow(unsafe_code)]
 
-mod common;
+use crate::common;
 
 use std::ffi::CString;
 use std::fs;
@@ -88,6 +88,7 @@ fn floor(path: &Path, data: &[u8]) {
 
 /// Not a test of its own: the body of the child process (no-op otherwise).
 #[test]
+#[ignore = "child process of the syscall tests"]
 fn child() {
     let (Some(case), Some(path)) = (std::env::var_os(ENV_CASE), std::env::var_os(ENV_PATH)) else {
         return;
@@ -150,7 +151,13 @@ fn trace_decorated(
     cmd.args(["-f", "-qq", "-o"])
         .arg(&log)
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "syscalls::child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ENV_CASE, case)
         .env(ENV_PATH, &target);
     if warm {
@@ -233,10 +240,10 @@ fn pos(calls: &[String], name: &str, n: usize) -> usize {
 }
 
 #[test]
+#[ignore = "needs root, strace"]
 fn one_shot_overwrite_syscalls() {
-    if !common::require("strace") {
-        return;
-    }
+    common::require("strace");
+    common::require_root();
     // The usual case: the writer's own file, mode within the umask (022).
     let mode = 0o640;
     let ours_warm = trace("crate", true, mode, None);
@@ -310,26 +317,25 @@ fn one_shot_overwrite_syscalls() {
     // Another user's file, rewritten by root: fchown runs (and no fchmod),
     // and one fstat of the directory applies fs.protected_regular (is it a
     // sticky directory?) — only for a target the caller does not own.
-    if common::require_root() {
-        let other = trace("crate", true, mode, Some((65534, 65534)));
-        show("atomic-write, other owner (warm)", &other);
-        assert_eq!(other.owner, (65534, 65534));
-        assert_eq!(other.mode, mode);
-        assert_eq!(other.calls.len(), ours_warm.calls.len() + 2);
-        assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
-    }
+    let other = trace("crate", true, mode, Some((65534, 65534)));
+    show("atomic-write, other owner (warm)", &other);
+    assert_eq!(other.owner, (65534, 65534));
+    assert_eq!(other.mode, mode);
+    assert_eq!(other.calls.len(), ours_warm.calls.len() + 2);
+    assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
 }
 
 /// The strace audit of issue 10: a target's attributes and ACL are set on the
 /// temp after the owner, before the mode and the data sync, so the inode is
 /// complete before the rename makes it visible.
 #[test]
+#[ignore = "needs root, strace, setfattr, setfacl"]
 fn attributes_set_before_the_data_sync() {
-    if !common::require("strace") || !common::require("setfattr") || !common::require("setfacl") {
-        return;
-    }
-    let owner = common::require_root().then_some((65534, 65534));
-    let t = trace_decorated("crate", true, 0o640, owner, true);
+    common::require("strace");
+    common::require("setfattr");
+    common::require("setfacl");
+    common::require_root();
+    let t = trace_decorated("crate", true, 0o640, Some((65534, 65534)), true);
     show("atomic-write, user.* and ACL (warm)", &t);
     let c = &t.calls;
     let sets: Vec<usize> = c
@@ -344,9 +350,7 @@ fn attributes_set_before_the_data_sync() {
     // Setting the ACL rewrites the group bits: the mode is set again, after.
     assert!(sets.iter().all(|&i| i < pos(c, "fchmod", 0)), "{c:?}");
     assert!(pos(c, "fchmod", 0) < fsync);
-    if owner.is_some() {
-        assert!(pos(c, "fchown", 0) < sets[0], "{c:?}");
-    }
+    assert!(pos(c, "fchown", 0) < sets[0], "{c:?}");
     assert!(fsync < pos(c, "linkat", 0));
     assert_eq!(t.mode, 0o640);
 }
@@ -354,10 +358,9 @@ fn attributes_set_before_the_data_sync() {
 /// `io::copy` from a `File` into `as_file_mut()` takes the kernel's copy path:
 /// `copy_file_range`, no read or write of the data through user space.
 #[test]
+#[ignore = "needs strace"]
 fn io_copy_into_atomic_file_uses_copy_file_range() {
-    if !common::require("strace") {
-        return;
-    }
+    common::require("strace");
     let t = trace("crate-copy", true, 0o640, None);
     show("io::copy into AtomicFile (warm)", &t);
     assert!(
@@ -375,10 +378,9 @@ fn io_copy_into_atomic_file_uses_copy_file_range() {
 /// The CLI with a regular file on stdin moves the data with
 /// `copy_file_range`; with a pipe, it never holds more than its buffer.
 #[test]
+#[ignore = "needs strace"]
 fn cli_file_stdin_uses_copy_file_range() {
-    if !common::require("strace") {
-        return;
-    }
+    common::require("strace");
     let dir = common::scratch();
     let input = dir.path().join("in");
     let data: Vec<u8> = (0..3 << 20).map(|i| (i % 251) as u8).collect();

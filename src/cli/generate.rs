@@ -1,19 +1,18 @@
 //! `atomic-write --generate KIND`: the man page and the shell completions,
-//! rendered from the clap definition in `cli.rs`, so they never drift from
+//! rendered from the clap definition in `args.rs`, so they never drift from
 //! `--help` (ripgrep's `rg --generate` is the model). The flag is hidden from
 //! `--help`, which names it in its closing lines; the README says where to
 //! install what it prints.
 //!
-//! It lives outside `cli.rs` because the `cli_args` fuzz target includes that
+//! It lives outside `args.rs` because the `cli_args` fuzz target includes that
 //! file, and it has no use for clap_mangen or clap_complete.
 
 use std::io::{self, Write};
-use std::process::ExitCode;
 
 use clap::{value_parser, Arg, ArgMatches, Command, CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use super::args::Cli;
 
 /// What `--generate` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -50,16 +49,16 @@ pub(crate) fn requested(matches: &ArgMatches) -> Option<Kind> {
 }
 
 /// Prints `kind` to standard output: exit 0, or 1 if writing fails.
-pub(crate) fn print(kind: Kind) -> ExitCode {
+pub(crate) fn print(kind: Kind) -> u8 {
     // Rendered whole first: clap_complete panics on a failed write, and a
     // closed pipe (`| head`) is an ordinary error here.
     let text = render(kind);
     let mut out = io::stdout().lock();
     match out.write_all(&text).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("atomic-write: failed to write to standard output: {e}");
-            ExitCode::from(1)
+            1
         }
     }
 }

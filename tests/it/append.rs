@@ -2,12 +2,10 @@
 //! cursor at its end; the mode (and owner) are kept; a missing target starts
 //! empty; the target is untouched until commit.
 
-mod common;
-
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 
-use common::*;
+use crate::common::*;
 
 both_paths! {
     /// Old content + new bytes, mode kept, nothing visible before commit.
@@ -103,10 +101,9 @@ both_paths! {
     }
 
     /// Root appending to a file owned by 65534 keeps the owner.
+    #[ignore = "needs root"]
     fn owner_kept(named: bool) {
-        if !require_root() {
-            return;
-        }
+        require_root();
         let d = scratch();
         let p = d.path().join("f");
         fs::write(&p, b"x").unwrap();
@@ -120,10 +117,9 @@ both_paths! {
 /// Append on a tmpfs, which has no reflinks: the `FICLONE` attempt fails and
 /// the kernel copy path is taken.
 #[test]
+#[ignore = "needs root"]
 fn append_on_tmpfs() {
-    if !require_root() {
-        return;
-    }
+    require_root();
     let m = Mount::tmpfs("16m", "");
     let p = m.path.join("f");
     fs::write(&p, vec![7u8; 3 << 20]).unwrap();
@@ -171,14 +167,11 @@ impl Drop for LoopFs {
 /// On btrfs and xfs the copy is a reflink (`FICLONE`): the result must be the
 /// same, with the cursor after the cloned content. Full suite (loop mounts).
 #[test]
+#[ignore = "full suite: root, mkfs.btrfs, mkfs.xfs"]
 fn append_with_reflink() {
-    if !full_suite() {
-        eprintln!("SKIPPED: set ATOMIC_WRITE_FULL_SUITE=1 for the btrfs/xfs append test");
-        return;
-    }
-    if !require_root() || !require("mkfs.btrfs") || !require("mkfs.xfs") {
-        return;
-    }
+    require_root();
+    require("mkfs.btrfs");
+    require("mkfs.xfs");
     for (mkfs, size) in [("mkfs.btrfs -q -f", "160M"), ("mkfs.xfs -q -f", "320M")] {
         let fs_ = LoopFs::new(mkfs, size);
         let d = fs_.dir.path();
@@ -297,10 +290,10 @@ both_paths! {
 /// "target changed while opening" and commits nothing; it never copies the
 /// secret into a file the swapper can read, and never blocks on the FIFO.
 #[test]
+#[ignore = "full suite: root, strace"]
 fn append_swap_between_stat_and_open() {
-    if !(full_suite() && require_root() && require("strace")) {
-        return;
-    }
+    require_root();
+    require("strace");
     for swap_in in ["symlink", "fifo"] {
         let d = scratch();
         chmod(d.path(), 0o755);

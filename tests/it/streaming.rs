@@ -2,14 +2,12 @@
 //! the ways a write is abandoned (drop, `discard`, a panic). Every behaviour
 //! runs on both temp paths (unnamed `O_TMPFILE` and named fallback).
 
-mod common;
-
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::common::*;
 use atomic_write::AtomicFile;
-use common::*;
 
 /// 1 MiB + 7 bytes of a non-repeating-looking pattern.
 fn payload() -> Vec<u8> {

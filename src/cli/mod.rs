@@ -1,0 +1,580 @@
+//! The `atomic-write` command line (feature `cli`): replace a file atomically
+//! with standard input, or with the output of a command that succeeds.
+//!
+//! [`run`] is the whole program; the `atomic-write` binary is
+//! `ExitCode::from(atomic_write::cli::run(std::env::args_os()))`, and a
+//! program embedding the CLI (the Python package) calls it the same way. The
+//! options, exit statuses and messages are described by `atomic-write --help`
+//! and its man page (`atomic-write --generate man`).
+//!
+//! Thin by design: parse, stream into an [`AtomicFile`], commit, map errors to
+//! exit codes. Signals that would kill the process (SIGINT, SIGTERM, SIGHUP,
+//! SIGPIPE) are blocked and only let through while waiting for input or for
+//! the command, so one can interrupt the copy but never a commit halfway; on
+//! one, the temp is removed, nothing is committed, and the process dies of
+//! that signal. The command itself starts with none of that (an empty mask,
+//! default dispositions) and is passed the signal (see `command.rs`).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{context, note};
+use crate::{AtomicFile, Durability, Options};
+use args::Cli;
+use clap::{CommandFactory, FromArgMatches};
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{ppoll, PollFd, PollFlags};
+use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::socket::{getsockopt, sockopt};
+
+mod args;
+mod command;
+mod generate;
+
+/// Regular-file input moves through `copy_file_range` in chunks this big, with a
+/// check for signals between them.
+const CHUNK: u64 = 64 << 20;
+/// Buffer for pipes and terminals: constant memory whatever the input size.
+const BUF: usize = 256 << 10;
+const SIGNALS: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGPIPE,
+];
+
+/// Why the write did not happen.
+enum Failure {
+    /// An I/O error: exit 1.
+    Io(io::Error),
+    /// A signal arrived: die of it.
+    Signal(i32),
+    /// The command failed: exit with its status.
+    Command(ExitStatus),
+    /// The command could not be started: exit 126 or 127, as shells do.
+    Spawn(io::Error),
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+/// Runs `atomic-write` with the command line `args` (`argv[0]` first, as
+/// [`std::env::args_os`] gives it) and returns its exit status: 0 success; 1
+/// an I/O error (one line on standard error); 2 a usage error; with
+/// `-- COMMAND`, the command's own status (or 128 + its signal) if it fails;
+/// 126 or 127 if it cannot be started. `--help`, `--version` and
+/// `--generate` print to standard output and return 0.
+///
+/// It reads standard input (or the command's output) and writes the messages
+/// to standard error, as the binary does. For the time it runs, SIGINT,
+/// SIGTERM, SIGHUP and SIGPIPE are blocked and handled (SIGCHLD too). One
+/// that arrives while it waits for input or for the command removes the
+/// temp file, nothing is committed, and then the process **dies of that
+/// signal** (its default action), as the binary would. One that arrives
+/// during the commit does not stop it, and is dropped. On return the
+/// handlers are unregistered and the signal mask is restored, and those of
+/// SIGINT, SIGTERM and SIGHUP whose action was the default before the first
+/// `run` have the default action again (a handler installed before, such as
+/// Python's for SIGINT, is called again). Meant for a program's `main` or a
+/// script's entry point: one call at a time, from the main thread.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
+    // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
+    let matches = match generate::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => return usage(&e),
+    };
+    if let Some(kind) = generate::requested(&matches) {
+        return generate::print(kind);
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e.format(&mut Cli::command())),
+    };
+    let caught = Arc::new(AtomicUsize::new(0));
+    let guard = match guard_signals(&caught) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("atomic-write: failed to set up signal handling: {e}");
+            return 1;
+        }
+    };
+    let result = if cli.sweep {
+        sweep(&cli)
+    } else {
+        write(&cli, &caught)
+    };
+    let status = match result {
+        Ok(()) => 0,
+        Err(Failure::Io(e)) => {
+            report(&cli.path, e);
+            1
+        }
+        Err(Failure::Spawn(e)) => {
+            report(
+                Path::new(&cli.command[0]),
+                format_args!("failed to run command: {e}"),
+            );
+            if e.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            }
+        }
+        Err(Failure::Command(status)) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .or(status.signal().map(|s| 128 + s))
+                .unwrap_or(1);
+            report(&cli.path, format_args!("not written: command {status}"));
+            u8::try_from(code).unwrap_or(1)
+        }
+        Err(Failure::Signal(sig)) => die_of(sig),
+    };
+    drop(guard);
+    status
+}
+
+/// Prints a clap error (or `--help`, `--version`) where clap would, and
+/// returns its exit status (2, or 0 for help and version) instead of exiting.
+fn usage(e: &clap::Error) -> u8 {
+    let _ = e.print();
+    u8::try_from(e.exit_code()).unwrap_or(2)
+}
+
+fn sweep(cli: &Cli) -> Result<(), Failure> {
+    let n = crate::sweep(&cli.path, Duration::from_secs(cli.older_than))?;
+    if n > 0 {
+        report(
+            &cli.path,
+            format_args!("removed {n} stale temporary file(s)"),
+        );
+    }
+    Ok(())
+}
+
+fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
+    if cli.command.is_empty() {
+        check_stdin()?;
+    }
+    let mut opts = Options::new();
+    opts.no_clobber(cli.no_clobber)
+        .append(cli.append)
+        .follow_symlinks(!cli.no_follow)
+        .preserve_xattrs(!cli.no_xattrs)
+        .durability(if cli.no_sync {
+            Durability::None
+        } else {
+            Durability::Full
+        });
+    if let Some(m) = cli.mode {
+        opts.mode(m);
+    }
+    opts.create_parents(cli.parents);
+    // A test hook (README, TESTING.md): the named-temp path, as on a
+    // filesystem without O_TMPFILE, so the suites can drive it through the CLI.
+    if std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0") {
+        opts.unnamed_temp(false);
+    }
+    if let Some(suffix) = &cli.backup {
+        opts.backup(suffix);
+    }
+    let mut file = opts.create(&cli.path)?;
+    match fill(cli, &mut file, caught) {
+        Ok(()) => {}
+        // Removing the temp can be refused too (an append-only directory):
+        // the message must say that it was left behind.
+        Err(Failure::Io(e)) => {
+            return Err(match file.discard() {
+                Ok(()) => Failure::Io(e),
+                Err(d) => Failure::Io(note(e, || format!("and {d}"))),
+            })
+        }
+        Err(f) => {
+            if let Err(d) = file.discard() {
+                report(&cli.path, d);
+            }
+            return Err(f);
+        }
+    }
+    if cli.if_changed {
+        let changed = file.commit_if_changed()?;
+        if cli.print_changed {
+            let word = if changed { "changed" } else { "unchanged" };
+            // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
+            let _ = writeln!(io::stdout(), "{word}");
+        }
+    } else {
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// Fills `file` from standard input or the command's output; `Ok` once all of
+/// it was read and no signal arrived.
+fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
+    if cli.command.is_empty() {
+        let stdin = File::from(retry_interrupted(|| {
+            io::stdin().as_fd().try_clone_to_owned()
+        })?);
+        copy(stdin, file, caught, "standard input")?;
+    } else {
+        let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
+        let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
+        // `copy` drops our end of the pipe: a command that goes on writing
+        // after a signal gets EPIPE instead of blocking on a full pipe.
+        match check_signals(caught).and_then(|()| copy(out, file, caught, "the command's output")) {
+            Ok(()) => {}
+            Err(Failure::Signal(sig)) => {
+                command::stop(&mut child, sig, caught);
+                return Err(Failure::Signal(sig));
+            }
+            Err(e) => {
+                // Ours to stop: we started it, by this PID.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        }
+        let status = command::wait(&mut child, caught)?;
+        if !status.success() {
+            return Err(Failure::Command(status));
+        }
+    }
+    check_signals(caught)
+}
+
+/// Streams `src` to the end into `file`, giving up when a signal arrives. A
+/// failed read names `from`; a failed write, the temporary file.
+fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize, from: &str) -> Result<(), Failure> {
+    let target = file.target().to_path_buf();
+    let read_failed = |e| failed(e, format!("failed to read {from}"));
+    let write_failed = |e| failed(e, format!("failed to write temporary file for {target:?}"));
+    if retry_interrupted(|| src.metadata())
+        .map_err(read_failed)?
+        .is_file()
+    {
+        // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
+        // (which io::copy passes on there) loses nothing: the offsets say where
+        // to resume. One call reads and writes: the errno says which side
+        // failed where it can (a full disk or quota is the temp's write).
+        loop {
+            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))
+                .map_err(|e| match e.raw_os_error() {
+                    Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => write_failed(e),
+                    _ => failed(
+                        e,
+                        format!("failed to copy {from} to the temporary file for {target:?}"),
+                    ),
+                })?;
+            check_signals(caught)?;
+            if n == 0 {
+                return Ok(());
+            }
+        }
+    }
+    let mut buf = vec![0u8; BUF];
+    loop {
+        wait_readable(&src, caught).map_err(|f| match f {
+            Failure::Io(e) => read_failed(e),
+            f => f,
+        })?;
+        let n = match (&src).read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_failed(e)),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        file.as_file_mut()
+            .write_all(&buf[..n])
+            .map_err(write_failed)?;
+    }
+}
+
+/// Retries `f` while it fails with `EINTR`.
+fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `e` as the failure of the step `what`, keeping its kind and errno.
+fn failed(e: io::Error, what: String) -> Failure {
+    Failure::Io(context(e, || what))
+}
+
+/// The one line on standard error: `atomic-write: "PATH": MESSAGE`, the path
+/// quoted as the library's messages quote paths, so a newline or an escape
+/// byte in a name can neither split the line nor reach the terminal raw.
+fn report(path: &Path, message: impl std::fmt::Display) {
+    eprintln!("atomic-write: {path:?}: {message}");
+}
+
+/// Refuses, before anything is created, standard input that can never
+/// deliver input (where waiting on it would hang or read nothing):
+///
+/// - closed when we were started (`atomic-write f <&-`): Rust's runtime
+///   reopens it as `/dev/null`, read-write, before `main`; reading that
+///   "succeeds" with no bytes and would replace PATH with an empty file. A
+///   shell's `< /dev/null` opens it read-only, so only a read-write
+///   `/dev/null` (rare on purpose: `0<> /dev/null`) is refused;
+/// - open for writing only (`0>&1`), which poll never reports readable;
+/// - a listening socket, which poll reports readable only when a connection
+///   arrives, and which no read accepts (`cat` fails at once with `EINVAL`).
+fn check_stdin() -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let refuse = |errno, why: &str| {
+        context(io::Error::from_raw_os_error(errno), || {
+            format!("failed to read standard input ({why})")
+        })
+    };
+    let stdin = io::stdin();
+    let flags = retry_interrupted(|| Ok(fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL)?))?;
+    let access = OFlag::from_bits_truncate(flags) & OFlag::O_ACCMODE;
+    if access == OFlag::O_WRONLY {
+        return Err(refuse(libc::EBADF, "open for writing only"));
+    }
+    if getsockopt(&stdin.as_fd(), sockopt::AcceptConn) == Ok(true) {
+        return Err(refuse(libc::EINVAL, "a listening socket"));
+    }
+    if access != OFlag::O_RDWR {
+        return Ok(());
+    }
+    let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+    let is_null = meta.file_type().is_char_device()
+        && std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
+    if is_null {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "failed to read standard input: it is closed",
+        ));
+    }
+    Ok(())
+}
+
+/// Blocks until `src` is readable, with the guarded signals let through
+/// meanwhile (atomically, so none is missed).
+fn wait_readable(src: &File, caught: &AtomicUsize) -> Result<(), Failure> {
+    loop {
+        let mut fds = [PollFd::new(src.as_fd(), PollFlags::POLLIN)];
+        match ppoll(&mut fds, None, Some(SigSet::empty())) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => check_signals(caught)?,
+            Err(e) => return Err(io::Error::from(e).into()),
+        }
+    }
+}
+
+/// Lets pending guarded signals run their handler, then reports any caught.
+fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
+    let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
+    match caught.load(Ordering::SeqCst) {
+        0 => Ok(()),
+        sig => Err(Failure::Signal(sig as i32)),
+    }
+}
+
+/// Records the guarded signals in `caught` and blocks them, so they only
+/// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
+/// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
+/// of the command interrupts those waits.
+///
+/// A signal ignored when we were started (`nohup`'s SIGHUP, SIGINT for a
+/// shell's `&` job) stays ignored, for us and (through `exec`) the command,
+/// as a shell leaves it. Not SIGPIPE: Rust's runtime ignores it before
+/// `main`, so how we were started is unknown, and a writer's SIGPIPE is ours.
+fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<Guard> {
+    let (ignored, handled) = dispositions();
+    // Once per process, before our handlers exist: the guarded signals whose
+    // action is the default get it back between `run`s (a program that calls
+    // `run` and goes on must still die of SIGTERM).
+    let outside = OUTSIDE.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            if (ignored | handled) & bit(sig) == 0 {
+                let _ =
+                    signal_hook::flag::register_conditional_default(sig as i32, Arc::clone(&flag));
+            }
+        }
+        flag
+    });
+    outside.store(false, Ordering::SeqCst);
+    let mut guard = Guard {
+        ids: Vec::new(),
+        mask: SigSet::empty(),
+    };
+    let mut set = SigSet::empty();
+    for sig in SIGNALS {
+        if sig != Signal::SIGPIPE && ignored & bit(sig) != 0 {
+            continue;
+        }
+        let id = signal_hook::flag::register_usize(sig as i32, Arc::clone(caught), sig as usize)?;
+        guard.ids.push(id);
+        set.add(sig);
+    }
+    let id = signal_hook::flag::register(libc::SIGCHLD, Arc::new(AtomicBool::new(false)))?;
+    guard.ids.push(id);
+    set.add(Signal::SIGCHLD);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut guard.mask))
+        .map_err(io::Error::from)?;
+    Ok(guard)
+}
+
+/// Set while no [`run`] is in progress: see [`guard_signals`].
+static OUTSIDE: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// `sig`'s bit in the masks of `/proc/self/status`.
+fn bit(sig: Signal) -> u64 {
+    1 << (sig as i32 - 1)
+}
+
+/// What [`guard_signals`] set up, undone when dropped, for a program that
+/// goes on after [`run`]: a guarded signal still pending (it came during the
+/// commit, which it does not stop) is taken by our handlers, which are then
+/// unregistered; the signal mask is restored; then a signal whose action was
+/// the default has it again.
+struct Guard {
+    ids: Vec<signal_hook::SigId>,
+    mask: SigSet,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
+        if let Some(outside) = OUTSIDE.get() {
+            outside.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The signals ignored and the signals handled (as masks, bit N-1 for signal
+/// N), from `/proc/self/status`; none known without procfs. Ignored when we
+/// were started: `nohup`'s SIGHUP, a shell's `&` job's SIGINT.
+fn dispositions() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    (mask("SigIgn:"), mask("SigCgt:"))
+}
+
+/// Dies of `sig` (after the temp has been removed), as if it had not been caught.
+fn die_of(sig: i32) -> u8 {
+    let mut set = SigSet::empty();
+    for s in SIGNALS {
+        set.add(s);
+    }
+    let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None);
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    u8::try_from(128 + sig).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(args: &[&str]) -> u8 {
+        run(args.iter().map(OsString::from))
+    }
+
+    /// Usage errors, `--help` and `--version` are returned, not exited: the
+    /// test process goes on.
+    #[test]
+    fn run_returns_usage_statuses() {
+        assert_eq!(run_with(&["atomic-write"]), 2);
+        assert_eq!(run_with(&["atomic-write", "-m", "9", "x"]), 2);
+        assert_eq!(run_with(&["atomic-write", "--version"]), 0);
+        assert_eq!(run_with(&["atomic-write", "--help"]), 0);
+    }
+
+    /// A program that calls `run` and goes on: the write is done, SIGTERM
+    /// (default action before) kills it again afterwards, and a second `run`
+    /// works. In a child process, this test binary run again.
+    #[test]
+    fn run_restores_the_signal_dispositions() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "ATOMIC_WRITE_RUN_CHILD";
+        if let Some(dir) = std::env::var_os(CHILD) {
+            let path = Path::new(&dir).join("f");
+            let path = path.to_str().expect("UTF-8 temp dir");
+            assert_eq!(run_with(&["atomic-write", path]), 0);
+            assert_eq!(run_with(&["atomic-write", "--append", path]), 0);
+            let mask = SigSet::thread_get_mask().expect("sigprocmask");
+            assert!(!mask.contains(Signal::SIGTERM), "SIGTERM still blocked");
+            let _ = nix::sys::signal::raise(Signal::SIGTERM);
+            std::thread::sleep(Duration::from_secs(5));
+            panic!("survived SIGTERM");
+        }
+        let dir = std::env::temp_dir().join(format!("aw-run-child-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("input");
+        std::fs::write(&input, b"hello\n").unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::tests::run_restores_the_signal_dispositions",
+            ])
+            .args(["--nocapture", "--test-threads=1"])
+            .env(CHILD, &dir)
+            .stdin(File::open(&input).unwrap())
+            .output()
+            .unwrap();
+        let written = std::fs::read(dir.join("f"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGTERM),
+            "{:?}: {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The second run appended an empty standard input (read to its end).
+        assert_eq!(written.unwrap(), b"hello\n");
+    }
+
+    /// The CLI's own steps ("failed to read standard input", a failed
+    /// discard noted after the first error) keep the errno underneath.
+    #[test]
+    fn wrapped_errors_keep_the_errno() {
+        let e = io::Error::from_raw_os_error(libc::ENOSPC);
+        let Failure::Io(e) = failed(e, "failed to read standard input".into()) else {
+            panic!("not an I/O failure")
+        };
+        assert!(
+            e.to_string().starts_with("failed to read standard input: "),
+            "{e}"
+        );
+        assert_eq!(crate::os_error(&e), Some(libc::ENOSPC));
+        let noted = note(e, || "and the temp was left behind".into());
+        assert_eq!(crate::os_error(&noted), Some(libc::ENOSPC));
+        assert_eq!(noted.kind(), io::ErrorKind::StorageFull);
+    }
+}

@@ -1,0 +1,39 @@
+//! The integration tests: one test binary, one module per concern (see
+//! TESTING.md for what each covers). The harnesses that need a process of
+//! their own (the model under proptest, the kill and fault-injection matrices,
+//! the two power-loss suites) are separate test targets.
+//!
+//! Tests that need root, a tool beyond a plain Linux user's or the full
+//! suite's time are `#[ignore = "why"]`: `cargo test` reports them as ignored,
+//! `ATOMIC_WRITE_FULL_SUITE=1 cargo test --all-features -- --include-ignored`
+//! runs them (and there a missing prerequisite fails the test).
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod append;
+mod backups;
+mod batch;
+mod cli;
+mod concurrency;
+mod dist;
+mod errors;
+mod if_changed;
+mod metadata;
+mod named_temp;
+mod names;
+mod no_clobber;
+mod oneshot;
+mod parents;
+mod protections;
+mod real_faults;
+mod reflink;
+mod regressions;
+mod stream_memory;
+mod streaming;
+mod stress;
+mod sweep;
+mod symlinks;
+mod syscalls;
+mod xattrs;
