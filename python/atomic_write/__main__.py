@@ -9,6 +9,7 @@ installs it as the ``atomic-write`` command.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from . import _native
@@ -40,7 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     _standard_fds_as_rust_opens_them()
-    return _native.cli_main(["atomic-write", *argv])
+    # SIGINT as the binary starts with it: its default action, not Python's
+    # KeyboardInterrupt handler, which the CLI would call again for a Ctrl-C
+    # that came during the commit (the CLI drops it: the write is done, the
+    # status 0). One that comes while it waits for input ends the process.
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return _native.cli_main(["atomic-write", *argv])
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":
