@@ -188,7 +188,9 @@ def pipe_through_cli(target, chunk, count):
         if child.returncode is None:
             child.kill()
             child.wait()
-    assert child.returncode == 0, child.stderr.read()
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.returncode == 0, err
     return digest.digest(), usage.ru_maxrss
 
 
@@ -223,7 +225,12 @@ def test_interrupted_commits_nothing(scratch, sig):
     try:
         child.stdin.write(b"partial new content" * 1000)
         child.stdin.flush()
-        time.sleep(0.5)  # the CLI is copying, blocked on the open pipe
+        # The CLI is copying (its temp exists: its signal handling is set up),
+        # blocked on the open pipe.
+        deadline = time.monotonic() + 60
+        while temp_size(child.pid, scratch) is None:
+            assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+            time.sleep(0.01)
         child.send_signal(sig)
         assert child.wait(timeout=30) == -sig
     finally:
@@ -231,7 +238,9 @@ def test_interrupted_commits_nothing(scratch, sig):
             child.kill()
             child.wait()
         child.stdin.close()
-    assert b"Traceback" not in child.stderr.read()
+    err = child.stderr.read()
+    child.stderr.close()
+    assert b"Traceback" not in err
     assert target.read_bytes() == b"old"
     assert_only(scratch, ["t"])
 
@@ -285,6 +294,7 @@ def test_signal_during_the_commit_is_not_a_failure(scratch, tmp_path_factory):
                 time.sleep(0.0002)
             if child.poll() is not None:
                 outcomes.append("done before the signal")
+                child.stderr.close()
                 continue
             child.send_signal(signal.SIGINT)
             status = child.wait(timeout=60)
@@ -293,6 +303,7 @@ def test_signal_during_the_commit_is_not_a_failure(scratch, tmp_path_factory):
                 child.kill()
                 child.wait()
         err = child.stderr.read()
+        child.stderr.close()
         assert (status, os.path.getsize(target)) == (0, size), err
         assert err == b""
         assert_only(scratch, ["t"])
