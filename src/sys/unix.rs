@@ -376,6 +376,18 @@ pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     }
 }
 
+/// `flock(LOCK_SH|LOCK_NB)`: `Ok(false)` if someone holds an exclusive lock.
+/// The mark a writer puts on the target's inode while a hidden backup link of
+/// it exists (see [`crate::backup`]): a sweep's exclusive lock then fails.
+pub(crate) fn try_lock_shared(file: &File) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    match cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens `name` in `dir` to lock it, never following a symlink, never
 /// blocking (a FIFO), never becoming a controlling terminal.
 pub(crate) fn open_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {
@@ -584,23 +596,32 @@ fn full_sync(fd: RawFd) -> io::Result<()> {
 
 /// Extended attributes are kept on Linux only so far: elsewhere a target
 /// lists none (macOS and the BSDs have other calls, not yet verified).
+///
+/// The source of a replacement's owner, mode and attributes: `name` in
+/// `dir` opened for reading without following a symlink. Linux has its own.
 #[allow(dead_code)] // Linux has its own.
-pub(crate) fn list_xattrs_at(_dir: &File, _name: &OsStr, _buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn open_source_at(dir: &File, name: &OsStr) -> io::Result<(File, bool)> {
+    open_read_nofollow_at(dir, name).map(|f| (f, false))
+}
+
+/// Nothing listed (see [`open_source_at`]).
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_xattrs_of(_file: &File, _by_proc: bool, _buf: &mut [u8]) -> io::Result<usize> {
     Ok(0)
 }
 
-/// Never called where [`list_xattrs_at`] lists nothing.
+/// Never called where [`list_xattrs_of`] lists nothing.
 #[allow(dead_code)] // Linux has its own.
-pub(crate) fn get_xattr_at(
-    _dir: &File,
-    _name: &OsStr,
+pub(crate) fn get_xattr_of(
+    _file: &File,
+    _by_proc: bool,
     _attr: &std::ffi::CStr,
     _buf: &mut [u8],
 ) -> io::Result<usize> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Never called where [`list_xattrs_at`] lists nothing.
+/// Never called where [`list_xattrs_of`] lists nothing.
 #[allow(dead_code)] // Linux has its own.
 pub(crate) fn set_xattr(_file: &File, _attr: &std::ffi::CStr, _value: &[u8]) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))

@@ -23,11 +23,6 @@ pub fn full_suite() -> bool {
     std::env::var_os("ATOMIC_WRITE_FULL_SUITE").is_some_and(|v| v != "0")
 }
 
-/// Whether we run under CI (`CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 /// Whether `tool` is on PATH.
 pub fn have(tool: &str) -> bool {
     Command::new("sh")

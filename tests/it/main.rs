@@ -30,6 +30,7 @@ mod protections;
 mod real_faults;
 mod reflink;
 mod regressions;
+mod sandbox;
 mod stream_memory;
 mod streaming;
 mod stress;
