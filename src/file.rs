@@ -220,7 +220,20 @@ impl AtomicFile {
                     Ok((src, by_proc)) => {
                         let now = sys::fstat(&src).context(what)?;
                         if now.kind == sys::FileKind::Regular {
-                            (Some(now), Some(Xattrs::read(src, by_proc, &target)?))
+                            // Without `/proc`: the file opened for reading,
+                            // which must be the inode just `fstat`ed.
+                            let reopen = || {
+                                let f = sys::open_read_nofollow_at(&dir, &name)?;
+                                let m = sys::fstat(&f)?;
+                                if (m.dev, m.ino) != (now.dev, now.ino) {
+                                    return Err(error::os(libc::EAGAIN, || {
+                                        "the file was replaced while it was read".to_string()
+                                    }));
+                                }
+                                Ok(f)
+                            };
+                            let xattrs = Xattrs::read(src, by_proc, &target, reopen)?;
+                            (Some(now), Some(xattrs))
                         } else {
                             // Swapped for something else since: it has no
                             // attributes of ours to give.
