@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{context, note};
 use crate::{AtomicFile, Durability, Options};
@@ -47,6 +47,8 @@ const CHUNK: u64 = 64 << 20;
 /// Buffer for pipes and terminals, on the stack (no allocation, no `mmap`):
 /// a pipe's default capacity, constant memory whatever the input size.
 const BUF: usize = 64 << 10;
+/// How long `-a` waits for another appender by default (`--wait`).
+const DEFAULT_WAIT: Duration = crate::append::DEFAULT_LOCK_TIMEOUT;
 const SIGNALS: [Signal; 4] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -193,7 +195,7 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(suffix) = &cli.backup {
         opts.backup(suffix);
     }
-    let mut file = opts.create(&cli.path)?;
+    let mut file = create(&mut opts, cli, caught)?;
     match fill(cli, &mut file, caught) {
         Ok(()) => {}
         // Removing the temp can be refused too (an append-only directory):
@@ -222,6 +224,39 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         file.commit()?;
     }
     Ok(())
+}
+
+/// `opts.create(PATH)`; with `-a`, the wait for another appender's lock is
+/// ours (the library is told not to wait): up to `--wait` seconds (10 by
+/// default), trying again with pauses of 1 ms growing to 50 ms, with the
+/// guarded signals let through meanwhile — so `timeout 3 atomic-write -a f`
+/// ends, with nothing created. After the wait, the library's last error
+/// (naming the file and the holder's pid) says how long we waited.
+fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicFile, Failure> {
+    if !cli.append {
+        return Ok(opts.create(&cli.path)?);
+    }
+    let wait = cli.wait.unwrap_or(DEFAULT_WAIT);
+    opts.lock_timeout(Duration::ZERO);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match opts.create(&cli.path) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let left = wait.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(Failure::Io(note(e, || {
+                        format!("gave up after waiting {} s (--wait)", wait.as_secs_f64())
+                    })));
+                }
+                // Woken early by a guarded signal, which is then reported.
+                let _ = ppoll(&mut [], Some(pause.min(left).into()), Some(SigSet::empty()));
+                check_signals(caught)?;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            r => return Ok(r?),
+        }
+    }
 }
 
 /// Fills `file` from standard input or the command's output; `Ok` once all of
@@ -388,7 +423,11 @@ fn wait_readable(src: BorrowedFd<'_>, caught: &AtomicUsize) -> Result<(), Failur
         let mut fds = [PollFd::new(src, PollFlags::POLLIN)];
         match ppoll(&mut fds, None, Some(SigSet::empty())) {
             Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => check_signals(caught)?,
+            Err(Errno::EINTR) => {
+                // SIGCHLD: an orphan of the command ended (or the command).
+                command::reap_adopted();
+                check_signals(caught)?
+            }
             Err(e) => return Err(io::Error::from(e).into()),
         }
     }
