@@ -6,9 +6,12 @@
 //! 1. `linkat` of the target to a fresh hidden temp name (the same shape as
 //!    the write's own temps, so [`sweep`](crate::sweep) recognises one left by
 //!    a killed writer) — the same inode, so the backup has the old file's
-//!    content, mode, owner, extended attributes and timestamps for free;
+//!    content, mode, owner, extended attributes and timestamps for free. A
+//!    shared `flock` on the target, taken before the link and held until the
+//!    rename, tells a sweep that the link is a live writer's;
 //! 2. `renameat` of that name over the backup's name, atomically replacing
-//!    any previous backup;
+//!    any previous backup (where the backup's name already is a link of the
+//!    target, the rename does nothing and the hidden name is removed);
 //! 3. `fsync` of the directory (full durability), so the backup is on disk
 //!    before the target is replaced.
 //!
@@ -71,12 +74,39 @@ pub(crate) fn make(
     let shown = dir_path.join(backup);
     let what = || format!("failed to back up {:?} as {:?}", dir_path.join(name), shown);
     let target = dir_path.join(name);
-    let Some(tmp) = second_name(dir, name, &target, durable).context(what)? else {
-        return Ok(());
-    };
-    if let Err(e) = sys::rename(dir, &tmp, backup) {
-        let _ = sys::unlink(dir, &tmp);
-        return Err(error::context(e, what));
+    let mut tries = 0;
+    loop {
+        // `_mark` holds the sweep off the hidden name until it is renamed.
+        let Some((tmp, _mark)) = second_name(dir, name, &target, durable).context(what)? else {
+            return Ok(());
+        };
+        match sys::rename(dir, &tmp, backup) {
+            Ok(()) => {}
+            // The hidden link went before its rename: only a sweep that
+            // could not be held off removes it (the target's inode was
+            // locked exclusively by someone else, who let go meanwhile).
+            // Nothing was lost: make it again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 16 => {
+                tries += 1;
+                continue;
+            }
+            Err(e) => {
+                let _ = sys::unlink(dir, &tmp);
+                return Err(error::context(e, what));
+            }
+        }
+        // Where the backup's name already was a link of the target (`ln t
+        // t~`, or a crash between a backup's rename and the commit's), the
+        // rename of one link of an inode over another does nothing: both
+        // names stay, and the hidden one must go. After a rename that did its
+        // work the name is gone (`ENOENT`, one failed syscall; the name is
+        // random, never anyone else's).
+        match sys::unlink(dir, &tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(error::context(e, what)),
+        }
+        break;
     }
     if durable {
         sync_dir().context(|| {
@@ -87,17 +117,33 @@ pub(crate) fn make(
 }
 
 /// Gives the current target a fresh hidden name: a hard link, or a synced copy
-/// where the filesystem has no hard links. `None` if there is no target.
+/// where the filesystem has no hard links; with the descriptor whose lock
+/// marks it as a live writer's for [`sweep`](crate::sweep) (a shared `flock`
+/// of the target's inode, taken before the link exists; the copy is a named
+/// temp, locked from its creation). `None` if there is no target.
 fn second_name(
     dir: &File,
     name: &OsStr,
     target: &Path,
     durable: bool,
-) -> io::Result<Option<OsString>> {
+) -> io::Result<Option<(OsString, Option<File>)>> {
+    let mark = match sys::open_nofollow_at(dir, name) {
+        Ok(f) => {
+            // Refused only while someone holds an exclusive lock (an
+            // appender, possibly this very writer): that lock holds the
+            // sweep off as well.
+            let _ = sys::try_lock_shared(&f)?;
+            Some(f)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        // Not ours to read (or a symlink swapped in): no mark; the link
+        // below decides, and `make` makes it again should a sweep take it.
+        Err(_) => None,
+    };
     for _ in 0..16 {
         let tmp = sys::temp_name(name)?;
         match sys::link(dir, name, &tmp) {
-            Ok(()) => return Ok(Some(tmp)),
+            Ok(()) => return Ok(Some((tmp, mark))),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
             // No hard links here (or too many, or not allowed by
@@ -111,7 +157,7 @@ fn second_name(
                         | Some(libc::ENOSYS)
                 ) =>
             {
-                return copy(dir, name, target, durable)
+                return Ok(copy(dir, name, target, durable)?.map(|(tmp, f)| (tmp, Some(f))));
             }
             Err(e) => return Err(e),
         }
@@ -120,9 +166,20 @@ fn second_name(
 }
 
 /// A named temp holding a copy of the target, with its owner, extended
-/// attributes and mode (set in that order, as a commit sets them); `None` if
-/// there is no target.
-fn copy(dir: &File, name: &OsStr, target: &Path, durable: bool) -> io::Result<Option<OsString>> {
+/// attributes and mode (set in that order, as a commit sets them), and its
+/// descriptor (which holds the temp's lock); `None` if there is no target.
+///
+/// What the filesystem cannot keep is skipped, as the main write skips it and
+/// as `cp` does: an owner or mode it cannot set (`ENOSYS`, `EOPNOTSUPP` from
+/// FUSE filesystems such as `fusefat`; `EPERM`, `EINVAL` for an owner the
+/// process may not give) and attributes it does not have. The copy is created
+/// `0600`, so a mode that cannot be set leaves it narrower, never wider.
+fn copy(
+    dir: &File,
+    name: &OsStr,
+    target: &Path,
+    durable: bool,
+) -> io::Result<Option<(OsString, File)>> {
     let mut src = match sys::open_read_nofollow_at(dir, name) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
@@ -135,7 +192,14 @@ fn copy(dir: &File, name: &OsStr, target: &Path, durable: bool) -> io::Result<Op
     let filled = (|| {
         sys::clone_or_copy(&mut src, &mut temp.file)?;
         let mine = sys::fstat(&temp.file)?;
-        let (uid_kept, gid_kept) = sys::chown_best_effort(&temp.file, meta.uid, meta.gid)?;
+        let (uid_kept, gid_kept) = if (meta.uid, meta.gid) == (mine.uid, mine.gid) {
+            (true, true)
+        } else {
+            match sys::chown_best_effort(&temp.file, meta.uid, meta.gid) {
+                Err(e) if not_here(&e) => (false, false),
+                r => r?,
+            }
+        };
         xattrs.apply(&temp.file, target)?;
         // As `cp -p`: no setuid (setgid) bit on a copy whose owner (group)
         // could not be kept.
@@ -146,17 +210,31 @@ fn copy(dir: &File, name: &OsStr, target: &Path, durable: bool) -> io::Result<Op
         if !gid_kept && meta.gid != mine.gid {
             mode &= !0o2000;
         }
-        sys::chmod(&temp.file, mode)?;
+        if mode != mine.mode {
+            match sys::chmod(&temp.file, mode) {
+                Err(e) if not_here(&e) => {}
+                r => r?,
+            }
+        }
         if durable {
             sys::sync_file(&temp.file)?;
         }
         Ok(())
     })();
     match filled {
-        Ok(()) => Ok(Some(tmp)),
+        Ok(()) => Ok(Some((tmp, temp.file))),
         Err(e) => {
             let _ = sys::unlink(dir, &tmp);
             Err(e)
         }
     }
+}
+
+/// Whether `e` says the filesystem cannot do this at all (`fusefat` answers
+/// `fchown` and `fchmod` with `ENOSYS`).
+fn not_here(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP)
+    )
 }

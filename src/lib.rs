@@ -45,7 +45,16 @@
 //! directory. On Linux the temp is unnamed (`O_TMPFILE`): if the process dies
 //! while writing, the kernel frees it and nothing is left behind. Elsewhere, or
 //! where the filesystem refuses `O_TMPFILE`, it is a hidden file named
-//! `.NAME.atomic-write-<16 random hex>.tmp`, created with `O_EXCL|O_NOFOLLOW`.
+//! `.NAME.atomic-write-<16 random hex>.tmp`, created with `O_EXCL|O_NOFOLLOW`
+//! ([`Options::unnamed_temp`] chooses it on Linux too).
+//!
+//! Sandboxes: a system call newer than the oldest kernel Rust supports (Linux
+//! 3.2) that a seccomp profile answers `ENOSYS` or `EPERM` is taken as not
+//! there, as std does for `statx` and `copy_file_range`, and the older way is
+//! used (`l*xattr` for `listxattrat`/`getxattrat`, a named temp for
+//! `O_TMPFILE`, `link` for `renameat2`, `/dev/urandom` for `getrandom`, an
+//! `fsync` per file for `syncfs`/`sync_file_range`). Such an answer is the
+//! process's and is remembered; a filesystem's answer is asked on each call.
 //!
 //! [`AtomicFile::commit`] then runs, in this order:
 //!
@@ -60,7 +69,10 @@
 //!    anything, and those that would not are skipped: rewriting one's own file
 //!    with a mode inside the umask needs neither;
 //! 4. `fsync` of the temp (`F_FULLFSYNC` on Apple platforms);
-//! 5. on Linux, `linkat` of the unnamed temp to a hidden random name;
+//! 5. on Linux, `linkat` of the unnamed temp to a hidden random name (where
+//!    the process may not link it — its credentials changed since `create()`,
+//!    or a sandbox forbids it — its data is copied into a named temp, which
+//!    then gets steps 1–4);
 //! 6. `renameat` over the target — or, with [`Options::no_clobber`], a link or
 //!    `renameat2(RENAME_NOREPLACE)` that fails if the target exists;
 //! 7. `fsync` of the directory, so the rename itself survives power loss.

@@ -5,6 +5,18 @@
 //! `flock` on its temp while it has a name (see [`crate::sys::lock`]), and the
 //! kernel releases it when the writer exits or dies. A temp we can lock has
 //! no writer.
+//!
+//! The same holds for the hidden name a backup goes through (a hard link of
+//! the target, renamed over the backup's name an instant later; see
+//! [`crate::backup`]): before making it, the writer takes a shared `flock` on
+//! the target's inode, which the hidden link shares, and keeps it until the
+//! rename. The sweep's exclusive lock then fails, whatever the link's mtime
+//! (it is the old file's, possibly years old) and whatever the minimum age.
+//! Where the writer cannot take that lock (the target unreadable to it, or
+//! locked exclusively by someone else, whose lock then holds the sweep off),
+//! a sweep that removes the link anyway costs nothing: the writer makes it
+//! again. A killed writer's link (its lock gone) is removed; the target keeps
+//! its other name.
 
 use std::ffi::OsString;
 use std::io;

@@ -193,12 +193,19 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
         Err(e) if unlinkable(&e) => e,
         Err(e) => return Err(e),
     };
-    // A sandbox's answer holds for every file: not asked again. (`ENOENT`
-    // depends on this file's credentials, and is asked each time.)
-    if unavailable(&first) {
-        NO_EMPTY_PATH_LINK.set();
+    match link_proc(file, dir, &to) {
+        Ok(()) => {
+            // A sandbox's answer (the same link through /proc was allowed)
+            // holds for every file: not asked again. (`ENOENT` depends on
+            // this file's credentials, and is asked each time.)
+            if unavailable(&first) {
+                NO_EMPTY_PATH_LINK.set();
+            }
+            Ok(())
+        }
+        Err(e) if unlinkable(&e) => Err(first),
+        Err(e) => Err(e),
     }
-    link_proc(file, dir, &to).map_err(|e| if unlinkable(&e) { first } else { e })
 }
 
 /// `linkat(AT_EMPTY_PATH)` answered `ENOSYS` or `EPERM`: a sandbox forbids it.

@@ -376,6 +376,18 @@ pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     }
 }
 
+/// `flock(LOCK_SH|LOCK_NB)`: `Ok(false)` if someone holds an exclusive lock.
+/// The mark a writer puts on the target's inode while a hidden backup link of
+/// it exists (see [`crate::backup`]): a sweep's exclusive lock then fails.
+pub(crate) fn try_lock_shared(file: &File) -> io::Result<bool> {
+    // SAFETY: `file` is an open fd; flock takes no pointer.
+    match cvt_r(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens `name` in `dir` to lock it, never following a symlink, never
 /// blocking (a FIFO), never becoming a controlling terminal.
 pub(crate) fn open_nofollow_at(dir: &File, name: &OsStr) -> io::Result<File> {

@@ -36,6 +36,30 @@ both_paths! {
         assert_only(d.path(), &["app.conf", "app.conf.bak", "app.conf~"]);
     }
 
+    /// The backup's name already a hard link of the target (`ln f f~`, also
+    /// a crash state between a backup and its commit): the rename of the
+    /// hidden link over it does nothing, and the hidden link must not stay.
+    /// (Issue 15, item 3.)
+    fn backup_over_a_link_of_the_target(named: bool) {
+        let d = scratch();
+        let p = d.path().join("f");
+        let b = d.path().join("f~");
+        fs::write(&p, b"v1").unwrap();
+        fs::hard_link(&p, &b).unwrap();
+        opts(named).backup("~").write_bytes(&p, b"v2").unwrap();
+        assert_eq!(read(&p), b"v2");
+        assert_eq!(read(&b), b"v1");
+        assert_eq!(fs::metadata(&b).unwrap().nlink(), 1);
+        assert_only(d.path(), &["f", "f~"]);
+        // The CLI too.
+        fs::hard_link(&p, d.path().join("g")).unwrap();
+        fs::rename(d.path().join("g"), &b).unwrap();
+        let out = cli_input(cli(named).arg("--backup=~").arg(&p), b"v3");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!((read(&p), read(&b)), (b"v3".to_vec(), b"v2".to_vec()));
+        assert_only(d.path(), &["f", "f~"]);
+    }
+
     /// No target, no backup; `no_clobber` never replaces, so never backs up;
     /// `append` backs up the content it started from.
     fn backup_only_of_a_replaced_file(named: bool) {

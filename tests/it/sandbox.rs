@@ -552,3 +552,58 @@ fn credentials_changed_before_commit_child() {
     assert_eq!(names(&d), ["excl", "existing", "plain"]);
     println!("{CHILD_OK}");
 }
+
+/// A sandbox's answer is the process's, remembered: under a filter answering
+/// `listxattrat` `EPERM`, three writes ask it once (strace: `syscall_0x1d1`,
+/// as strace 6.1 does not know the name), then go straight to `llistxattr`.
+#[test]
+#[ignore = "needs strace"]
+fn xattrat_answer_remembered() {
+    require("strace");
+    let d = scratch();
+    let log = d.path().join("strace.log");
+    let mut c = Command::new("strace");
+    c.args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "xattrat_answer_remembered_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("AW_CHILD", "1");
+    deny(
+        &mut c,
+        &[
+            Deny::call(SYS_LISTXATTRAT, libc::EPERM),
+            Deny::call(SYS_GETXATTRAT, libc::EPERM),
+        ],
+    );
+    assert_child_ok(&run(&mut c));
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let count = |call: &str| trace.lines().filter(|l| l.contains(call)).count();
+    assert_eq!(
+        count("syscall_0x1d1("),
+        1,
+        "listxattrat asked again:\n{trace}"
+    );
+    assert_eq!(count("llistxattr("), 3, "{trace}");
+}
+
+#[test]
+#[ignore = "child process of xattrat_answer_remembered"]
+fn xattrat_answer_remembered_child() {
+    if !is_child() {
+        return;
+    }
+    let d = scratch();
+    for i in 0..3 {
+        let p = d.path().join(format!("f{i}"));
+        target_with_attrs(&p, b"old\n");
+        atomic_write::write_bytes(&p, b"new\n").unwrap();
+        assert_attrs_kept(&p, "a write after listxattrat said EPERM");
+    }
+    println!("{CHILD_OK}");
+}
