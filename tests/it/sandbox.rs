@@ -567,7 +567,7 @@ fn xattrat_answer_remembered() {
         .arg(&log)
         .arg(std::env::current_exe().unwrap())
         .args([
-            "xattrat_answer_remembered_child",
+            "sandbox::xattrat_answer_remembered_child",
             "--exact",
             "--ignored",
             "--nocapture",
