@@ -2,12 +2,18 @@
 //! attributes — its POSIX access ACL, its security labels, `trusted.*` and
 //! `user.*` — so that the new file is the same file to the system.
 //!
-//! They are read from the target when the write starts (relative to its
-//! directory, without following a symlink swapped in since), and given to the
-//! temp at commit after the owner and before the mode and the data sync, so the
-//! inode is complete before it becomes visible: after a crash the target is the
-//! old file with its attributes or the new content with them, never new
-//! content without its ACL.
+//! They come from the very inode whose owner and mode the write keeps: when
+//! the write starts, the target is opened once (`O_PATH|O_NOFOLLOW`, see
+//! [`crate::sys::open_source_at`]), that descriptor is `fstat`ed for owner and
+//! mode and its attribute names are listed; at commit each value is read
+//! through it and given to the temp, one at a time (memory does not grow with
+//! the attributes' total size). That is after the owner and before the mode
+//! and the data sync, so the inode is complete before it becomes visible:
+//! after a crash the target is the old file with its attributes or the new
+//! content with them, never new content without its ACL. The access ACL comes
+//! first (set, or, where the old file had none, the one the directory's
+//! default ACL gave the temp removed), then security labels, then the rest:
+//! attribute space that is nearly full is never needed twice.
 //!
 //! Kept, where the process may set them: `system.posix_acl_access`, `user.*`,
 //! `trusted.*` (root only: unprivileged processes do not even see them), and
@@ -29,8 +35,16 @@
 //! An access ACL that the directory's default ACL gave the temp is removed when
 //! the old file had none (permissions must not appear from nowhere). A new
 //! file gets nothing of this: exactly what `>` would give it.
+//!
+//! A list of names longer than the kernel hands out (64 KiB, `E2BIG`: some
+//! thousands of `user.*` names on xfs) never fails the write (`>` works on
+//! such a file): what can be read by name is kept — the access ACL and the
+//! labels `security.selinux`, `security.SMACK64`, `security.SMACK64EXEC`,
+//! `security.SMACK64TRANSMUTE`, `security.SMACK64MMAP`, `security.apparmor` —
+//! so nothing widens; the `user.*` and `trusted.*` attributes (and other
+//! `security.*` names), which cannot be listed, are dropped.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -41,66 +55,115 @@ use crate::sys;
 /// The POSIX access ACL's attribute name.
 const ACL: &CStr = c"system.posix_acl_access";
 
+/// What is kept of a file whose name list is too long to read (`E2BIG`):
+/// the names that can be asked for without listing, the ACL and labels first.
+const BY_NAME: &[&CStr] = &[
+    ACL,
+    c"security.selinux",
+    c"security.SMACK64",
+    c"security.SMACK64EXEC",
+    c"security.SMACK64TRANSMUTE",
+    c"security.SMACK64MMAP",
+    c"security.apparmor",
+];
+
 /// Room for a list and a value without a second call in the common case.
 const FIRST_TRY: usize = 1024;
 
 /// The extended attributes of an existing target that its replacement gets.
 #[derive(Debug, Default)]
 pub(crate) struct Xattrs {
-    /// Name and value of each attribute to set, in the order listed.
-    kept: Vec<(CString, Vec<u8>)>,
-    /// Whether the old file has an access ACL (among `kept`).
+    /// The old file, open to read each value at commit (and whether through
+    /// `/proc/self/fd`, see [`sys::open_source_at`]); `None` if there is
+    /// nothing to keep.
+    src: Option<(File, bool)>,
+    /// The names to copy: the ACL first, then `security.*`, then the others.
+    names: Vec<CString>,
+    /// Whether the old file has an access ACL (among `names`).
     acl: bool,
 }
 
 impl Xattrs {
-    /// Reads the attributes of `name` in `dir` that a replacement keeps. A
-    /// symlink at `name` is not followed: it was resolved before, and one
-    /// swapped in since has no attributes of ours to give.
-    pub(crate) fn read(dir: &File, name: &OsStr, target: &Path) -> io::Result<Xattrs> {
+    /// Lists the attributes of the file `src` is open on (see
+    /// [`sys::open_source_at`]) that a replacement keeps; their values are
+    /// read at [`apply`](Self::apply), through `src`.
+    pub(crate) fn read(src: File, by_proc: bool, target: &Path) -> io::Result<Xattrs> {
         let what = || format!("failed to read extended attributes of {target:?}");
-        let names = match read_grow(|buf| sys::list_xattrs_at(dir, name, buf)) {
-            Ok(names) => names,
-            // The filesystem has no attributes, or the target went away (the
-            // rename will then create it): nothing to keep.
-            Err(e) if is_unsupported(&e) || e.raw_os_error() == Some(libc::ENOENT) => {
-                return Ok(Xattrs::default())
+        let mut names: Vec<CString> = match read_grow(|buf| sys::list_xattrs_of(&src, by_proc, buf))
+        {
+            Ok(list) => list
+                .split(|&b| b == 0)
+                .filter(|n| kept(n))
+                .map(|n| CString::new(n).expect("split at NUL"))
+                .collect(),
+            // The filesystem has no attributes: nothing to keep.
+            Err(e) if is_unsupported(&e) => return Ok(Xattrs::default()),
+            // More names than can be listed: keep what can be asked for by
+            // name (the ACL and labels, so nothing widens).
+            Err(e) if e.raw_os_error() == Some(libc::E2BIG) => {
+                let mut found = Vec::new();
+                for &attr in BY_NAME {
+                    match sys::get_xattr_of(&src, by_proc, attr, &mut []) {
+                        Ok(_) => found.push(attr.to_owned()),
+                        Err(e) if skippable(&e) || is_unsupported(&e) => {}
+                        Err(e) => return Err(e).context(what),
+                    }
+                }
+                found
             }
             Err(e) => return Err(e).context(what),
         };
-        let mut xattrs = Xattrs::default();
-        for attr in names.split(|&b| b == 0).filter(|n| kept(n)) {
-            let attr = CString::new(attr).expect("split at NUL");
-            let value = match read_grow(|buf| sys::get_xattr_at(dir, name, &attr, buf)) {
-                Ok(v) => v,
+        if names.is_empty() {
+            return Ok(Xattrs::default());
+        }
+        names.sort_by_key(|n| rank(n));
+        let acl = names.first().is_some_and(|n| n.as_c_str() == ACL);
+        Ok(Xattrs {
+            src: Some((src, by_proc)),
+            names,
+            acl,
+        })
+    }
+
+    /// Gives the temp these attributes, read one at a time from the old file,
+    /// and first removes an access ACL that the directory's default ACL gave
+    /// it where the old file had none. Returns whether the temp's permission
+    /// bits may have changed (setting or removing an ACL rewrites the group
+    /// bits), so the mode must be set again.
+    pub(crate) fn apply(&self, temp: &File, target: &Path) -> io::Result<bool> {
+        let mut bits_changed = self.acl;
+        if !self.acl {
+            // No ACL to set: make sure the temp did not get one from the
+            // directory's default ACL (one `fgetxattr`, `ENODATA` as a rule),
+            // before anything else takes attribute space.
+            let inherited = sys::has_xattr(temp, ACL).context(|| {
+                format!("failed to read the access ACL of the temporary file for {target:?}")
+            })?;
+            if inherited {
+                sys::remove_xattr(temp, ACL).context(|| {
+                    format!(
+                        "failed to remove the access ACL that the temporary file for {target:?} inherited from its directory"
+                    )
+                })?;
+                bits_changed = true;
+            }
+        }
+        let Some((src, by_proc)) = &self.src else {
+            return Ok(bits_changed);
+        };
+        let mut buf = Vec::new();
+        for attr in &self.names {
+            let value = match get_into(src, *by_proc, attr, &mut buf) {
+                Ok(Some(v)) => v,
                 // Removed since listed, or not readable by this process
                 // (`user.*` of a file it may not read): not ours to keep.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENODATA) | Some(libc::EACCES) | Some(libc::EPERM)
-                    ) =>
-                {
-                    continue
-                }
+                Ok(None) => continue,
                 Err(e) => {
                     return Err(e).context(|| {
                         format!("failed to read extended attribute {attr:?} of {target:?}")
                     })
                 }
             };
-            xattrs.acl |= attr.as_c_str() == ACL;
-            xattrs.kept.push((attr, value));
-        }
-        Ok(xattrs)
-    }
-
-    /// Gives the temp these attributes, and removes an access ACL that the
-    /// directory's default ACL gave it where the old file had none. Returns
-    /// whether the temp's permission bits may have changed (setting or
-    /// removing an ACL rewrites the group bits), so the mode must be set again.
-    pub(crate) fn apply(&self, temp: &File, target: &Path) -> io::Result<bool> {
-        for (attr, value) in &self.kept {
             match sys::set_xattr(temp, attr, value) {
                 Ok(()) => {}
                 // Not permitted to this process (unprivileged `trusted.*`,
@@ -115,23 +178,106 @@ impl Xattrs {
                 }
             }
         }
-        if self.acl {
-            return Ok(true);
-        }
-        // No ACL to set: make sure the temp did not get one from the
-        // directory's default ACL (one `fgetxattr`, `ENODATA` as a rule).
-        let inherited = sys::has_xattr(temp, ACL).context(|| {
-            format!("failed to read the access ACL of the temporary file for {target:?}")
-        })?;
-        if !inherited {
+        Ok(bits_changed)
+    }
+}
+
+/// Whether the attributes of the file `target` is open on are those a
+/// replacement would have: with `kept`, the target's own (the write keeps
+/// them all but `security.capability`, which it drops); without, those the
+/// new file `temp` got from the kernel (a default ACL, a label), compared
+/// name by name and value by value, one at a time. A list that cannot be
+/// read whole (`E2BIG`) is a difference.
+pub(crate) fn same_as_written(target: &File, temp: &File, kept: bool) -> io::Result<bool> {
+    let Some(theirs) = names_of(target)? else {
+        return Ok(false);
+    };
+    if kept {
+        return Ok(!theirs
+            .iter()
+            .any(|n| n.as_bytes() == b"security.capability"));
+    }
+    let Some(ours) = names_of(temp)? else {
+        return Ok(false);
+    };
+    if theirs != ours {
+        return Ok(false);
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for attr in &theirs {
+        let x = get_into(target, false, attr, &mut a)?;
+        let y = get_into(temp, false, attr, &mut b)?;
+        if x != y {
             return Ok(false);
         }
-        sys::remove_xattr(temp, ACL).context(|| {
-            format!(
-                "failed to remove the access ACL that the temporary file for {target:?} inherited from its directory"
-            )
-        })?;
-        Ok(true)
+    }
+    Ok(true)
+}
+
+/// All attribute names of `file`, sorted; `None` if too many to list.
+fn names_of(file: &File) -> io::Result<Option<Vec<CString>>> {
+    let list = match read_grow(|buf| sys::list_xattrs_of(file, false, buf)) {
+        Ok(list) => list,
+        Err(e) if is_unsupported(&e) => return Ok(Some(Vec::new())),
+        Err(e) if e.raw_os_error() == Some(libc::E2BIG) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut names: Vec<CString> = list
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| CString::new(n).expect("split at NUL"))
+        .collect();
+    names.sort();
+    Ok(Some(names))
+}
+
+/// The value of `attr` of `src` into `buf` (reused from call to call, so
+/// it grows to the largest value, never to their sum); `None` if it is gone or
+/// not readable by this process.
+fn get_into<'a>(
+    src: &File,
+    by_proc: bool,
+    attr: &CStr,
+    buf: &'a mut Vec<u8>,
+) -> io::Result<Option<&'a [u8]>> {
+    if buf.is_empty() {
+        buf.resize(FIRST_TRY, 0);
+    }
+    loop {
+        match sys::get_xattr_of(src, by_proc, attr, buf) {
+            Ok(n) => return Ok(Some(&buf[..n])),
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => {
+                let need = match sys::get_xattr_of(src, by_proc, attr, &mut []) {
+                    Ok(n) => n,
+                    Err(e) if skippable(&e) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                buf.resize(need.max(buf.len() * 2), 0);
+            }
+            Err(e) if skippable(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// An attribute removed since listed (`ENODATA`), or not readable by this
+/// process (`EACCES`, `EPERM`).
+fn skippable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENODATA) | Some(libc::EACCES) | Some(libc::EPERM)
+    )
+}
+
+/// The order attributes are given in: the ACL, labels, the rest.
+fn rank(name: &CStr) -> u8 {
+    let b = name.to_bytes();
+    if name == ACL {
+        0
+    } else if b.starts_with(b"security.") {
+        1
+    } else {
+        2
     }
 }
 

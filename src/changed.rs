@@ -1,9 +1,10 @@
 //! Whether a commit would change anything: the temp compared with the current
 //! target, for [`AtomicFile::commit_if_changed`](crate::AtomicFile::commit_if_changed).
 //!
-//! Streamed, in constant memory: sizes and attributes first (one `fstat`
+//! Streamed, in constant memory: sizes, owner and mode first (one `fstat`
 //! each), then both files read side by side a block at a time, stopping at the
-//! first difference. The target compared is the very entry the commit would
+//! first difference, then the extended attributes (those the write would
+//! keep, drop or add; see [`crate::attrs::same_as_written`]). The target compared is the very entry the commit would
 //! replace: opened relative to the directory descriptor with `O_NOFOLLOW`
 //! (a symlink there, with `follow_symlinks(false)`, counts as a change), and
 //! after the compare the name must still point at the inode that was read.
@@ -24,6 +25,9 @@ pub(crate) struct Want {
     pub(crate) mode: Option<u32>,
     /// `(uid, gid)` the result would have, if it is not the target's own.
     pub(crate) owner: Option<(u32, u32)>,
+    /// Whether the write keeps the target's extended attributes (else the
+    /// result has those the kernel gave the temp: a default ACL, a label).
+    pub(crate) xattrs_kept: bool,
 }
 
 /// `Ok(true)` if `name` in `dir` is a regular file with exactly the content of
@@ -58,6 +62,11 @@ pub(crate) fn unchanged(dir: &File, name: &OsStr, temp: &File, want: &Want) -> i
         return Ok(false);
     }
     if !same_bytes(&target, temp, t.size)? {
+        return Ok(false);
+    }
+    // The attributes too: a write that would drop or add an ACL or an
+    // attribute changes the file.
+    if !crate::attrs::same_as_written(&target, temp, want.xattrs_kept)? {
         return Ok(false);
     }
     // The name still leads to the inode we read: what we compared with is

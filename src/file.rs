@@ -201,6 +201,39 @@ impl AtomicFile {
             }));
         }
 
+        // Owner, mode and extended attributes all from one inode: the target
+        // opened once, that descriptor `fstat`ed and its attributes listed
+        // (two lookups by name would let a directory writer swap the file
+        // between them and have its ACL kept with our owner and mode).
+        let (existing, xattrs) = match existing {
+            Some(m) if opts.preserve_xattrs => {
+                let what = || {
+                    format!(
+                        "failed to read extended attributes of {}",
+                        target.display_quoted()
+                    )
+                };
+                match sys::open_source_at(&dir, &name) {
+                    Ok((src, by_proc)) => {
+                        let now = sys::fstat(&src).context(what)?;
+                        if now.kind == sys::FileKind::Regular {
+                            (Some(now), Some(Xattrs::read(src, by_proc, &target)?))
+                        } else {
+                            // Swapped for something else since: it has no
+                            // attributes of ours to give.
+                            (Some(m), Some(Xattrs::default()))
+                        }
+                    }
+                    // Gone since (the rename will create it): nothing to keep.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                        (Some(m), Some(Xattrs::default()))
+                    }
+                    Err(e) => return Err(error::context(e, what)),
+                }
+            }
+            other => (other, None),
+        };
+
         // The temp is never more permissive than the result while data is
         // being written; the final bits, which may add setuid, come at commit.
         let mode = opts.mode.or(existing.map(|m| m.mode));
@@ -210,10 +243,6 @@ impl AtomicFile {
         let owner = existing
             .filter(|_| opts.preserve_owner)
             .map(|m| (m.uid, m.gid));
-        let xattrs = match existing {
-            Some(_) if opts.preserve_xattrs => Some(Xattrs::read(&dir, &name, &target)?),
-            _ => None,
-        };
 
         let name_for_backup = name.clone();
         // A named temp, which others could open by its name, is owner-only
@@ -483,6 +512,7 @@ impl AtomicFile {
                 Some(self.mode.unwrap_or(now.mode))
             },
             owner: self.owner.is_none().then_some((now.uid, now.gid)),
+            xattrs_kept: self.xattrs.is_some(),
         };
         changed::unchanged(&self.dir, &self.name, &self.temp.file, &want).context(|| {
             format!(

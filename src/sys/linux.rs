@@ -8,7 +8,6 @@ use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 
 use super::unix::{self, cstr, cvt_r, Protection, Temp};
 
@@ -550,52 +549,6 @@ pub(crate) fn list_dir(dir: &File, _path: &std::path::Path) -> io::Result<Vec<Os
     }
 }
 
-/// `listxattrat`/`getxattrat` (Linux 6.13): the same number on every
-/// architecture that uses the common syscall table for new calls; `None`
-/// elsewhere (the `/proc/self/fd` path is taken).
-const XATTRAT: Option<(libc::c_long, libc::c_long)> = if cfg!(any(
-    all(target_arch = "x86_64", target_pointer_width = "64"),
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "loongarch64",
-    target_arch = "powerpc64",
-    target_arch = "s390x"
-)) {
-    Some((464, 465))
-} else {
-    None
-};
-
-/// Set once `listxattrat` or `getxattrat` said `ENOSYS` (a kernel before
-/// 6.13) or `EPERM` (a sandbox that does not know them; neither call says
-/// `EPERM` for a file, so it means the call itself is refused).
-static NO_XATTRAT: Missing = Missing::new();
-
-/// The `*xattrat` syscall numbers `(get, list)`, unless the kernel lacks them.
-fn xattrat() -> Option<(libc::c_long, libc::c_long)> {
-    XATTRAT.filter(|_| !NO_XATTRAT.get())
-}
-
-/// Whether `r` says the syscall is not there; remembers it.
-fn lacks_xattrat(r: &io::Result<usize>) -> bool {
-    let lacks = matches!(r, Err(e) if unavailable(e));
-    if lacks {
-        NO_XATTRAT.set();
-    }
-    lacks
-}
-
-/// `/proc/self/fd/DIR/NAME`: `name` inside `dir`, for the `l*xattr` calls,
-/// which then do not follow a symlink at `name` (nor rebuild a path).
-fn proc_path(dir: &File, name: &OsStr) -> io::Result<CString> {
-    let mut p = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
-    p.extend_from_slice(name.as_bytes());
-    CString::new(p)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file name contains a NUL byte"))
-}
-
 /// Retries a syscall returning `ssize_t` while it fails with `EINTR`.
 fn cvt_size(mut f: impl FnMut() -> libc::c_long) -> io::Result<usize> {
     loop {
@@ -610,125 +563,76 @@ fn cvt_size(mut f: impl FnMut() -> libc::c_long) -> io::Result<usize> {
     }
 }
 
-/// The names of the extended attributes of `name` in `dir` (a symlink there is
-/// not followed), NUL-separated, into `buf`; `ERANGE` if `buf` is too small,
-/// and with an empty `buf` the size needed. `listxattrat` where the kernel has
-/// it, else `llistxattr` through `/proc/self/fd`.
-pub(crate) fn list_xattrs_at(dir: &File, name: &OsStr, buf: &mut [u8]) -> io::Result<usize> {
+/// Opens `name` in `dir` as the one source of a replacement's owner, mode and
+/// extended attributes, so that all of them come from one inode (a lookup
+/// per attribute by name would let a directory writer swap the file between
+/// them): `O_PATH|O_NOFOLLOW` (a symlink there opens as itself), needing no
+/// permission on the file and never opening a device. Where `/proc/self/fd`
+/// is missing (attributes of an `O_PATH` descriptor are read through it),
+/// `name` is opened for reading instead, which needs read permission. The
+/// `bool` says which (`true`: `O_PATH`, to be passed as `by_proc` below).
+pub(crate) fn open_source_at(dir: &File, name: &OsStr) -> io::Result<(File, bool)> {
+    if !std::path::Path::new("/proc/self/fd").is_dir() {
+        return unix::open_read_nofollow_at(dir, name).map(|f| (f, false));
+    }
     let c = cstr(name)?;
-    if let Some((_, list)) = xattrat() {
-        // SAFETY: `dir` is an open fd, `c` a valid C string, and `buf` is
-        // writable for `buf.len()` bytes (a null pointer with length 0 asks for the size).
-        let r = cvt_size(|| unsafe {
-            libc::syscall(
-                list,
-                dir.as_raw_fd(),
-                c.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        });
-        if !lacks_xattrat(&r) {
-            return r;
-        }
+    let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: `dir` is an open fd and `c` a valid C string.
+    let fd = cvt_r(|| unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) })?;
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok((unsafe { File::from_raw_fd(fd) }, true))
+}
+
+/// `/proc/self/fd/N` of `file`, for the `*xattr` calls that follow it to the
+/// very inode `file` is open on (an `O_PATH` descriptor, which the `f*xattr`
+/// calls refuse with `EBADF`).
+fn fd_path(file: &File) -> CString {
+    CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("no NUL in a number")
+}
+
+/// The names of the extended attributes of the file `file` is open on,
+/// NUL-separated, into `buf`; `ERANGE` if `buf` is too small, with an empty
+/// `buf` the size needed, `E2BIG` if the list is longer than the kernel hands
+/// out (64 KiB). `by_proc`: `file` is an `O_PATH` descriptor (see
+/// [`open_source_at`]), reached through `/proc/self/fd`; else `flistxattr`.
+pub(crate) fn list_xattrs_of(file: &File, by_proc: bool, buf: &mut [u8]) -> io::Result<usize> {
+    if !by_proc {
+        // SAFETY: `file` is an open fd; `buf` is writable for `buf.len()` bytes.
+        return cvt_size(|| unsafe {
+            libc::flistxattr(file.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+        } as _);
     }
-    let p = proc_path(dir, name)?;
+    let p = fd_path(file);
     // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
-    let r = cvt_size(
-        || unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _,
-    );
-    if !no_proc(&r) {
-        return r;
-    }
-    match open_for_xattrs(dir, name) {
-        // A symlink swapped in: none of its attributes are ours to keep.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(0),
-        Err(e) => Err(e),
-        // SAFETY: `f` is an open fd; `buf` is writable for `buf.len()` bytes.
-        Ok(f) => cvt_size(|| unsafe {
-            libc::flistxattr(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
-        } as _),
-    }
+    cvt_size(|| unsafe { libc::listxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
 }
 
-/// Whether `r`, from an `l*xattr` call through `/proc/self/fd`, failed because
-/// there is no `/proc` (a sandbox or a chroot without it), not no file.
-fn no_proc(r: &io::Result<usize>) -> bool {
-    matches!(r, Err(e) if e.raw_os_error() == Some(libc::ENOENT))
-        && !std::path::Path::new("/proc/self/fd").is_dir()
-}
-
-/// Where neither `*xattrat` nor `/proc` is there: `name` in `dir` opened for
-/// reading (never following a symlink: `ELOOP`, never blocking on a FIFO,
-/// never becoming a controlling terminal), for `flistxattr`/`fgetxattr`.
-/// Needs read permission: without it, `EACCES`, and the write fails rather
-/// than drop an ACL it could not read.
-fn open_for_xattrs(dir: &File, name: &OsStr) -> io::Result<File> {
-    unix::open_read_nofollow_at(dir, name)
-}
-
-/// The `xattr_args` of `getxattrat(2)`.
-#[repr(C, align(8))]
-struct XattrArgs {
-    value: u64,
-    size: u32,
-    flags: u32,
-}
-
-/// The value of the extended attribute `attr` of `name` in `dir` (a symlink
-/// there is not followed) into `buf`; `ERANGE` if `buf` is too small, and with
-/// an empty `buf` the size needed.
-pub(crate) fn get_xattr_at(
-    dir: &File,
-    name: &OsStr,
+/// The value of the extended attribute `attr` of the file `file` is open on
+/// into `buf`; `ERANGE` if `buf` is too small, and with an empty `buf` the
+/// size needed. `by_proc` as for [`list_xattrs_of`].
+pub(crate) fn get_xattr_of(
+    file: &File,
+    by_proc: bool,
     attr: &CStr,
     buf: &mut [u8],
 ) -> io::Result<usize> {
-    let c = cstr(name)?;
-    if let Some((get, _)) = xattrat() {
-        let mut args = XattrArgs {
-            value: buf.as_mut_ptr() as u64,
-            size: u32::try_from(buf.len()).unwrap_or(u32::MAX),
-            flags: 0,
-        };
-        // SAFETY: `dir` is an open fd, `c` and `attr` valid C strings, `args`
-        // a valid `xattr_args` of the size passed, whose `value` points to
-        // `buf`, writable for `size` bytes.
-        let r = cvt_size(|| unsafe {
-            libc::syscall(
-                get,
-                dir.as_raw_fd(),
-                c.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+    if !by_proc {
+        // SAFETY: `file` is an open fd, `attr` a valid C string; `buf` is
+        // writable for `buf.len()` bytes.
+        return cvt_size(|| unsafe {
+            libc::fgetxattr(
+                file.as_raw_fd(),
                 attr.as_ptr(),
-                &mut args as *mut XattrArgs,
-                std::mem::size_of::<XattrArgs>(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
             )
-        });
-        if !lacks_xattrat(&r) {
-            return r;
-        }
+        } as _);
     }
-    let p = proc_path(dir, name)?;
+    let p = fd_path(file);
     // SAFETY: `p` and `attr` are valid C strings; `buf` is writable for `buf.len()` bytes.
-    let r = cvt_size(|| unsafe {
-        libc::lgetxattr(
-            p.as_ptr(),
-            attr.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    } as _);
-    if !no_proc(&r) {
-        return r;
-    }
-    let f = open_for_xattrs(dir, name)?;
-    // SAFETY: `f` is an open fd, `attr` a valid C string; `buf` is writable
-    // for `buf.len()` bytes.
     cvt_size(|| unsafe {
-        libc::fgetxattr(
-            f.as_raw_fd(),
+        libc::getxattr(
+            p.as_ptr(),
             attr.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),

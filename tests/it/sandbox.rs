@@ -262,11 +262,11 @@ fn xattrat_denied() {
     }
 }
 
-/// The same without /proc (root mounts over it): the attributes are read
-/// through a descriptor.
+/// As [`xattrat_denied`], without `/proc` too (as root, to mount over it):
+/// the attributes are read through a descriptor, never dropped.
 #[test]
-#[ignore = "needs root"]
-fn xattrat_denied_without_proc() {
+#[ignore = "needs root: mounts over /proc in a mount namespace"]
+fn xattrat_denied_no_proc() {
     require_root();
     NO_PROC.set(true);
     for e in ERRNOS {
@@ -284,7 +284,8 @@ fn xattrat_denied_without_proc() {
 /// `renameat2` (3.15): `-n` on the named path falls back to `link`.
 #[test]
 fn renameat2_denied() {
-    for e in ERRNOS {
+    // EINVAL and EOPNOTSUPP: how a filesystem without the flag answers.
+    for e in [libc::EPERM, libc::ENOSYS, libc::EINVAL, libc::EOPNOTSUPP] {
         cli_ops_under(
             &format!("renameat2 ({e})"),
             &[Deny::call(libc::SYS_renameat2, e)],
@@ -296,7 +297,14 @@ fn renameat2_denied() {
 #[test]
 fn o_tmpfile_denied() {
     let flag = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
-    for e in ERRNOS {
+    // EOPNOTSUPP: a filesystem without it; EISDIR, EINVAL: a kernel before 3.11.
+    for e in [
+        libc::EPERM,
+        libc::ENOSYS,
+        libc::EOPNOTSUPP,
+        libc::EISDIR,
+        libc::EINVAL,
+    ] {
         cli_ops_under(
             &format!("O_TMPFILE ({e})"),
             &[Deny::with_flag(libc::SYS_openat, 2, flag, e)],
@@ -604,6 +612,96 @@ fn xattrat_answer_remembered_child() {
         target_with_attrs(&p, b"old\n");
         atomic_write::write_bytes(&p, b"new\n").unwrap();
         assert_attrs_kept(&p, "a write after listxattrat said EPERM");
+    }
+    println!("{CHILD_OK}");
+}
+
+/// What is remembered and what is not: the process's answers (`ENOSYS`,
+/// `EPERM` for `O_TMPFILE`) are asked once; a filesystem's (`EINVAL` for
+/// `RENAME_NOREPLACE`, `EOPNOTSUPP` for `O_TMPFILE`) on every call, as another
+/// filesystem may answer otherwise. Counted with strace over three writes of
+/// each kind in one process.
+#[test]
+#[ignore = "needs strace"]
+fn which_answers_are_remembered() {
+    require("strace");
+    let tmpfile = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
+    let cases = [
+        (
+            Deny::call(libc::SYS_renameat2, libc::ENOSYS),
+            "renameat2(",
+            1,
+        ),
+        (
+            Deny::call(libc::SYS_renameat2, libc::EINVAL),
+            "renameat2(",
+            3,
+        ),
+        (
+            Deny::call(libc::SYS_renameat2, libc::EOPNOTSUPP),
+            "renameat2(",
+            3,
+        ),
+        (
+            Deny::with_flag(libc::SYS_openat, 2, tmpfile, libc::EPERM),
+            "O_TMPFILE",
+            1,
+        ),
+        (
+            Deny::with_flag(libc::SYS_openat, 2, tmpfile, libc::ENOSYS),
+            "O_TMPFILE",
+            1,
+        ),
+        (
+            Deny::with_flag(libc::SYS_openat, 2, tmpfile, libc::EOPNOTSUPP),
+            "O_TMPFILE",
+            3,
+        ),
+    ];
+    for (rule, call, want) in cases {
+        let d = scratch();
+        let log = d.path().join("strace.log");
+        let mut c = Command::new("strace");
+        c.args(["-f", "-qq", "-e", "trace=renameat2,openat", "-o"])
+            .arg(&log)
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "sandbox::three_writes_each_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("AW_CHILD", "1");
+        deny(&mut c, &[rule]);
+        assert_child_ok(&run(&mut c));
+        let trace = std::fs::read_to_string(&log).unwrap();
+        let n = trace.lines().filter(|l| l.contains(call)).count();
+        assert_eq!(
+            n, want,
+            "{rule:?}: {call} made {n} times, not {want}:\n{trace}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "child process of which_answers_are_remembered"]
+fn three_writes_each_child() {
+    if !is_child() {
+        return;
+    }
+    let d = scratch();
+    for i in 0..3 {
+        let n = d.path().join(format!("n{i}"));
+        atomic_write::Options::new()
+            .unnamed_temp(false)
+            .no_clobber(true)
+            .write_bytes(&n, b"new\n")
+            .unwrap();
+        assert_eq!(read(&n), b"new\n");
+        let t = d.path().join(format!("t{i}"));
+        atomic_write::write_bytes(&t, b"new\n").unwrap();
+        assert_eq!(read(&t), b"new\n");
     }
     println!("{CHILD_OK}");
 }
