@@ -21,7 +21,9 @@ step_start=$SECONDS
 lap() { echo "python: $1 done at $((SECONDS - step_start)) s"; }
 
 # file and nm (binutils) inspect the extension; strace is for tests/test_syscalls.py.
-apt-get install -y -qq file binutils strace >/dev/null
+for pkg in file:file nm:binutils strace:strace; do
+    command -v "${pkg%%:*}" >/dev/null || apt-get install -y -qq "${pkg#*:}" >/dev/null
+done
 scratch="$(mktemp -d /tmp/aw-python.XXXXXX)"
 trap 'rm -rf "$scratch"' EXIT
 # World-readable: tests/test_privileged.py runs the venv's Python as user 65534.

@@ -87,10 +87,27 @@ impl Xattrs {
     /// Lists the attributes of the file `src` is open on (see
     /// [`sys::open_source_at`]) that a replacement keeps; their values are
     /// read at [`apply`](Self::apply), through `src`.
-    pub(crate) fn read(src: File, by_proc: bool, target: &Path) -> io::Result<Xattrs> {
+    ///
+    /// Where `src` is read through `/proc/self/fd` (`by_proc`) and there is
+    /// no `/proc` (a sandbox, a chroot), `reopen` gives a descriptor open for
+    /// reading on the same inode (it must check that), used instead.
+    pub(crate) fn read(
+        mut src: File,
+        mut by_proc: bool,
+        target: &Path,
+        reopen: impl FnOnce() -> io::Result<File>,
+    ) -> io::Result<Xattrs> {
         let what = || format!("failed to read extended attributes of {target:?}");
-        let mut names: Vec<CString> = match read_grow(|buf| sys::list_xattrs_of(&src, by_proc, buf))
+        let mut listed = read_grow(|buf| sys::list_xattrs_of(&src, by_proc, buf));
+        if by_proc
+            && matches!(&listed, Err(e) if e.raw_os_error() == Some(libc::ENOENT))
+            && !Path::new("/proc/self/fd").is_dir()
         {
+            src = reopen().context(what)?;
+            by_proc = false;
+            listed = read_grow(|buf| sys::list_xattrs_of(&src, by_proc, buf));
+        }
+        let mut names: Vec<CString> = match listed {
             Ok(list) => list
                 .split(|&b| b == 0)
                 .filter(|n| kept(n))

@@ -186,7 +186,9 @@ fn copy(
         Err(e) => return Err(e),
     };
     let meta = sys::fstat(&src)?;
-    let xattrs = Xattrs::read(src.try_clone()?, false, target)?;
+    let xattrs = Xattrs::read(src.try_clone()?, false, target, || {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    })?;
     let mut temp = sys::create_named_temp(dir, name, 0o600)?;
     let tmp = temp.name.take().expect("a named temp has a name");
     let filled = (|| {

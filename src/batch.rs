@@ -158,6 +158,14 @@ pub fn commit_all_with<I: IntoIterator<Item = AtomicFile>>(
     // Named temps the link-based no-clobber fallback could not remove.
     let mut left: Vec<io::Error> = Vec::new();
     for k in 0..files.len() {
+        if files[k].appends_to_new() {
+            // It may find a target that an earlier file of the batch just
+            // created, and lock it: the earlier temps' own locks (on those
+            // targets now) are released first, or it would wait for us.
+            for f in &files[..k] {
+                f.release_temp_lock();
+            }
+        }
         match files[k].publish() {
             Ok(None) => {}
             Ok(Some(l)) => left.push(l),

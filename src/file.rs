@@ -76,10 +76,17 @@ pub struct AtomicFile {
     /// Whether `dir` can be synced; if not (a `0300` directory, opened
     /// `O_PATH`), the rename is made durable by a `syncfs` through the temp.
     dir_readable: bool,
-    /// With `append`: the target file (or, for a missing target, the
-    /// directory) under an exclusive `flock` until the rename, so appenders
-    /// of one target using this crate take turns.
+    /// With `append`: the existing target file under an exclusive `flock`
+    /// until the rename, so appenders of one target using this crate take
+    /// turns (see `append.rs`).
     lock: Option<Held>,
+    /// With `append` and a target missing at `create()`: the options, to
+    /// append to the file another appender may have created meanwhile (the
+    /// commit then creates it only if it is still missing).
+    append_new: Option<Box<Options>>,
+    /// [`sys::fork_count`] at `create()`: a fork since then shares the temp's
+    /// lock, which the commit must then release explicitly.
+    forks: u64,
     /// The temp's metadata read in `create()` for an existing target: reused
     /// at commit unless the descriptor was [`lent`](Self::lent) out since.
     temp_meta: Option<Meta>,
@@ -165,8 +172,10 @@ impl AtomicFile {
             if !opts.append || opts.no_clobber {
                 break (r, None);
             }
-            if let Some(lock) = append::lock_current(&r)? {
-                break (r, Some(lock));
+            match append::lock_current(&r, opts.lock_timeout)? {
+                append::Current::Held(lock) => break (r, Some(lock)),
+                append::Current::Unlocked => break (r, None),
+                append::Current::Changed => {}
             }
             tries += 1;
             if tries > MAX_APPEND_RETRIES {
@@ -217,7 +226,20 @@ impl AtomicFile {
                     Ok((src, by_proc)) => {
                         let now = sys::fstat(&src).context(what)?;
                         if now.kind == sys::FileKind::Regular {
-                            (Some(now), Some(Xattrs::read(src, by_proc, &target)?))
+                            // Without `/proc`: the file opened for reading,
+                            // which must be the inode just `fstat`ed.
+                            let reopen = || {
+                                let f = sys::open_read_nofollow_at(&dir, &name)?;
+                                let m = sys::fstat(&f)?;
+                                if (m.dev, m.ino) != (now.dev, now.ino) {
+                                    return Err(error::os(libc::EAGAIN, || {
+                                        "the file was replaced while it was read".to_string()
+                                    }));
+                                }
+                                Ok(f)
+                            };
+                            let xattrs = Xattrs::read(src, by_proc, &target, reopen)?;
+                            (Some(now), Some(xattrs))
                         } else {
                             // Swapped for something else since: it has no
                             // attributes of ours to give.
@@ -260,6 +282,9 @@ impl AtomicFile {
             dir,
             dir_readable,
             lock,
+            append_new: (opts.append && !opts.no_clobber && existing.is_none())
+                .then(|| Box::new(opts.clone())),
+            forks: sys::fork_count(),
             temp_meta: None,
             lent: AtomicBool::new(false),
             dir_path,
@@ -438,6 +463,12 @@ impl AtomicFile {
         };
         // The next appender may go on: the target is the new file now.
         self.lock = None;
+        // The temp's own lock (it marked the temp live for `sweep`) is on the
+        // target now: after a fork, released explicitly, as the child
+        // sharing the descriptor would keep it past our close.
+        if sys::fork_count() != self.forks {
+            let _ = sys::unlock(&self.temp.file);
+        }
         let synced = self.sync_dir();
         match (left, synced) {
             (None, synced) => synced,
@@ -482,7 +513,8 @@ impl AtomicFile {
     /// As [`commit`](Self::commit); an error while comparing (other than not
     /// being allowed to read the target) fails the same way, before the rename.
     pub fn commit_if_changed(mut self) -> io::Result<bool> {
-        if !self.no_clobber {
+        // An append to a file missing at `create()` always adds something.
+        if !self.no_clobber && self.append_new.is_none() {
             match self.unchanged() {
                 Ok(true) => {
                     self.discard()?;
@@ -638,6 +670,15 @@ impl AtomicFile {
     /// not remove it), and `e` says so. Either way the target has the new file.
     pub(crate) fn publish(&mut self) -> io::Result<Option<io::Error>> {
         let mut left = None;
+        if let Some(opts) = self.append_new.take() {
+            // An append to a file that was missing: create it, unless another
+            // appender did meanwhile; then append to that one.
+            self.no_clobber = true;
+            return match self.publish() {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.append_to_created(&opts),
+                r => r,
+            };
+        }
         if self.no_clobber {
             if self.temp.name.is_none() {
                 match sys::link_unnamed(&self.temp.file, &self.dir, &self.name) {
@@ -689,6 +730,32 @@ impl AtomicFile {
             })?;
         }
         self.temp.name = None;
+        Ok(left)
+    }
+
+    /// The commit of an append to a file that was missing at `create()`,
+    /// which another appender created meanwhile: append to that file, as if
+    /// it had existed then (its owner, mode, attributes and content, locked
+    /// as `create()` locks it), adding what was written here (all of this
+    /// temp: it started empty); this temp is removed, and `self` becomes the
+    /// committed write.
+    fn append_to_created(&mut self, opts: &Options) -> io::Result<Option<io::Error>> {
+        let mut next = AtomicFile::with_options(&self.target, opts)?;
+        let copied = self
+            .temp
+            .file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| io::copy(&mut self.temp.file, &mut next.temp.file));
+        copied.context(|| {
+            format!(
+                "failed to copy what was written to a new temporary file for {}, created meanwhile by another appender",
+                self.target.display_quoted()
+            )
+        })?;
+        next.prepare()?;
+        let left = next.publish()?;
+        // `self` (the first temp) is dropped here, its named temp removed.
+        std::mem::swap(self, &mut next);
         Ok(left)
     }
 
@@ -824,6 +891,18 @@ impl AtomicFile {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Whether this is an append to a target missing at `create()`, whose
+    /// publication may lock a target created meanwhile.
+    pub(crate) fn appends_to_new(&self) -> bool {
+        self.append_new.is_some()
+    }
+
+    /// Releases the temp's own lock (the sign for `sweep` that it is live),
+    /// once it has been published.
+    pub(crate) fn release_temp_lock(&self) {
+        let _ = sys::unlock(&self.temp.file);
     }
 
     /// The temp file, for the crate's own use (not lent out).

@@ -51,7 +51,7 @@
 //! Sandboxes: a system call newer than the oldest kernel Rust supports (Linux
 //! 3.2) that a seccomp profile answers `ENOSYS` or `EPERM` is taken as not
 //! there, as std does for `statx` and `copy_file_range`, and the older way is
-//! used (`l*xattr` for `listxattrat`/`getxattrat`, a named temp for
+//! used (a named temp for
 //! `O_TMPFILE`, `link` for `renameat2`, `/dev/urandom` for `getrandom`, an
 //! `fsync` per file for `syncfs`/`sync_file_range`). Such an answer is the
 //! process's and is remembered; a filesystem's answer is asked on each call.

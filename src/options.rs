@@ -4,6 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::AtomicFile;
 
@@ -45,6 +46,7 @@ pub struct Options {
     pub(crate) durability: Durability,
     pub(crate) follow_symlinks: bool,
     pub(crate) append: bool,
+    pub(crate) lock_timeout: Duration,
     pub(crate) create_parents: bool,
     pub(crate) backup: Option<OsString>,
     pub(crate) unnamed_temp: bool,
@@ -60,6 +62,7 @@ impl Default for Options {
             durability: Durability::Full,
             follow_symlinks: true,
             append: false,
+            lock_timeout: crate::append::DEFAULT_LOCK_TIMEOUT,
             create_parents: false,
             backup: None,
             unnamed_temp: true,
@@ -179,10 +182,18 @@ impl Options {
     /// without following a link or blocking, and must be the same regular
     /// file (device and inode), else `create()` fails with "the target changed
     /// while opening it". Appenders of one target that use this crate take
-    /// turns: each holds an exclusive `flock` on the current target (on its
-    /// directory while it is missing) from `create()` until its rename, so
-    /// none loses another's append. Writers that don't use the crate are not
-    /// serialised with them. With [`follow_symlinks(false)`](Self::follow_symlinks),
+    /// turns: each holds an exclusive `flock` on the current target from
+    /// `create()` until its rename, so none loses another's append. A target
+    /// missing at `create()` is not locked (appenders of different new files
+    /// never wait for each other): the commit creates it only if it is still
+    /// missing, and if another appender created it meanwhile, appends to that
+    /// file instead (locked, as above). In one process, a second appender of
+    /// a file that another thread's appender holds waits for it; one that
+    /// this thread holds fails at once with [`WouldBlock`](io::ErrorKind::WouldBlock)
+    /// (the thread would wait for itself). Every wait is bounded by
+    /// [`lock_timeout`](Self::lock_timeout). The lock is released at the
+    /// commit or drop, also for a forked child that shares the descriptor.
+    /// Writers that don't use the crate are not serialised with them. With [`follow_symlinks(false)`](Self::follow_symlinks),
     /// a symlink at the path is refused ([`InvalidInput`](io::ErrorKind::InvalidInput)):
     /// replacing it would drop the content it names.
     ///
@@ -200,8 +211,43 @@ impl Options {
         self
     }
 
+    /// How long an [`append`](Self::append) waits for the lock on its target
+    /// (default 10 seconds; [`Duration::ZERO`]: don't wait; [`Duration::MAX`]:
+    /// wait for as long as it takes).
+    ///
+    /// The lock is held by another appender until its commit (or drop): in
+    /// another process, or on another thread of this one. After the timeout
+    /// `create()` fails with [`WouldBlock`](io::ErrorKind::WouldBlock) (raw OS
+    /// error `EAGAIN`) and nothing written; the message names the file and,
+    /// where `/proc/locks` tells, the holder's pid. Anyone who may read the
+    /// file can `flock` it (`flock -s FILE sleep 1d`) and so hold appenders
+    /// up: for this long, never more.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("log.txt");
+    /// std::fs::write(&path, "line 1\n")?;
+    /// let mut opts = Options::new();
+    /// opts.append(true).lock_timeout(Duration::ZERO);
+    /// let first = opts.create(&path)?;
+    /// // The same thread holds it: fails at once, whatever the timeout.
+    /// let err = opts.create(&path).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+    /// first.commit()?;
+    /// opts.write_text(&path, "line 2\n")?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lock_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
     /// Create the missing directories on the way to the target (default
-    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, an existing
+    /// `false`), as `mkdir -p` does: mode `0o777` minus the umask, plus `u+wx`
+    /// where the umask took those away (under `umask 0277` a new directory
+    /// is `0700`, so the next one and the file can be created in it), an existing
     /// directory (or symlink to one) is fine, and so is another process
     /// creating the same directory at the same time.
     ///

@@ -46,6 +46,11 @@ pub(crate) struct Cli {
     #[arg(short, long)]
     pub(crate) append: bool,
 
+    /// With -a: wait at most this long (decimal seconds, default 10) for
+    /// another appender of PATH to finish; 0: don't wait
+    #[arg(long, value_name = "SECONDS", value_parser = parse_wait, requires = "append")]
+    pub(crate) wait: Option<std::time::Duration>,
+
     /// Skip fsync: atomic for readers and crashes of this process, not power-safe
     #[arg(long)]
     pub(crate) no_sync: bool,
@@ -111,6 +116,19 @@ pub(crate) struct Cli {
     /// Run COMMAND and save its standard output; commit only if it exits 0
     #[arg(last = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
     pub(crate) command: Vec<OsString>,
+}
+
+/// Decimal seconds, `0` or more (`2`, `0.5`), at most a day.
+fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    match s.parse::<f64>() {
+        Ok(secs) if plain && (0.0..=86400.0).contains(&secs) => {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 /// Octal digits only, after an optional `0o`: `from_str_radix` alone would

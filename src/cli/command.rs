@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -43,7 +43,47 @@ pub(crate) fn spawn(argv: &[OsString]) -> io::Result<Child> {
         .stdout(Stdio::piped())
         .spawn();
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&ours), None)?;
+    if let Ok(c) = &child {
+        COMMAND.store(c.id() as i32, Ordering::SeqCst);
+    }
     child
+}
+
+/// The command's pid once started (0 before): [`reap_adopted`] leaves it to
+/// std's `Child`, which must get its status.
+static COMMAND: AtomicI32 = AtomicI32::new(0);
+
+/// Reaps the processes we adopted as the subreaper (orphans the command left
+/// behind) that have ended, so none stays a zombie while the command runs
+/// (a long command starting many short-lived background jobs would
+/// otherwise fill the pid space). Never the command itself: `waitid` with
+/// `WNOWAIT` tells which child ended without reaping it, and only others are
+/// reaped, by their pid. Called whenever SIGCHLD wakes one of our waits.
+pub(crate) fn reap_adopted() {
+    let command = COMMAND.load(Ordering::SeqCst);
+    if command == 0 {
+        return;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    loop {
+        use nix::sys::wait::{waitid, Id};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        let pid = match waitid(Id::All, flags) {
+            Ok(status) => match status.pid() {
+                Some(pid) => pid,
+                None => return, // none has ended
+            },
+            Err(Errno::EINTR) => continue,
+            Err(_) => return, // ECHILD: no child at all
+        };
+        // The command itself stays for std (it is listed first: the
+        // others ended while it runs are found once it has been reaped,
+        // or by `end_leftovers`).
+        if pid.as_raw() == command {
+            return;
+        }
+        let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+    }
 }
 
 /// Waits for the command to end, or for a signal: then it is passed on
@@ -56,6 +96,7 @@ pub(crate) fn wait(child: &mut Child, caught: &AtomicUsize) -> Result<ExitStatus
         // SIGCHLD (handled, blocked outside ppoll) wakes us when it ends; a
         // SIGCHLD that came before this ppoll is pending and wakes it at once.
         let _ = ppoll(&mut [], None, Some(SigSet::empty()));
+        reap_adopted();
         if let Err(Failure::Signal(sig)) = check_signals(caught) {
             stop(child, sig, caught);
             return Err(Failure::Signal(sig));

@@ -18,12 +18,12 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{context, note};
 use crate::{AtomicFile, Durability, Options};
@@ -34,6 +34,8 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::socket::{getsockopt, sockopt};
+use nix::sys::stat::{fstat, SFlag};
+use nix::unistd::read;
 
 mod args;
 mod command;
@@ -42,8 +44,11 @@ mod generate;
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
 const CHUNK: u64 = 64 << 20;
-/// Buffer for pipes and terminals: constant memory whatever the input size.
-const BUF: usize = 256 << 10;
+/// Buffer for pipes and terminals, on the stack (no allocation, no `mmap`):
+/// a pipe's default capacity, constant memory whatever the input size.
+const BUF: usize = 64 << 10;
+/// How long `-a` waits for another appender by default (`--wait`).
+const DEFAULT_WAIT: Duration = crate::append::DEFAULT_LOCK_TIMEOUT;
 const SIGNALS: [Signal; 4] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -190,7 +195,7 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(suffix) = &cli.backup {
         opts.backup(suffix);
     }
-    let mut file = opts.create(&cli.path)?;
+    let mut file = create(&mut opts, cli, caught)?;
     match fill(cli, &mut file, caught) {
         Ok(()) => {}
         // Removing the temp can be refused too (an append-only directory):
@@ -221,20 +226,54 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `opts.create(PATH)`; with `-a`, the wait for another appender's lock is
+/// ours (the library is told not to wait): up to `--wait` seconds (10 by
+/// default), trying again with pauses of 1 ms growing to 50 ms, with the
+/// guarded signals let through meanwhile — so `timeout 3 atomic-write -a f`
+/// ends, with nothing created. After the wait, the library's last error
+/// (naming the file and the holder's pid) says how long we waited.
+fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicFile, Failure> {
+    if !cli.append {
+        return Ok(opts.create(&cli.path)?);
+    }
+    let wait = cli.wait.unwrap_or(DEFAULT_WAIT);
+    opts.lock_timeout(Duration::ZERO);
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match opts.create(&cli.path) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let left = wait.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(Failure::Io(note(e, || {
+                        format!("gave up after waiting {} s (--wait)", wait.as_secs_f64())
+                    })));
+                }
+                // Woken early by a guarded signal, which is then reported.
+                let _ = ppoll(&mut [], Some(pause.min(left).into()), Some(SigSet::empty()));
+                check_signals(caught)?;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            r => return Ok(r?),
+        }
+    }
+}
+
 /// Fills `file` from standard input or the command's output; `Ok` once all of
 /// it was read and no signal arrived.
 fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
     if cli.command.is_empty() {
-        let stdin = File::from(retry_interrupted(|| {
-            io::stdin().as_fd().try_clone_to_owned()
-        })?);
-        copy(stdin, file, caught, "standard input")?;
+        // Read through the descriptor itself (std's `Stdin` buffers).
+        copy(io::stdin().as_fd(), file, caught, "standard input")?;
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
-        let out = File::from(OwnedFd::from(child.stdout.take().expect("piped")));
-        // `copy` drops our end of the pipe: a command that goes on writing
+        let out = OwnedFd::from(child.stdout.take().expect("piped"));
+        let copied = check_signals(caught)
+            .and_then(|()| copy(out.as_fd(), file, caught, "the command's output"));
+        // Our end of the pipe closed first: a command that goes on writing
         // after a signal gets EPIPE instead of blocking on a full pipe.
-        match check_signals(caught).and_then(|()| copy(out, file, caught, "the command's output")) {
+        drop(out);
+        match copied {
             Ok(()) => {}
             Err(Failure::Signal(sig)) => {
                 command::stop(&mut child, sig, caught);
@@ -257,26 +296,36 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
 
 /// Streams `src` to the end into `file`, giving up when a signal arrives. A
 /// failed read names `from`; a failed write, the temporary file.
-fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize, from: &str) -> Result<(), Failure> {
+///
+/// Writes through the crate's own handle on the temp: the CLI changes no
+/// metadata through it, so the commit needs no second `fstat` of the temp.
+fn copy(
+    src: BorrowedFd<'_>,
+    file: &mut AtomicFile,
+    caught: &AtomicUsize,
+    from: &str,
+) -> Result<(), Failure> {
     let target = file.target().to_path_buf();
     let read_failed = |e| failed(e, format!("failed to read {from}"));
     let write_failed = |e| failed(e, format!("failed to write temporary file for {target:?}"));
-    if retry_interrupted(|| src.metadata())
-        .map_err(read_failed)?
-        .is_file()
-    {
+    let mut out = file.temp_file();
+    let meta = retry_interrupted(|| Ok(fstat(src.as_raw_fd())?)).map_err(read_failed)?;
+    if SFlag::from_bits_truncate(meta.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG {
         // The kernel's copy path (copy_file_range), a chunk at a time. Its EINTR
         // (which io::copy passes on there) loses nothing: the offsets say where
         // to resume. One call reads and writes: the errno says which side
         // failed where it can (a full disk or quota is the temp's write).
+        let src = File::from(retry_interrupted(|| src.try_clone_to_owned()).map_err(read_failed)?);
         loop {
-            let n = retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), file.as_file_mut()))
-                .map_err(|e| match e.raw_os_error() {
-                    Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => write_failed(e),
-                    _ => failed(
-                        e,
-                        format!("failed to copy {from} to the temporary file for {target:?}"),
-                    ),
+            let n =
+                retry_interrupted(|| io::copy(&mut (&src).take(CHUNK), &mut out)).map_err(|e| {
+                    match e.raw_os_error() {
+                        Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => write_failed(e),
+                        _ => failed(
+                            e,
+                            format!("failed to copy {from} to the temporary file for {target:?}"),
+                        ),
+                    }
                 })?;
             check_signals(caught)?;
             if n == 0 {
@@ -284,23 +333,21 @@ fn copy(src: File, file: &mut AtomicFile, caught: &AtomicUsize, from: &str) -> R
             }
         }
     }
-    let mut buf = vec![0u8; BUF];
+    let mut buf = [0u8; BUF];
     loop {
-        wait_readable(&src, caught).map_err(|f| match f {
+        wait_readable(src, caught).map_err(|f| match f {
             Failure::Io(e) => read_failed(e),
             f => f,
         })?;
-        let n = match (&src).read(&mut buf) {
+        let n = match read(src.as_raw_fd(), &mut buf) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_failed(e)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(read_failed(io::Error::from(e))),
         };
         if n == 0 {
             return Ok(());
         }
-        file.as_file_mut()
-            .write_all(&buf[..n])
-            .map_err(write_failed)?;
+        out.write_all(&buf[..n]).map_err(write_failed)?;
     }
 }
 
@@ -371,12 +418,16 @@ fn check_stdin() -> io::Result<()> {
 
 /// Blocks until `src` is readable, with the guarded signals let through
 /// meanwhile (atomically, so none is missed).
-fn wait_readable(src: &File, caught: &AtomicUsize) -> Result<(), Failure> {
+fn wait_readable(src: BorrowedFd<'_>, caught: &AtomicUsize) -> Result<(), Failure> {
     loop {
-        let mut fds = [PollFd::new(src.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(src, PollFlags::POLLIN)];
         match ppoll(&mut fds, None, Some(SigSet::empty())) {
             Ok(_) => return Ok(()),
-            Err(Errno::EINTR) => check_signals(caught)?,
+            Err(Errno::EINTR) => {
+                // SIGCHLD: an orphan of the command ended (or the command).
+                command::reap_adopted();
+                check_signals(caught)?
+            }
             Err(e) => return Err(io::Error::from(e).into()),
         }
     }

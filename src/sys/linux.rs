@@ -567,14 +567,11 @@ fn cvt_size(mut f: impl FnMut() -> libc::c_long) -> io::Result<usize> {
 /// extended attributes, so that all of them come from one inode (a lookup
 /// per attribute by name would let a directory writer swap the file between
 /// them): `O_PATH|O_NOFOLLOW` (a symlink there opens as itself), needing no
-/// permission on the file and never opening a device. Where `/proc/self/fd`
-/// is missing (attributes of an `O_PATH` descriptor are read through it),
-/// `name` is opened for reading instead, which needs read permission. The
-/// `bool` says which (`true`: `O_PATH`, to be passed as `by_proc` below).
+/// permission on the file and never opening a device. Its attributes are read
+/// through `/proc/self/fd` (the `bool`, `true` here, is `by_proc` below);
+/// where that is missing, the caller reopens the file for reading (see
+/// [`crate::attrs::Xattrs::read`]).
 pub(crate) fn open_source_at(dir: &File, name: &OsStr) -> io::Result<(File, bool)> {
-    if !std::path::Path::new("/proc/self/fd").is_dir() {
-        return unix::open_read_nofollow_at(dir, name).map(|f| (f, false));
-    }
     let c = cstr(name)?;
     let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: `dir` is an open fd and `c` a valid C string.

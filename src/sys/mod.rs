@@ -29,8 +29,8 @@ pub(crate) use unix::{
 };
 
 pub(crate) use unix::{
-    chmod, chown_best_effort, create_named_temp, euid, fstat, is_temp_name, link, lock, mkdir_at,
-    open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_link_at, rename, stat_at,
-    sync_dir, sync_file, temp_name, try_lock, try_lock_shared, unlink, unlock, FileKind, Meta,
-    Protection, Temp,
+    chmod, chown_best_effort, create_named_temp, euid, fork_count, fstat, is_temp_name, link, lock,
+    mkdir_at, open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_link_at,
+    rename, stat_at, sync_dir, sync_file, temp_name, try_lock, try_lock_shared, unlink, unlock,
+    FileKind, Meta, Protection, Temp,
 };

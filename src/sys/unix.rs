@@ -652,3 +652,24 @@ pub(crate) fn unavailable(e: &io::Error) -> bool {
 pub(crate) fn unlinkable(_e: &io::Error) -> bool {
     false
 }
+
+/// Forks this process made (counted by a `pthread_atfork` handler in the
+/// parent, registered on the first call). A forked child shares our open
+/// file descriptions, and with them our `flock`s: a lock taken before a fork
+/// must be released explicitly, not by closing. Comparing two counts tells
+/// whether that is needed without a syscall.
+pub(crate) fn fork_count() -> u64 {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic (async-
+        // signal-safe); no pointer is passed but the function's.
+        let _ = unsafe { libc::pthread_atfork(None, Some(count_fork), None) };
+    });
+    FORKS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn count_fork() {
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}

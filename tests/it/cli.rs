@@ -779,3 +779,52 @@ fn one_gib_constant_memory() {
         assert_only(d.path(), &["big"]);
     }
 }
+
+/// Issue 15 item 6: the CLI is the subreaper of what the command starts and
+/// reaps what it adopts as it ends: 100 background jobs that end at once
+/// leave no zombie of ours while the command still runs (they used to stay
+/// until the CLI exited).
+#[test]
+fn adopted_orphans_are_reaped() {
+    let d = scratch();
+    let mut g = ChildGuard(Some(
+        Command::new(bin())
+            .arg(d.path().join("out"))
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "for i in $(seq 100); do (sleep 0.01 &); done; echo started >&2; sleep 3",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = g.child().id().to_string();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(g.child().stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "started\n");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // Zombies whose parent is the CLI, from /proc/*/stat.
+    let mut zombies = 0;
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.len() > 1 && f[0] == "Z" && f[1] == pid {
+            zombies += 1;
+        }
+    }
+    assert_eq!(zombies, 0, "zombies of the CLI while the command runs");
+    let status = wait_timeout(&mut g, 20);
+    assert!(status.success(), "{status}");
+    assert_eq!(read(&d.path().join("out")), b"");
+}

@@ -177,6 +177,36 @@ fn parents_under_a_write_only_directory() {
     assert_eq!(mode(&w), 0o300);
 }
 
+/// Under a tight umask (`0277`, an unprivileged user), `-p d1/d2/f` gives the
+/// directories it creates `u+wx` as `mkdir -p` does, so `d2` and `f` can be
+/// created in them: `d1` and `d2` are `0700` (the umask's `0500` plus
+/// `u+wx`), the file `0400`. Also under `0777` (no `u+r` either: the new
+/// directory is first opened `O_PATH`), where they are `0300` (`--no-sync`:
+/// a directory that can't be read can't be synced, see the test above).
+#[test]
+#[ignore = "needs root, setpriv"]
+fn parents_under_a_tight_umask() {
+    require_root();
+    require("setpriv");
+    for (umask, dirs, sync) in [("0277", 0o700, ""), ("0777", 0o300, "--no-sync")] {
+        let (_t, d) = scratch_for_nobody(0o777);
+        let p = d.join("d1/d2/f");
+        let script = format!("umask {umask}; exec \"$0\" -p {sync} \"$1\"");
+        let mut c = as_nobody("sh");
+        c.args(["-c", &script, bin()]).arg(&p);
+        let out = cli_input(&mut c, b"x");
+        assert!(
+            out.status.success(),
+            "umask {umask}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(mode(&d.join("d1")), dirs, "umask {umask}");
+        assert_eq!(mode(&d.join("d1/d2")), dirs, "umask {umask}");
+        assert_eq!(mode(&p), 0o666 & !u32::from_str_radix(umask, 8).unwrap());
+        assert_eq!(read(&p), b"x");
+    }
+}
+
 /// `-p` on the command line, with a relative path.
 #[test]
 fn cli_parents() {

@@ -162,6 +162,19 @@ struct Handle {
     mode: u32,
     no_clobber: bool,
     named: bool,
+    /// How it was created (for the commit of an append to a missing file
+    /// that was created meanwhile: it appends to that file then).
+    create: Create,
+    /// An append to a target missing at `create()`.
+    append_new: bool,
+    /// An append to an existing file: the inode it holds locked (a second
+    /// appender of it on this thread fails with `WouldBlock`).
+    ino: Option<u64>,
+}
+
+/// The inodes that live appenders hold locked.
+fn held(handles: &[Handle]) -> Vec<u64> {
+    handles.iter().filter_map(|h| h.ino).collect()
 }
 
 enum Resolved {
@@ -174,6 +187,10 @@ struct Model {
     dir: PathBuf,
     entries: BTreeMap<usize, Entry>,
     root: bool,
+    /// While a batch is modelled: the slots its earlier files replaced (the
+    /// model has them before the real `commit_all` runs; new inodes, held by
+    /// no appender).
+    fresh: Vec<usize>,
 }
 
 fn is_root() -> bool {
@@ -243,7 +260,11 @@ impl Model {
 
     /// What `create` gives: the target slot, the temp's initial content and
     /// the final mode; or the kind of error.
-    fn expect_create(&self, c: &Create) -> Result<(usize, Vec<u8>, u32), io::ErrorKind> {
+    fn expect_create(
+        &self,
+        c: &Create,
+        held: &[u64],
+    ) -> Result<(usize, Vec<u8>, u32), io::ErrorKind> {
         // With no_clobber a link at the path is an existing target, never followed.
         match self.resolve(c.slot % SLOTS, c.follow && !c.no_clobber) {
             Resolved::Missing => Err(io::ErrorKind::NotFound),
@@ -256,6 +277,12 @@ impl Model {
                 Some(_) if c.no_clobber => Err(io::ErrorKind::AlreadyExists),
                 // Appending to a link not followed is refused.
                 Some(Entry::Link(_)) if c.append => Err(io::ErrorKind::InvalidInput),
+                // An appender of this very file is live (on this thread).
+                Some(Entry::File { .. })
+                    if c.append && !self.fresh.contains(&t) && held.contains(&self.ino(t)) =>
+                {
+                    Err(io::ErrorKind::WouldBlock)
+                }
                 existing => {
                     let (content, old_mode) = match existing {
                         Some(Entry::File { content, mode }) => (content.clone(), Some(*mode)),
@@ -272,6 +299,39 @@ impl Model {
                 }
             },
         }
+    }
+
+    /// The inode of the file in `slot`.
+    fn ino(&self, slot: usize) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(self.path(slot)).unwrap().ino()
+    }
+
+    /// What committing `hd` makes of the target: its slot, content and mode,
+    /// or the kind of error. An append to a file missing at `create()` that
+    /// exists now appends to it, as a `create()` now would (`held`: the
+    /// inodes live appenders hold).
+    fn expect_commit(
+        &self,
+        hd: &Handle,
+        held: &[u64],
+    ) -> Result<(usize, Vec<u8>, u32), io::ErrorKind> {
+        if !self.entries.contains_key(&hd.target) {
+            return Ok((hd.target, hd.content.clone(), hd.mode));
+        }
+        if hd.no_clobber {
+            return Err(io::ErrorKind::AlreadyExists);
+        }
+        if !hd.append_new {
+            return Ok((hd.target, hd.content.clone(), hd.mode));
+        }
+        let again = Create {
+            slot: hd.target,
+            ..hd.create.clone()
+        };
+        let (t, mut content, mode) = self.expect_create(&again, held)?;
+        content.extend_from_slice(&hd.content);
+        Ok((t, content, mode))
     }
 
     fn resolve(&self, slot: usize, follow: bool) -> Resolved {
@@ -417,6 +477,7 @@ pub fn run(case: &Case, base: &Path) {
         dir: scratch.path().to_path_buf(),
         entries: BTreeMap::new(),
         root: is_root(),
+        fresh: Vec::new(),
     };
     for (i, init) in case.init.iter().enumerate().take(SLOTS) {
         let path = m.path(i);
@@ -474,10 +535,11 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
                 return;
             }
             let got = m.options(c).create(m.path(c.slot % SLOTS));
-            let want = m.expect_create(c);
+            let want = m.expect_create(c, &held(handles));
             match (got, want) {
                 (Ok(file), Ok((target, content, mode))) => {
                     assert_eq!(file.target(), m.path(target), "{step}: target()");
+                    let existing = matches!(m.entries.get(&target), Some(Entry::File { .. }));
                     handles.push(Handle {
                         file,
                         target,
@@ -486,6 +548,9 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
                         mode,
                         no_clobber: c.no_clobber,
                         named: c.named,
+                        create: c.clone(),
+                        append_new: c.append && !c.no_clobber && !existing,
+                        ino: (c.append && !c.no_clobber && existing).then(|| m.ino(target)),
                     });
                 }
                 (Err(e), Err(kind)) => assert_eq!(e.kind(), kind, "{step}: {e}"),
@@ -566,19 +631,13 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
         Op::Commit { h } => {
             let Some(i) = pick(handles, *h) else { return };
             let hd = handles.remove(i);
-            let got = hd.file.commit();
-            if hd.no_clobber && m.entries.contains_key(&hd.target) {
-                let e = got.expect_err(step);
-                assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{step}: {e}");
-            } else {
-                got.unwrap_or_else(|e| panic!("{step}: {e}"));
-                m.entries.insert(
-                    hd.target,
-                    Entry::File {
-                        content: hd.content,
-                        mode: hd.mode,
-                    },
-                );
+            let want = m.expect_commit(&hd, &held(handles));
+            match (hd.file.commit(), want) {
+                (Ok(()), Ok((target, content, mode))) => {
+                    m.entries.insert(target, Entry::File { content, mode });
+                }
+                (Err(e), Err(kind)) => assert_eq!(e.kind(), kind, "{step}: {e}"),
+                (got, want) => panic!("{step}: got {got:?}, model {want:?}"),
             }
         }
         Op::CommitAll { hs } => {
@@ -594,23 +653,27 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
             let mut all: Vec<Option<Handle>> = handles.drain(..).map(Some).collect();
             let batch: Vec<Handle> = picked.iter().map(|&i| all[i].take().unwrap()).collect();
             handles.extend(all.into_iter().flatten());
-            let mut files = Vec::new();
-            let mut models = Vec::new();
-            for hd in batch {
-                files.push(hd.file);
-                models.push((hd.target, hd.content, hd.mode, hd.no_clobber));
-            }
-            let got = atomic_write::commit_all(files);
             // In order until the first that cannot be published; that one and
             // the rest are discarded.
+            // The batch's appenders hold their locks until it is done.
+            let mut locked = held(handles);
+            locked.extend(held(&batch));
+            let mut files = Vec::new();
             let mut want = Ok(());
-            for (target, content, mode, no_clobber) in models {
-                if no_clobber && m.entries.contains_key(&target) {
-                    want = Err(io::ErrorKind::AlreadyExists);
-                    break;
+            for hd in batch {
+                if want.is_ok() {
+                    match m.expect_commit(&hd, &locked) {
+                        Ok((target, content, mode)) => {
+                            m.entries.insert(target, Entry::File { content, mode });
+                            m.fresh.push(target);
+                        }
+                        Err(kind) => want = Err(kind),
+                    }
                 }
-                m.entries.insert(target, Entry::File { content, mode });
+                files.push(hd.file);
             }
+            m.fresh.clear();
+            let got = atomic_write::commit_all(files);
             match (got, want) {
                 (Ok(()), Ok(())) => {}
                 (Err(e), Err(kind)) => assert_eq!(e.kind(), kind, "{step}: {e}"),
@@ -621,7 +684,7 @@ fn apply(m: &mut Model, handles: &mut Vec<Handle>, op: &Op, step: &str) {
             let got = m
                 .options(create)
                 .write_bytes(m.path(create.slot % SLOTS), data);
-            match (got, m.expect_create(create)) {
+            match (got, m.expect_create(create, &held(handles))) {
                 (Ok(()), Ok((target, mut content, mode))) => {
                     content.extend_from_slice(data);
                     m.entries.insert(target, Entry::File { content, mode });
