@@ -103,8 +103,10 @@ lap "pytest on the installed wheel (Python $(python3 -c 'import platform; print(
 
 # --- 5. Python 3.13 (Debian 13) -----------------------------------------------
 # The chroot mounts the repository at /src, so the wheel is /src/$wheel there.
-# CROSS_ENV_SH: where shared/ is elsewhere than beside the repository.
+# shared/ is beside the repository in CI (a fresh clone), /work/shared in a
+# session's worktree; CROSS_ENV_SH names another.
 cross=${CROSS_ENV_SH:-../shared/tools/cross-env.sh}
+[ -f "$cross" ] || cross=/work/shared/tools/cross-env.sh
 bash "$cross" setup
 CROSS_ENV="CI=$CI ATOMIC_WRITE_FULL_SUITE=1" bash "$cross" run . bash -c '
     set -euo pipefail

@@ -17,7 +17,7 @@ use std::os::unix::fs::FileExt;
 use crate::sys::{self, FileKind};
 
 /// Block size of the streamed compare: two buffers of this size, whatever the files' sizes.
-const BLOCK: usize = 64 << 10;
+pub(crate) const BLOCK: usize = 64 << 10;
 
 /// What the result must look like besides its content.
 pub(crate) struct Want {
@@ -107,4 +107,83 @@ fn read_full_at(f: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<bool> 
         }
     }
     Ok(true)
+}
+
+/// The current target, open for reading, for a compare made before any temp
+/// exists ([`Current::open`]): new content that turns out identical then
+/// costs no temp, no space and no write (a full or read-only filesystem
+/// included); at the first difference the caller creates the temp and copies
+/// the identical prefix from here.
+pub(crate) struct Current {
+    dir: File,
+    name: std::ffi::OsString,
+    /// The target, open for reading (positioned reads only: its cursor stays at 0).
+    pub(crate) file: File,
+    /// Its length when opened.
+    pub(crate) size: u64,
+    dev: u64,
+    ino: u64,
+}
+
+impl Current {
+    /// Opens the target of a write with `opts` for such a compare, if the
+    /// result of identical content is known without a temp: an existing
+    /// regular file we may read, whose mode the write keeps (or sets to what
+    /// it is), whose owner and extended attributes it keeps, none of them
+    /// one it drops (`security.capability`); not an append or a no-clobber
+    /// write. `None`: compare the usual way, after writing the temp.
+    pub(crate) fn open(
+        path: &std::path::Path,
+        opts: &crate::Options,
+    ) -> io::Result<Option<Current>> {
+        if opts.append || opts.no_clobber || !opts.preserve_owner || !opts.preserve_xattrs {
+            return Ok(None);
+        }
+        let r = match crate::resolve::resolve(path, opts.follow_symlinks) {
+            Ok(r) => r,
+            Err(_) => return Ok(None),
+        };
+        let Some(meta) = r.meta.filter(|m| m.kind == FileKind::Regular) else {
+            return Ok(None);
+        };
+        if opts.mode.is_some_and(|m| m != meta.mode) {
+            return Ok(None);
+        }
+        let file = match sys::open_read_nofollow_at(&r.dir, &r.name) {
+            Ok(f) => f,
+            Err(_) => return Ok(None),
+        };
+        let now = sys::fstat(&file)?;
+        if now.kind != FileKind::Regular || (now.dev, now.ino) != (meta.dev, meta.ino) {
+            return Ok(None);
+        }
+        // The kept attributes are the target's own; only a dropped one differs.
+        if !crate::attrs::same_as_written(&file, &file, true)? {
+            return Ok(None);
+        }
+        Ok(Some(Current {
+            dir: r.dir,
+            name: r.name,
+            file,
+            size: now.size,
+            dev: now.dev,
+            ino: now.ino,
+        }))
+    }
+
+    /// Whether the target holds exactly `buf` at `off`.
+    pub(crate) fn same_at(&self, buf: &[u8], off: u64) -> io::Result<bool> {
+        let mut mine = vec![0u8; buf.len()];
+        Ok(read_full_at(&self.file, &mut mine, off)? && mine == buf)
+    }
+
+    /// Whether the target ends at `len` and its name still leads to the inode
+    /// read: then identical content of length `len` changes nothing.
+    pub(crate) fn ends_at(&self, len: u64) -> io::Result<bool> {
+        if self.file.read_at(&mut [0u8], len)? != 0 {
+            return Ok(false);
+        }
+        Ok(sys::stat_at(&self.dir, &self.name)?
+            .is_some_and(|m| (m.dev, m.ino) == (self.dev, self.ino)))
+    }
 }

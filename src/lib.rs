@@ -51,10 +51,11 @@
 //! Sandboxes: a system call newer than the oldest kernel Rust supports (Linux
 //! 3.2) that a seccomp profile answers `ENOSYS` or `EPERM` is taken as not
 //! there, as std does for `statx` and `copy_file_range`, and the older way is
-//! used (a named temp for
-//! `O_TMPFILE`, `link` for `renameat2`, `/dev/urandom` for `getrandom`, an
-//! `fsync` per file for `syncfs`/`sync_file_range`). Such an answer is the
-//! process's and is remembered; a filesystem's answer is asked on each call.
+//! used (a named temp for `O_TMPFILE`, `link` for `renameat2`, `/proc/self/fd`
+//! or a copy into a named temp for `linkat(AT_EMPTY_PATH)`, `/dev/urandom`
+//! for `getrandom`, an `fsync` per file for `syncfs`/`sync_file_range`). Such
+//! an answer is the process's and is remembered; a filesystem's answer is
+//! asked on each call.
 //!
 //! [`AtomicFile::commit`] then runs, in this order:
 //!

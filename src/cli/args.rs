@@ -83,7 +83,8 @@ pub(crate) struct Cli {
 
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
-    /// constant memory
+    /// constant memory, from standard input as it is read: identical content
+    /// needs no temp file and no space (a full or read-only filesystem works)
     #[arg(long)]
     pub(crate) if_changed: bool,
 

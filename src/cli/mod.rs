@@ -195,6 +195,16 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(suffix) = &cli.backup {
         opts.backup(suffix);
     }
+    // Identical content costs no temp: compared while it is read, the temp
+    // created only at the first difference.
+    if cli.if_changed && cli.command.is_empty() {
+        if let Some(current) = crate::changed::Current::open(&cli.path, &opts)? {
+            // A file of another size as input: changed, no need to read it.
+            if !stdin_size_differs(current.size)? {
+                return write_if_changed(cli, &opts, &current, caught);
+            }
+        }
+    }
     let mut file = create(&mut opts, cli, caught)?;
     match fill(cli, &mut file, caught) {
         Ok(()) => {}
@@ -224,6 +234,106 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         file.commit()?;
     }
     Ok(())
+}
+
+/// `--if-changed` from standard input where the result of identical content
+/// is known without a temp ([`Current::open`](crate::changed::Current::open)):
+/// the input is compared with the target as it is read; identical to the end,
+/// nothing is created, written or synced ("unchanged", on a full or read-only
+/// filesystem too). At the first difference the temp is created, the
+/// identical prefix copied into it from the target (`copy_file_range`), the
+/// block that differs written, the rest of the input streamed, and the write
+/// committed as ever.
+fn write_if_changed(
+    cli: &Cli,
+    opts: &Options,
+    current: &crate::changed::Current,
+    caught: &AtomicUsize,
+) -> Result<(), Failure> {
+    let stdin = File::from(retry_interrupted(|| {
+        io::stdin().as_fd().try_clone_to_owned()
+    })?);
+    let read_failed = |e| failed(e, "failed to read standard input".to_string());
+    // Blocks of the compare's size: neither file is read in one go.
+    let mut buf = vec![0u8; crate::changed::BLOCK];
+    let mut off = 0u64;
+    let differs = loop {
+        wait_readable(stdin.as_fd(), caught).map_err(|f| match f {
+            Failure::Io(e) => read_failed(e),
+            f => f,
+        })?;
+        let n = match (&stdin).read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_failed(e)),
+        };
+        check_signals(caught)?;
+        if n == 0 {
+            break None;
+        }
+        if !current.same_at(&buf[..n], off)? {
+            break Some(n);
+        }
+        off += n as u64;
+    };
+    let changed = if differs.is_none() && current.ends_at(off)? {
+        false
+    } else {
+        let mut file = opts.create(&cli.path)?;
+        let filled = (|| {
+            let target = file.target().to_path_buf();
+            let copied = retry_interrupted(|| {
+                let done = io::Seek::stream_position(file.as_file_mut())?;
+                io::copy(&mut (&current.file).take(off - done), file.as_file_mut())
+            });
+            copied.map_err(|e| {
+                failed(
+                    e,
+                    format!("failed to copy {target:?} to its temporary file"),
+                )
+            })?;
+            if let Some(n) = differs {
+                file.as_file_mut().write_all(&buf[..n]).map_err(|e| {
+                    failed(e, format!("failed to write temporary file for {target:?}"))
+                })?;
+                copy(stdin.as_fd(), &mut file, caught, "standard input")?;
+            }
+            check_signals(caught)
+        })();
+        if let Err(f) = filled {
+            return Err(match (f, file.discard()) {
+                (f, Ok(())) => f,
+                (Failure::Io(e), Err(d)) => Failure::Io(note(e, || format!("and {d}"))),
+                (f, Err(d)) => {
+                    report(&cli.path, d);
+                    f
+                }
+            });
+        }
+        // It differs from the target read: commit without comparing again.
+        file.commit()?;
+        true
+    };
+    if cli.print_changed {
+        let word = if changed { "changed" } else { "unchanged" };
+        // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
+        let _ = writeln!(io::stdout(), "{word}");
+    }
+    Ok(())
+}
+
+/// Whether standard input is a regular file whose remaining length is not
+/// `size` (a pipe's length is not known: `false`).
+fn stdin_size_differs(size: u64) -> io::Result<bool> {
+    let stdin = File::from(retry_interrupted(|| {
+        io::stdin().as_fd().try_clone_to_owned()
+    })?);
+    let meta = retry_interrupted(|| stdin.metadata())?;
+    if !meta.is_file() {
+        return Ok(false);
+    }
+    let at = retry_interrupted(|| io::Seek::stream_position(&mut &stdin))?;
+    Ok(meta.len().saturating_sub(at) != size)
 }
 
 /// `opts.create(PATH)`; with `-a`, the wait for another appender's lock is

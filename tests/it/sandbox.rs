@@ -234,7 +234,9 @@ const ERRNOS: [i32; 2] = [libc::EPERM, libc::ENOSYS];
 
 /// `listxattrat`/`getxattrat` (6.13): on a kernel that has them, a profile
 /// answering `EPERM` made every default write fail ("failed to read extended
-/// attributes"); the `/proc/self/fd` path keeps the ACL and attributes.
+/// attributes"). The attributes are now read from one `O_PATH` descriptor
+/// through `/proc/self/fd` (issue 15 item 4), without these calls: denying
+/// them changes nothing, and the ACL and attributes are kept.
 #[test]
 fn xattrat_denied() {
     eprintln!(
@@ -374,12 +376,14 @@ fn all_new_calls_denied() {
 /// left as it was.
 #[test]
 fn xattrs_unsupported_vs_failing() {
+    // Every way of listing them: by path (through /proc/self/fd), by
+    // descriptor (no /proc), and the *at and l* variants.
     let list = |e| {
         [
-            Deny::call(SYS_LISTXATTRAT, e),
-            Deny::call(libc::SYS_llistxattr, e),
             Deny::call(libc::SYS_listxattr, e),
             Deny::call(libc::SYS_flistxattr, e),
+            Deny::call(libc::SYS_llistxattr, e),
+            Deny::call(SYS_LISTXATTRAT, e),
         ]
     };
     for named in [false, true] {
@@ -704,6 +708,66 @@ fn three_writes_each_child() {
         let t = d.path().join(format!("t{i}"));
         atomic_write::write_bytes(&t, b"new\n").unwrap();
         assert_eq!(read(&t), b"new\n");
+    }
+    println!("{CHILD_OK}");
+}
+
+/// A real error is no missing call: `EIO` from `openat(O_TMPFILE)` or from
+/// `linkat` fails the write (no named temp, no copy behind its back), and
+/// from `syncfs` fails the batch (no silent `fsync` instead); the targets are
+/// left as they were, no temp behind.
+#[test]
+fn real_errors_are_failures() {
+    let tmpfile = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
+    for (rule, what) in [
+        (
+            Deny::with_flag(libc::SYS_openat, 2, tmpfile, libc::EIO),
+            "O_TMPFILE",
+        ),
+        (Deny::call(libc::SYS_linkat, libc::EIO), "linkat"),
+    ] {
+        let d = scratch();
+        let t = d.path().join("t");
+        std::fs::write(&t, b"old\n").unwrap();
+        let out = cli_input(cli_under(&[rule], false).arg(&t), b"new\n");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{what} answered EIO: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("os error 5"));
+        assert_eq!(read(&t), b"old\n", "{what} answered EIO");
+        assert_eq!(names(d.path()), ["t"], "{what} answered EIO");
+    }
+    let out = child_under(
+        "sandbox::batch_syncfs_fails_child",
+        &[Deny::call(libc::SYS_syncfs, libc::EIO)],
+    );
+    assert_child_ok(&out);
+}
+
+#[test]
+#[ignore = "child process of real_errors_are_failures"]
+fn batch_syncfs_fails_child() {
+    use std::io::Write;
+    if !is_child() {
+        return;
+    }
+    let d = tempfile::tempdir_in("/dev/shm").unwrap();
+    let files: Vec<_> = (0..3)
+        .map(|i| {
+            let p = d.path().join(format!("f{i}"));
+            std::fs::write(&p, b"old\n").unwrap();
+            let mut f = atomic_write::AtomicFile::create(&p).unwrap();
+            f.write_all(b"new\n").unwrap();
+            f
+        })
+        .collect();
+    let e = atomic_write::commit_all(files).expect_err("syncfs answered EIO");
+    assert_eq!(atomic_write::os_error(&e), Some(libc::EIO), "{e}");
+    for i in 0..3 {
+        assert_eq!(read(&d.path().join(format!("f{i}"))), b"old\n");
     }
     println!("{CHILD_OK}");
 }
