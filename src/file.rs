@@ -61,10 +61,10 @@ const MAX_APPEND_RETRIES: usize = 64;
 ///   `commit()` may then succeed and the commit report `Ok` for data that
 ///   never reached the disk. Treat an error from your own sync as fatal:
 ///   drop or [`discard`](Self::discard) the file.
-/// - **`fork`.** A forked child has a copy of the `AtomicFile`; if the child
-///   returns through code that drops it (rather than `exec` or `_exit`), its
-///   `Drop` removes a named temp that the parent is still writing (the
-///   parent's commit then fails with `NotFound`), and the child's copy of the
+/// - **`fork`.** A forked child has a copy of the `AtomicFile`, but the
+///   write belongs to the process that created it: in any other process,
+///   dropping or [`discard`](Self::discard)ing it removes nothing (the
+///   parent goes on writing and commits). The child's copy of the
 ///   descriptor keeps the temp's lock, so `sweep` leaves the temp alone while
 ///   the child lives.
 #[must_use = "dropping an AtomicFile discards the write: call commit()"]
@@ -108,6 +108,9 @@ pub struct AtomicFile {
     mode_inherited: bool,
     /// The existing target's extended attributes to give the temp, if kept.
     xattrs: Option<Xattrs>,
+    /// The process that created the temp: only it removes the temp (a
+    /// forked child's drop or discard leaves the parent's write alone).
+    pid: u32,
     no_clobber: bool,
     durability: Durability,
     /// The backup's name inside `dir`, with [`Options::backup`].
@@ -298,6 +301,7 @@ impl AtomicFile {
             mode,
             mode_inherited: opts.mode.is_none() && existing.is_some(),
             xattrs,
+            pid: std::process::id(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
             backup: opts
@@ -886,7 +890,7 @@ impl AtomicFile {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn discard(mut self) -> io::Result<()> {
-        match self.temp.name.take() {
+        match self.temp.name.take().filter(|_| self.is_owner()) {
             Some(tmp) => sys::unlink(&self.dir, &tmp).context(|| {
                 format!(
                     "failed to remove temporary file {}",
@@ -895,6 +899,11 @@ impl AtomicFile {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Whether this is the process that created the temp (not a forked child).
+    fn is_owner(&self) -> bool {
+        self.pid == std::process::id()
     }
 
     /// Whether this is an append to a target missing at `create()`, whose
@@ -921,9 +930,10 @@ impl AtomicFile {
 }
 
 impl Drop for AtomicFile {
-    /// Removes a named temp, quietly; never syncs, never panics.
+    /// Removes a named temp, quietly; never syncs, never panics. In a forked
+    /// child (any process but the creator) it removes nothing.
     fn drop(&mut self) {
-        if let Some(tmp) = self.temp.name.take() {
+        if let Some(tmp) = self.temp.name.take().filter(|_| self.is_owner()) {
             let _ = sys::unlink(&self.dir, &tmp);
         }
     }

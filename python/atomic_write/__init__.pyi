@@ -1,14 +1,15 @@
 import datetime
 import io
 import os
-from typing import Iterable, Literal, Optional, Union, overload
+from types import TracebackType
+from typing import Iterable, Literal, Optional, Type, Union, overload
 
 from typing_extensions import Buffer as _Buffer
 
-from . import _native
-
 __all__ = [
     "AtomicBinaryFile",
+    "AtomicRandomFile",
+    "AtomicRawFile",
     "AtomicTextFile",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -18,53 +19,173 @@ __all__ = [
 ]
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+_Backup = Union[bool, str]
+
+# The built-in's write modes (typeshed's spelling), in text and binary.
+_TextMode = Literal[
+    "w", "wt", "tw", "x", "xt", "tx", "a", "at", "ta",
+    "w+", "+w", "wt+", "w+t", "+wt", "tw+", "t+w", "+tw",
+    "x+", "+x", "xt+", "x+t", "+xt", "tx+", "t+x", "+tx",
+    "a+", "+a", "at+", "a+t", "+at", "ta+", "t+a", "+ta",
+]  # fmt: skip
+_BinaryWritingMode = Literal["wb", "bw", "xb", "bx", "ab", "ba"]
+_BinaryUpdatingMode = Literal[
+    "wb+", "w+b", "+wb", "bw+", "b+w", "+bw",
+    "xb+", "x+b", "+xb", "bx+", "b+x", "+bx",
+    "ab+", "a+b", "+ab", "ba+", "b+a", "+ba",
+]  # fmt: skip
 
 __version__: str
 
 def atomic_write_text(
-    path: _Path, data: str, *, encoding: str = "utf-8", mode: Optional[int] = None
-) -> None: ...
-def atomic_write_bytes(path: _Path, data: _Buffer, *, mode: Optional[int] = None) -> None: ...
-
-class AtomicBinaryFile(io.BufferedWriter):
-    def __init__(self, raw: io.FileIO, native: _native.AtomicFile) -> None: ...
-    def commit(self) -> None: ...
-    def discard(self) -> None: ...
-    def __enter__(self) -> "AtomicBinaryFile": ...
-
-class AtomicTextFile(io.TextIOWrapper):
-    def __init__(
-        self, buffer: io.BufferedWriter, native: _native.AtomicFile, encoding: str, newline: Optional[str]
-    ) -> None: ...
-    def commit(self) -> None: ...
-    def discard(self) -> None: ...
-    def __enter__(self) -> "AtomicTextFile": ...
-
-@overload
-def open(
     path: _Path,
-    access: Literal["w", "a", "wt", "at", "tw", "ta"] = "w",
-    /,
+    data: str,
     *,
-    encoding: Optional[str] = None,
+    encoding: str = "utf-8",
+    errors: str = "strict",
     newline: Optional[str] = None,
     mode: Optional[int] = None,
     durable: bool = True,
-    follow_symlinks: bool = True,
     exclusive: bool = False,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+    if_changed: bool = False,
+) -> Optional[bool]: ...
+def atomic_write_bytes(
+    path: _Path,
+    data: _Buffer,
+    *,
+    mode: Optional[int] = None,
+    durable: bool = True,
+    exclusive: bool = False,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+    if_changed: bool = False,
+) -> Optional[bool]: ...
+
+class _Atomic:
+    def commit(self) -> None: ...
+    def discard(self) -> None: ...
+    def close(self) -> None: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None: ...
+    def __del__(self) -> None: ...
+
+class AtomicTextFile(_Atomic, io.TextIOWrapper):
+    def __enter__(self) -> "AtomicTextFile": ...
+
+class AtomicBinaryFile(_Atomic, io.BufferedWriter):
+    def __enter__(self) -> "AtomicBinaryFile": ...
+
+class AtomicRandomFile(_Atomic, io.BufferedRandom):
+    def __enter__(self) -> "AtomicRandomFile": ...
+
+class AtomicRawFile(_Atomic, io.FileIO):
+    def __enter__(self) -> "AtomicRawFile": ...
+
+@overload
+def open(
+    file: _Path,
+    mode: _TextMode = "w",
+    buffering: int = -1,
+    encoding: Optional[str] = None,
+    errors: Optional[str] = None,
+    newline: Optional[str] = None,
+    *,
+    perms: Optional[int] = None,
+    durable: bool = True,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
 ) -> AtomicTextFile: ...
 @overload
 def open(
-    path: _Path,
-    access: Literal["wb", "ab", "bw", "ba"],
-    /,
-    *,
+    file: _Path,
+    mode: Union[_BinaryWritingMode, _BinaryUpdatingMode],
+    buffering: Literal[0],
     encoding: None = None,
+    errors: None = None,
     newline: None = None,
-    mode: Optional[int] = None,
+    *,
+    perms: Optional[int] = None,
     durable: bool = True,
     follow_symlinks: bool = True,
-    exclusive: bool = False,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+) -> AtomicRawFile: ...
+@overload
+def open(
+    file: _Path,
+    mode: _BinaryWritingMode,
+    buffering: Literal[-1, 1] = -1,
+    encoding: None = None,
+    errors: None = None,
+    newline: None = None,
+    *,
+    perms: Optional[int] = None,
+    durable: bool = True,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
 ) -> AtomicBinaryFile: ...
-def commit_all(files: Iterable[Union[AtomicTextFile, AtomicBinaryFile]]) -> None: ...
+@overload
+def open(
+    file: _Path,
+    mode: _BinaryUpdatingMode,
+    buffering: Literal[-1, 1] = -1,
+    encoding: None = None,
+    errors: None = None,
+    newline: None = None,
+    *,
+    perms: Optional[int] = None,
+    durable: bool = True,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+) -> AtomicRandomFile: ...
+@overload
+def open(
+    file: _Path,
+    mode: Union[_BinaryWritingMode, _BinaryUpdatingMode],
+    buffering: int = -1,
+    encoding: None = None,
+    errors: None = None,
+    newline: None = None,
+    *,
+    perms: Optional[int] = None,
+    durable: bool = True,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+) -> Union[AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]: ...
+@overload
+def open(
+    file: _Path,
+    mode: str,
+    buffering: int = -1,
+    encoding: Optional[str] = None,
+    errors: Optional[str] = None,
+    newline: Optional[str] = None,
+    *,
+    perms: Optional[int] = None,
+    durable: bool = True,
+    follow_symlinks: bool = True,
+    preserve_xattrs: bool = True,
+    backup: _Backup = False,
+    parents: bool = False,
+) -> Union[AtomicTextFile, AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]: ...
+def commit_all(files: Iterable[Union[AtomicTextFile, AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]]) -> None: ...
 def sweep(dir: _Path, older_than: Union[float, datetime.timedelta] = 3600.0) -> int: ...

@@ -1,31 +1,32 @@
 """The Rust half of atomic_write (private: use the package's functions)."""
 
 import os
-from typing import List, Optional, Union, final
+from typing import List, Optional, TypedDict, Union, final
 
-__all__ = ["AtomicFile", "commit_all", "create", "sweep", "write"]
+__all__ = ["AtomicFile", "cli_main", "commit_all", "create", "sweep", "write"]
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+class _Opts(TypedDict):
+    mode: Optional[int]
+    durable: bool
+    follow_symlinks: bool
+    exclusive: bool
+    append: bool
+    preserve_xattrs: bool
+    backup: Optional[str]
+    parents: bool
 
 @final
 class AtomicFile:
     @property
     def done(self) -> bool: ...
     def fileno(self) -> int: ...
-    def commit(self) -> None: ...
+    def commit(self, if_changed: bool = False) -> bool: ...
     def discard(self) -> None: ...
 
-def write(
-    path: _Path,
-    data: bytes,
-    mode: Optional[int],
-    durable: bool,
-    follow_symlinks: bool,
-    exclusive: bool,
-    append: bool,
-) -> None: ...
-def create(
-    path: _Path, mode: Optional[int], durable: bool, follow_symlinks: bool, exclusive: bool, append: bool
-) -> AtomicFile: ...
+def write(path: _Path, data: bytes, opts: _Opts, if_changed: bool) -> bool: ...
+def create(path: _Path, opts: _Opts) -> AtomicFile: ...
 def commit_all(files: List[AtomicFile]) -> None: ...
 def sweep(dir: _Path, older_than: float) -> int: ...
+def cli_main(argv: List[Union[str, bytes]]) -> int: ...

@@ -24,17 +24,25 @@ def file_mode(path) -> int:
 # -- signatures ---------------------------------------------------------------
 
 
+OPTIONS = (
+    "mode=None, durable=True, exclusive=False, follow_symlinks=True, "
+    "preserve_xattrs=True, backup=False, parents=False, if_changed=False"
+)
+
+
 def test_text_signature_is_the_seeds():
+    # The seed's parameters keep their names, positions, kinds and defaults;
+    # the new ones are keyword-only after them.
     sig = inspect.signature(atomic_write_text)
-    assert str(sig) == "(path, data, *, encoding='utf-8', mode=None)"
+    assert str(sig) == f"(path, data, *, encoding='utf-8', errors='strict', newline=None, {OPTIONS})"
     kinds = {n: p.kind for n, p in sig.parameters.items()}
     assert kinds["path"] == kinds["data"] == inspect.Parameter.POSITIONAL_OR_KEYWORD
-    assert kinds["encoding"] == kinds["mode"] == inspect.Parameter.KEYWORD_ONLY
+    assert all(k == inspect.Parameter.KEYWORD_ONLY for n, k in kinds.items() if n not in ("path", "data"))
 
 
 def test_bytes_signature_is_the_seeds():
     sig = inspect.signature(atomic_write_bytes)
-    assert str(sig) == "(path, data, *, mode=None)"
+    assert str(sig) == f"(path, data, *, {OPTIONS})"
     assert sig.parameters["mode"].kind == inspect.Parameter.KEYWORD_ONLY
 
 
@@ -53,7 +61,10 @@ def test_every_public_function_has_a_docstring_and_help():
     import pydoc
 
     text = pydoc.render_doc(atomic_write_text, renderer=pydoc.plaintext)
-    assert "atomic_write_text(path, data, *, encoding='utf-8', mode=None)" in text
+    # Without whitespace: Python 3.13's pydoc puts a long signature on many lines.
+    assert "atomic_write_text(path,data,*,encoding='utf-8',errors='strict',newline=None,mode=None," in "".join(
+        text.split()
+    )
 
 
 # -- data ---------------------------------------------------------------------
@@ -170,10 +181,14 @@ def test_wrong_types_are_type_errors_and_touch_nothing(scratch, call):
 def test_bad_values_are_value_errors(scratch):
     with pytest.raises(ValueError, match="null byte"):
         atomic_write_bytes(str(scratch / "a\0b"), b"x")
-    with pytest.raises(ValueError, match="0o7777"):
-        atomic_write_bytes(scratch / "t", b"x", mode=0o10000)
-    with pytest.raises(OverflowError):
-        atomic_write_bytes(scratch / "t", b"x", mode=-1)
+    # Out-of-range modes are ValueErrors, negative ones too (an OverflowError before).
+    for mode in (0o10000, -1, 1 << 40):
+        with pytest.raises(ValueError, match="0o7777"):
+            atomic_write_bytes(scratch / "t", b"x", mode=mode)
+        with pytest.raises(ValueError, match="0o7777"):
+            atomic_write_text(scratch / "t", "x", mode=mode)
+    with pytest.raises(ValueError, match="illegal newline"):
+        atomic_write_text(scratch / "t", "x", newline="\r\r")
     assert_only(scratch, [])
 
 
@@ -312,3 +327,68 @@ def test_fifo_is_refused_without_opening_it(scratch):
     assert e.value.errno == errno.EINVAL
     assert "not a regular file" in e.value.strerror
     assert_only(scratch, ["fifo"])
+
+
+# -- pathlib's errors and newline ---------------------------------------------
+
+
+@pytest.mark.parametrize("newline", [None, "", "\n", "\r", "\r\n"])
+def test_newline_as_path_write_text(scratch, newline):
+    text = "one\ntwo\r\nthree\n"
+    # What Path.write_text(text, newline=newline) does (Python >= 3.10).
+    with open(scratch / "theirs", "w", encoding="utf-8", newline=newline) as f:
+        f.write(text)
+    atomic_write_text(scratch / "ours", text, newline=newline)
+    assert (scratch / "ours").read_bytes() == (scratch / "theirs").read_bytes()
+
+
+@pytest.mark.parametrize("errors", ["replace", "ignore", "xmlcharrefreplace", "backslashreplace"])
+def test_errors_as_path_write_text(scratch, errors):
+    text = "caf\xe9 \u20ac"
+    pathlib.Path(scratch / "theirs").write_text(text, encoding="ascii", errors=errors)
+    atomic_write_text(scratch / "ours", text, encoding="ascii", errors=errors)
+    assert (scratch / "ours").read_bytes() == (scratch / "theirs").read_bytes()
+    with pytest.raises(UnicodeEncodeError):
+        atomic_write_text(scratch / "strict", text, encoding="ascii")
+    assert not (scratch / "strict").exists()
+
+
+# -- the crate's options ------------------------------------------------------
+
+
+@pytest.mark.parametrize("func", ["text", "bytes", "bytearray"])
+def test_one_shot_options(scratch, func):
+    def write(path, content, **kw):
+        if func == "text":
+            return atomic_write_text(path, content, **kw)
+        data = content.encode()
+        return atomic_write_bytes(path, data if func == "bytes" else bytearray(data), **kw)
+
+    target = scratch / "t"
+    assert write(target, "v1") is None
+    # exclusive: FileExistsError, the file untouched.
+    with pytest.raises(FileExistsError):
+        write(target, "v2", exclusive=True)
+    assert target.read_text() == "v1"
+    # backup: the old file kept as PATH~ (or another suffix).
+    assert write(target, "v2", backup=True) is None
+    assert (scratch / "t~").read_text() == "v1"
+    write(target, "v3", backup=".bak")
+    assert (scratch / "t.bak").read_text() == "v2"
+    # if_changed: True if replaced, False (and the same inode) if not.
+    ino = os.stat(target).st_ino
+    assert write(target, "v3", if_changed=True) is False
+    assert os.stat(target).st_ino == ino
+    assert write(target, "v4", if_changed=True) is True
+    assert target.read_text() == "v4"
+    # parents: mkdir -p.
+    deep = scratch / "a" / "b" / "f"
+    with pytest.raises(FileNotFoundError):
+        write(deep, "deep")
+    write(deep, "deep", parents=True)
+    assert deep.read_text() == "deep"
+    # follow_symlinks=False replaces the link itself; durable=False still writes.
+    (scratch / "link").symlink_to("t")
+    write(scratch / "link", "own", follow_symlinks=False, durable=False, preserve_xattrs=False)
+    assert not (scratch / "link").is_symlink() and target.read_text() == "v4"
+    assert_only(scratch, ["a", "link", "t", "t.bak", "t~"])

@@ -11,18 +11,37 @@ from conftest import missing
 
 USES = """
 import json, pathlib
+from typing import Optional
 import atomic_write
 from atomic_write import atomic_write_bytes, atomic_write_text
 
 atomic_write_text("config.json", '{"version": 2}\\n')
 atomic_write_text(pathlib.Path("t"), "x", encoding="latin-1", mode=0o644)
+atomic_write_text("t", "x", errors="replace", newline="\\r\\n", durable=False, exclusive=True)
+changed: Optional[bool] = atomic_write_text("t", "x", backup=".bak", parents=True, if_changed=True)
 atomic_write_bytes(b"blob.dat", memoryview(b"\\x00\\x01\\x02"))
+atomic_write_bytes("blob", bytearray(b"x"), mode=0o600, backup=True, preserve_xattrs=False, follow_symlinks=False)
 with atomic_write.open("cfg.json", "w") as f:
     json.dump({"version": 2}, f)
     text: atomic_write.AtomicTextFile = f
-with atomic_write.open("blob", "ab", mode=0o600, durable=False) as b:
+with atomic_write.open("cfg.json", "x+", encoding="utf-8", errors="strict", newline="") as f2:
+    f2.write("x")
+    f2.seek(0)
+    back: str = f2.read()
+with atomic_write.open("blob", "ab", perms=0o600, durable=False) as b:
     binary: atomic_write.AtomicBinaryFile = b
     b.write(b"x")
+with atomic_write.open("blob", "wb+") as r:
+    rand: atomic_write.AtomicRandomFile = r
+    r.write(b"x")
+raw: atomic_write.AtomicRawFile = atomic_write.open("blob", "wb", buffering=0)
+raw.write(b"x")
+raw.close()
+g = atomic_write.open("log", "a", 1, backup=True, parents=True, preserve_xattrs=False, follow_symlinks=False)
+g.write("line\\n")
+g.discard()
+h = atomic_write.open("t", "w")
+h.commit()
 atomic_write.commit_all([atomic_write.open("a", "wb"), atomic_write.open("b", "w")])
 removed: int = atomic_write.sweep(".", older_than=60)
 """

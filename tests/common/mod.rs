@@ -479,7 +479,9 @@ pub fn mkfifo(path: &Path) {
 }
 
 /// A re-exec of the current test binary that runs only the `#[ignore]`d test
-/// `name` (a child-process half of a test that needs its own umask or uid).
+/// `name`, its full path in the binary (`sandbox::foo_child` in tests/it), as
+/// `--exact` wants it (a child-process half of a test that needs its own umask
+/// or uid).
 /// The child must print [`CHILD_OK`] so the parent knows it really ran.
 pub fn child_test(name: &str) -> Command {
     let mut c = Command::new(std::env::current_exe().expect("current_exe"));
@@ -508,7 +510,8 @@ pub fn assert_child_ok(out: &Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains(CHILD_OK),
-        "child test failed or did not run: {}\nstdout: {stdout}\nstderr: {}",
+        "child test failed or did not run (in tests/it its name starts with its \
+         module: `module::name`): {}\nstdout: {stdout}\nstderr: {}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );

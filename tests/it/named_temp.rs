@@ -150,6 +150,58 @@ fn named_temp_removed_on_every_abandon() {
     assert_eq!(read(&p), b"old");
 }
 
+/// A write belongs to the process that created it: a forked child that drops
+/// or discards its copy of the `AtomicFile` (as a child returning through
+/// ordinary code does) removes nothing, and the parent commits what it wrote,
+/// on both temp paths.
+#[test]
+fn forked_child_leaves_the_parents_write() {
+    for named in [true, false] {
+        for discard in [false, true] {
+            let d = scratch();
+            let p = d.path().join("t");
+            fs::write(&p, b"old").unwrap();
+            let mut f = opts(named).create(&p).unwrap();
+            f.write_all(b"the parent's ").unwrap();
+            // The child only drops or discards, then `_exit`s: no allocation
+            // lock can be held (glibc resets them in a forked child).
+            #[allow(unsafe_code)]
+            // SAFETY: fork has no memory-safety precondition; the child only
+            // runs `AtomicFile`'s drop or discard, then `_exit`.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+            if pid == 0 {
+                let ok = if discard {
+                    f.discard().is_ok()
+                } else {
+                    drop(f);
+                    true
+                };
+                #[allow(unsafe_code)]
+                // SAFETY: ends the child without running the parent's exit code.
+                unsafe {
+                    libc::_exit(if ok { 0 } else { 1 })
+                };
+            }
+            let mut status = 0;
+            #[allow(unsafe_code)]
+            // SAFETY: waits for our own child, `status` is a valid pointer.
+            let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+            assert_eq!(r, pid);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "{status}"
+            );
+            assert_eq!(temps(d.path()).len(), usize::from(named), "named={named}");
+            f.write_all(b"write").unwrap();
+            f.commit()
+                .unwrap_or_else(|e| panic!("named={named} discard={discard}: {e}"));
+            assert_eq!(read(&p), b"the parent's write");
+            assert_only(d.path(), &["t"]);
+        }
+    }
+}
+
 /// `discard()` reports a failure to remove the temp, which `Drop` would hide:
 /// here the temp was already removed behind its back.
 #[test]
