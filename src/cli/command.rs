@@ -9,12 +9,11 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::ppoll;
 use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::{check_signals, Failure};
+use super::{check_signals, ppoll, Failure};
 
 /// How long processes the command left behind get to end of the signal
 /// passed on to them before they are killed.

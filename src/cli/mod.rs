@@ -31,7 +31,9 @@ use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-use nix::poll::{ppoll, PollFd, PollFlags};
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) use nix::poll::ppoll;
+use nix::poll::{PollFd, PollFlags};
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::socket::{getsockopt, sockopt};
 use nix::sys::stat::{fstat, SFlag};
@@ -540,6 +542,35 @@ fn wait_readable(src: BorrowedFd<'_>, caught: &AtomicUsize) -> Result<(), Failur
             }
             Err(e) => return Err(io::Error::from(e).into()),
         }
+    }
+}
+
+/// `ppoll` where the system has none (Apple): the mask swapped in around a
+/// `poll` that waits at most [`TICK`]. A signal the swap lets through is
+/// delivered before `poll` starts, so a wait misses it for one tick at most;
+/// a wait without a timeout that ends on the tick answers `EINTR`, so the
+/// callers look at their flags and wait again.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn ppoll(
+    fds: &mut [PollFd<'_>],
+    timeout: Option<nix::sys::time::TimeSpec>,
+    sigmask: Option<SigSet>,
+) -> nix::Result<libc::c_int> {
+    use nix::poll::{poll, PollTimeout};
+    /// The longest a wait goes without looking at the signal flags.
+    const TICK: Duration = Duration::from_millis(50);
+    let wait = timeout.map_or(TICK, |t| Duration::from(t).min(TICK));
+    let mut old = SigSet::empty();
+    if let Some(mask) = &sigmask {
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(mask), Some(&mut old))?;
+    }
+    let polled = poll(fds, PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX));
+    if sigmask.is_some() {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    match polled {
+        Ok(0) if timeout.is_none() => Err(Errno::EINTR),
+        r => r,
     }
 }
 
