@@ -144,11 +144,11 @@ mod changed;
 #[cfg(feature = "cli")]
 pub mod cli;
 
-// The command line speaks Unix (signals, file descriptors, `flock`): say so
-// rather than fail on a missing `nix`.
-#[cfg(all(feature = "cli", not(unix)))]
+// The command line is for Unix (signals, file descriptors) and Windows
+// (src/cli/windows.rs): say so elsewhere rather than fail on a missing `nix`.
+#[cfg(all(feature = "cli", not(any(unix, windows))))]
 compile_error!(
-    "the `cli` feature (the atomic-write command) is Unix-only for now; the library builds without it"
+    "the `cli` feature (the atomic-write command) is for Unix and Windows; the library builds without it"
 );
 mod error;
 mod file;

@@ -24,7 +24,8 @@ Examples:
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
 
-Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error;
+Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error
+(on Windows, also a Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
 Environment: ATOMIC_WRITE_NO_TMPFILE=1 (a test hook) writes through a named
@@ -34,7 +35,8 @@ Man page and shell completions, from this definition:
   atomic-write --generate <man|complete-bash|complete-zsh|complete-fish>")]
 pub(crate) struct Cli {
     /// Permission bits of the result, in octal, as chmod sets them (umask not
-    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file
+    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file.
+    /// On Windows only the write bits count: none sets the read-only attribute
     #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
     pub(crate) mode: Option<u32>,
 
@@ -60,7 +62,8 @@ pub(crate) struct Cli {
     pub(crate) no_follow: bool,
 
     /// Give the result none of the existing file's extended attributes (ACL,
-    /// security label, user.*): a bare file, as a new one would be
+    /// security label, user.*): a bare file, as a new one would be (Unix only:
+    /// Windows keeps none; refused there)
     #[arg(long)]
     pub(crate) no_xattrs: bool,
 
@@ -84,7 +87,8 @@ pub(crate) struct Cli {
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
     /// constant memory, from standard input as it is read: identical content
-    /// needs no temp file and no space (a full or read-only filesystem works)
+    /// needs no temp file and no space (a full or read-only filesystem works;
+    /// on Windows a temp is written, then compared)
     #[arg(long)]
     pub(crate) if_changed: bool,
 

@@ -16,41 +16,65 @@
 //! default dispositions) and is passed the signal (see `command.rs`).
 
 use std::ffi::OsString;
+#[cfg(unix)]
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
+#[cfg(unix)]
+use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::process::ExitStatus;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(unix)]
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
-use crate::error::{context, note};
+use crate::error::context;
+#[cfg(unix)]
+use crate::error::note;
+#[cfg(unix)]
 use crate::{AtomicFile, Durability, Options};
 use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
+#[cfg(unix)]
 use nix::errno::Errno;
+#[cfg(unix)]
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
-#[cfg(not(target_vendor = "apple"))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 pub(crate) use nix::poll::ppoll;
+#[cfg(unix)]
 use nix::poll::{PollFd, PollFlags};
+#[cfg(unix)]
 use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+#[cfg(unix)]
 use nix::sys::socket::{getsockopt, sockopt};
+#[cfg(unix)]
 use nix::sys::stat::{fstat, SFlag};
+#[cfg(unix)]
 use nix::unistd::read;
 
 mod args;
+#[cfg(unix)]
 mod command;
 mod generate;
+#[cfg(windows)]
+mod windows;
 
 /// Regular-file input moves through `copy_file_range` in chunks this big, with a
 /// check for signals between them.
+#[cfg(unix)]
 const CHUNK: u64 = 64 << 20;
 /// Buffer for pipes and terminals, on the stack (no allocation, no `mmap`):
 /// a pipe's default capacity, constant memory whatever the input size.
+#[cfg(unix)]
 const BUF: usize = 64 << 10;
 /// How long `-a` waits for another appender by default (`--wait`).
 const DEFAULT_WAIT: Duration = crate::append::DEFAULT_LOCK_TIMEOUT;
+#[cfg(unix)]
 const SIGNALS: [Signal; 4] = [
     Signal::SIGINT,
     Signal::SIGTERM,
@@ -63,6 +87,7 @@ enum Failure {
     /// An I/O error: exit 1.
     Io(io::Error),
     /// A signal arrived: die of it.
+    #[cfg(unix)]
     Signal(i32),
     /// The command failed: exit with its status.
     Command(ExitStatus),
@@ -108,7 +133,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(cli) => cli,
         Err(e) => return usage(&e.format(&mut Cli::command())),
     };
+    #[cfg(windows)]
+    if let Some(option) = windows::unsupported(&cli) {
+        eprintln!("atomic-write: {option} is Unix-only: Windows does not have it");
+        return 2;
+    }
+    #[cfg(unix)]
     let caught = Arc::new(AtomicUsize::new(0));
+    #[cfg(unix)]
     let guard = match guard_signals(&caught) {
         Ok(g) => g,
         Err(e) => {
@@ -119,7 +151,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     let result = if cli.sweep {
         sweep(&cli)
     } else {
-        write(&cli, &caught)
+        #[cfg(unix)]
+        let written = write(&cli, &caught);
+        #[cfg(windows)]
+        let written = windows::write(&cli);
+        written
     };
     let status = match result {
         Ok(()) => 0,
@@ -139,16 +175,21 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             }
         }
         Err(Failure::Command(status)) => {
-            use std::os::unix::process::ExitStatusExt;
-            let code = status
-                .code()
-                .or(status.signal().map(|s| 128 + s))
-                .unwrap_or(1);
+            #[cfg(unix)]
+            let code = {
+                use std::os::unix::process::ExitStatusExt;
+                status.code().or(status.signal().map(|s| 128 + s))
+            };
+            #[cfg(windows)]
+            let code = status.code();
+            let code = code.unwrap_or(1);
             report(&cli.path, format_args!("not written: command {status}"));
             u8::try_from(code).unwrap_or(1)
         }
+        #[cfg(unix)]
         Err(Failure::Signal(sig)) => die_of(sig),
     };
+    #[cfg(unix)]
     drop(guard);
     status
 }
@@ -171,6 +212,7 @@ fn sweep(cli: &Cli) -> Result<(), Failure> {
     Ok(())
 }
 
+#[cfg(unix)]
 fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if cli.command.is_empty() {
         check_stdin()?;
@@ -238,6 +280,7 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// `--if-changed` from standard input where the result of identical content
 /// is known without a temp ([`Current::open`](crate::changed::Current::open)):
 /// the input is compared with the target as it is read; identical to the end,
@@ -324,6 +367,7 @@ fn write_if_changed(
     Ok(())
 }
 
+#[cfg(unix)]
 /// Whether standard input is a regular file whose remaining length is not
 /// `size` (a pipe's length is not known: `false`).
 fn stdin_size_differs(size: u64) -> io::Result<bool> {
@@ -338,6 +382,7 @@ fn stdin_size_differs(size: u64) -> io::Result<bool> {
     Ok(meta.len().saturating_sub(at) != size)
 }
 
+#[cfg(unix)]
 /// `opts.create(PATH)`; with `-a`, the wait for another appender's lock is
 /// ours (the library is told not to wait): up to `--wait` seconds (10 by
 /// default), trying again with pauses of 1 ms growing to 50 ms, with the
@@ -371,6 +416,7 @@ fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicF
     }
 }
 
+#[cfg(unix)]
 /// Fills `file` from standard input or the command's output; `Ok` once all of
 /// it was read and no signal arrived.
 fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
@@ -406,6 +452,7 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
     check_signals(caught)
 }
 
+#[cfg(unix)]
 /// Streams `src` to the end into `file`, giving up when a signal arrives. A
 /// failed read names `from`; a failed write, the temporary file.
 ///
@@ -463,6 +510,7 @@ fn copy(
     }
 }
 
+#[cfg(unix)]
 /// Retries `f` while it fails with `EINTR`.
 fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
@@ -485,6 +533,7 @@ fn report(path: &Path, message: impl std::fmt::Display) {
     eprintln!("atomic-write: {path:?}: {message}");
 }
 
+#[cfg(unix)]
 /// Refuses, before anything is created, standard input that can never
 /// deliver input (where waiting on it would hang or read nothing):
 ///
@@ -528,6 +577,7 @@ fn check_stdin() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// Blocks until `src` is readable, with the guarded signals let through
 /// meanwhile (atomically, so none is missed).
 fn wait_readable(src: BorrowedFd<'_>, caught: &AtomicUsize) -> Result<(), Failure> {
@@ -574,6 +624,7 @@ pub(crate) fn ppoll(
     }
 }
 
+#[cfg(unix)]
 /// Lets pending guarded signals run their handler, then reports any caught.
 fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
     let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
@@ -583,6 +634,7 @@ fn check_signals(caught: &AtomicUsize) -> Result<(), Failure> {
     }
 }
 
+#[cfg(unix)]
 /// Records the guarded signals in `caught` and blocks them, so they only
 /// arrive inside [`wait_readable`] and [`check_signals`] (and the command's
 /// waits). SIGCHLD gets a handler too, blocked the same way, so that the end
@@ -629,14 +681,17 @@ fn guard_signals(caught: &Arc<AtomicUsize>) -> io::Result<Guard> {
     Ok(guard)
 }
 
+#[cfg(unix)]
 /// Set while no [`run`] is in progress: see [`guard_signals`].
 static OUTSIDE: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
 
+#[cfg(unix)]
 /// `sig`'s bit in the masks of `/proc/self/status`.
 fn bit(sig: Signal) -> u64 {
     1 << (sig as i32 - 1)
 }
 
+#[cfg(unix)]
 /// What [`guard_signals`] set up, undone when dropped, for a program that
 /// goes on after [`run`]: a guarded signal still pending (it came during the
 /// commit, which it does not stop) is taken by our handlers, which are then
@@ -647,6 +702,7 @@ struct Guard {
     mask: SigSet,
 }
 
+#[cfg(unix)]
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = ppoll(&mut [], Some(Duration::ZERO.into()), Some(SigSet::empty()));
@@ -660,6 +716,7 @@ impl Drop for Guard {
     }
 }
 
+#[cfg(unix)]
 /// The signals ignored and the signals handled (as masks, bit N-1 for signal
 /// N), from `/proc/self/status`; none known without procfs. Ignored when we
 /// were started: `nohup`'s SIGHUP, a shell's `&` job's SIGINT.
@@ -677,6 +734,7 @@ fn dispositions() -> (u64, u64) {
     (mask("SigIgn:"), mask("SigCgt:"))
 }
 
+#[cfg(unix)]
 /// Dies of `sig` (after the temp has been removed), as if it had not been caught.
 fn die_of(sig: i32) -> u8 {
     let mut set = SigSet::empty();
@@ -706,6 +764,19 @@ mod tests {
         assert_eq!(run_with(&["atomic-write", "--help"]), 0);
     }
 
+    /// `--help` names the options Windows does not have as Unix-only.
+    #[test]
+    fn help_says_which_options_are_unix_only() {
+        let help = Cli::command().render_long_help().to_string();
+        let xattrs = help.find("--no-xattrs").expect("--no-xattrs in --help");
+        let unix_only = help[xattrs..].find("(Unix only").expect("marked Unix-only");
+        assert!(
+            help[xattrs..xattrs + unix_only].lines().count() < 8,
+            "{help}"
+        );
+    }
+
+    #[cfg(unix)]
     /// A program that calls `run` and goes on: the write is done, SIGTERM
     /// (default action before) kills it again afterwards, and a second `run`
     /// works. In a child process, this test binary run again.
@@ -752,6 +823,7 @@ mod tests {
         assert_eq!(written.unwrap(), b"hello\n");
     }
 
+    #[cfg(unix)]
     /// The CLI's own steps ("failed to read standard input", a failed
     /// discard noted after the first error) keep the errno underneath.
     #[test]
