@@ -112,8 +112,8 @@ fn read_full_at(f: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<bool> 
 /// exists ([`Current::open`]): new content that turns out identical then
 /// costs no temp, no space and no write (a full or read-only filesystem
 /// included); at the first difference the caller creates the temp and copies
-/// the identical prefix from here. (Used by the CLI only.)
-#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+/// the identical prefix from here. (Used by the CLI only, on Unix.)
+#[cfg_attr(any(not(feature = "cli"), windows), allow(dead_code))]
 pub(crate) struct Current {
     dir: File,
     name: std::ffi::OsString,
@@ -125,7 +125,7 @@ pub(crate) struct Current {
     ino: u64,
 }
 
-#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+#[cfg_attr(any(not(feature = "cli"), windows), allow(dead_code))]
 impl Current {
     /// Opens the target of a write with `opts` for such a compare, if the
     /// result of identical content is known without a temp: an existing
