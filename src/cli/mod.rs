@@ -14,6 +14,10 @@
 //! one, the temp is removed, nothing is committed, and the process dies of
 //! that signal. The command itself starts with none of that (an empty mask,
 //! default dispositions) and is passed the signal (see `command.rs`).
+//!
+//! On Windows (`windows.rs`) there is none of the signal handling: the input
+//! is streamed and committed, and the options Windows does not have are
+//! refused with exit status 2.
 
 use std::ffi::OsString;
 #[cfg(unix)]
@@ -119,7 +123,8 @@ impl From<io::Error> for Failure {
 /// SIGINT, SIGTERM and SIGHUP whose action was the default before the first
 /// `run` have the default action again (a handler installed before, such as
 /// Python's for SIGINT, is called again). Meant for a program's `main` or a
-/// script's entry point: one call at a time, from the main thread.
+/// script's entry point: one call at a time, from the main thread. (The
+/// signals are Unix's: on Windows none is handled.)
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
     let matches = match generate::command().try_get_matches_from(args) {
