@@ -145,6 +145,36 @@ mod tests {
         names
     }
 
+    /// Standard input replaces PATH: in a child process (this test binary
+    /// run again) whose standard input is a pipe we write.
+    #[test]
+    fn standard_input_replaces_the_target() {
+        const CHILD: &str = "ATOMIC_WRITE_WINDOWS_STDIN_CHILD";
+        if let Some(path) = std::env::var_os(CHILD) {
+            std::process::exit(run_with(&[&os("atomic-write"), &path]).into());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "old").unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cli::windows::tests::standard_input_replaces_the_target",
+            ])
+            .env(CHILD, &path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, &[b'x'; 200_000]).unwrap();
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+        assert_eq!(std::fs::read(&path).unwrap(), [b'x'; 200_000]);
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
     /// An option Windows does not have: exit 2, nothing created.
     #[test]
     fn unix_only_options_are_refused_with_status_2() {
