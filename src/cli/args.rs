@@ -86,9 +86,12 @@ pub(crate) struct Cli {
 
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
-    /// constant memory, from standard input as it is read: identical content
-    /// needs no temp file and no space (a full or read-only filesystem works;
-    /// on Windows a temp is written, then compared)
+    /// constant memory, as standard input or COMMAND's output is read:
+    /// identical content needs no temp file and no space (a full or read-only
+    /// filesystem works; COMMAND must still succeed). Except with -a and
+    /// --no-xattrs, which write the temp first and compare it (what a new
+    /// file gets from the directory, a default ACL or a label, is known only
+    /// by making one), and on Windows, where the temp is written first too
     #[arg(long)]
     pub(crate) if_changed: bool,
 

@@ -22,9 +22,9 @@
 use std::ffi::OsString;
 #[cfg(unix)]
 use std::fs::File;
-use std::io;
 #[cfg(unix)]
-use std::io::{Read, Write};
+use std::io::Read;
+use std::io::{self, Write};
 #[cfg(unix)]
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
@@ -37,11 +37,10 @@ use std::time::Duration;
 #[cfg(unix)]
 use std::time::Instant;
 
-use crate::error::context;
+use crate::error::{context, note};
+use crate::AtomicFile;
 #[cfg(unix)]
-use crate::error::note;
-#[cfg(unix)]
-use crate::{AtomicFile, Durability, Options};
+use crate::{Durability, Options};
 use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
 #[cfg(unix)]
@@ -244,12 +243,13 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Some(suffix) = &cli.backup {
         opts.backup(suffix);
     }
-    // Identical content costs no temp: compared while it is read, the temp
-    // created only at the first difference.
-    if cli.if_changed && cli.command.is_empty() {
+    // Identical content costs no temp: compared while it is read (standard
+    // input or the command's output), the temp created only at the first
+    // difference.
+    if cli.if_changed {
         if let Some(current) = crate::changed::Current::open(&cli.path, &opts)? {
             // A file of another size as input: changed, no need to read it.
-            if !stdin_size_differs(current.size)? {
+            if !cli.command.is_empty() || !stdin_size_differs(current.size)? {
                 return write_if_changed(cli, &opts, &current, caught);
             }
         }
@@ -274,11 +274,7 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     }
     if cli.if_changed {
         let changed = file.commit_if_changed()?;
-        if cli.print_changed {
-            let word = if changed { "changed" } else { "unchanged" };
-            // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
-            let _ = writeln!(io::stdout(), "{word}");
-        }
+        print_changed(cli, changed);
     } else {
         file.commit()?;
     }
@@ -286,90 +282,187 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
 }
 
 #[cfg(unix)]
-/// `--if-changed` from standard input where the result of identical content
-/// is known without a temp ([`Current::open`](crate::changed::Current::open)):
-/// the input is compared with the target as it is read; identical to the end,
-/// nothing is created, written or synced ("unchanged", on a full or read-only
-/// filesystem too). At the first difference the temp is created, the
-/// identical prefix copied into it from the target (`copy_file_range`), the
-/// block that differs written, the rest of the input streamed, and the write
-/// committed as ever.
+/// `--if-changed` where the result of identical content is known without a
+/// temp ([`Current::open`](crate::changed::Current::open)): the input
+/// (standard input, or the command's output) is compared with the target as
+/// it is read; identical to the end, nothing is created, written or synced
+/// ("unchanged", on a full or read-only filesystem too). At the first
+/// difference the temp is created, the identical prefix copied into it from
+/// the target (`copy_file_range`), the block that differs written, the rest
+/// of the input streamed, and the write committed as ever. A command still
+/// decides: one that fails commits nothing (identical output or not) and its
+/// status is ours, as without `--if-changed`.
 fn write_if_changed(
     cli: &Cli,
     opts: &Options,
     current: &crate::changed::Current,
     caught: &AtomicUsize,
 ) -> Result<(), Failure> {
-    let stdin = File::from(retry_interrupted(|| {
-        io::stdin().as_fd().try_clone_to_owned()
-    })?);
-    let read_failed = |e| failed(e, "failed to read standard input".to_string());
+    let (off, file) = if cli.command.is_empty() {
+        let stdin = File::from(retry_interrupted(|| {
+            io::stdin().as_fd().try_clone_to_owned()
+        })?);
+        read_lazily(cli, opts, current, stdin.as_fd(), caught, "standard input")?
+    } else {
+        let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
+        let out = OwnedFd::from(child.stdout.take().expect("piped"));
+        let read = check_signals(caught).and_then(|()| {
+            read_lazily(
+                cli,
+                opts,
+                current,
+                out.as_fd(),
+                caught,
+                "the command's output",
+            )
+        });
+        // As in `fill`: our end of the pipe closed first.
+        drop(out);
+        let (off, file) = match read {
+            Ok(r) => r,
+            Err(Failure::Signal(sig)) => {
+                command::stop(&mut child, sig, caught);
+                return Err(Failure::Signal(sig));
+            }
+            Err(e) => {
+                // Ours to stop: we started it, by this PID.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let status = command::wait(&mut child, caught).and_then(|status| {
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Failure::Command(status))
+            }
+        });
+        if let Err(f) = status {
+            return Err(match file {
+                Some(file) => discarded(cli, file, f),
+                None => f,
+            });
+        }
+        (off, file)
+    };
+    let file = match file {
+        Some(file) => file,
+        // Identical to the end of the input, and the target ends there too:
+        // nothing to do.
+        None if current.ends_at(off)? => {
+            print_changed(cli, false);
+            return Ok(());
+        }
+        // The target is longer: the new content is a prefix of it.
+        None => start_temp(cli, opts, current, off, &[])?,
+    };
+    if let Err(f) = check_signals(caught) {
+        return Err(discarded(cli, file, f));
+    }
+    // It differs from the target read: commit without comparing again.
+    file.commit()?;
+    print_changed(cli, true);
+    Ok(())
+}
+
+#[cfg(unix)]
+/// Reads `src` to its end, comparing it with the target; at the first
+/// difference creates the temp ([`start_temp`]) and streams the rest into
+/// it. Returns how much was read and the temp if one was needed (`None`:
+/// all of the input is identical to the target's first bytes).
+fn read_lazily(
+    cli: &Cli,
+    opts: &Options,
+    current: &crate::changed::Current,
+    src: BorrowedFd<'_>,
+    caught: &AtomicUsize,
+    from: &str,
+) -> Result<(u64, Option<AtomicFile>), Failure> {
+    let read_failed = |e| failed(e, format!("failed to read {from}"));
     // Blocks of the compare's size: neither file is read in one go.
     let mut buf = vec![0u8; crate::changed::BLOCK];
     let mut off = 0u64;
-    let differs = loop {
-        wait_readable(stdin.as_fd(), caught).map_err(|f| match f {
+    loop {
+        wait_readable(src, caught).map_err(|f| match f {
             Failure::Io(e) => read_failed(e),
             f => f,
         })?;
-        let n = match (&stdin).read(&mut buf) {
+        let n = match read(src.as_raw_fd(), &mut buf) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_failed(e)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(read_failed(io::Error::from(e))),
         };
         check_signals(caught)?;
         if n == 0 {
-            break None;
+            return Ok((off, None));
         }
         if !current.same_at(&buf[..n], off)? {
-            break Some(n);
+            let mut file = start_temp(cli, opts, current, off, &buf[..n])?;
+            let rest = copy(src, &mut file, caught, from).and_then(|()| check_signals(caught));
+            if let Err(f) = rest {
+                return Err(discarded(cli, file, f));
+            }
+            return Ok((off + n as u64, Some(file)));
         }
         off += n as u64;
-    };
-    let changed = if differs.is_none() && current.ends_at(off)? {
-        false
-    } else {
-        let mut file = opts.create(&cli.path)?;
-        let filled = (|| {
-            let target = file.target().to_path_buf();
-            let copied = retry_interrupted(|| {
-                let done = io::Seek::stream_position(file.as_file_mut())?;
-                io::copy(&mut (&current.file).take(off - done), file.as_file_mut())
-            });
-            copied.map_err(|e| {
-                failed(
-                    e,
-                    format!("failed to copy {target:?} to its temporary file"),
-                )
-            })?;
-            if let Some(n) = differs {
-                file.as_file_mut().write_all(&buf[..n]).map_err(|e| {
-                    failed(e, format!("failed to write temporary file for {target:?}"))
-                })?;
-                copy(stdin.as_fd(), &mut file, caught, "standard input")?;
-            }
-            check_signals(caught)
-        })();
-        if let Err(f) = filled {
-            return Err(match (f, file.discard()) {
-                (f, Ok(())) => f,
-                (Failure::Io(e), Err(d)) => Failure::Io(note(e, || format!("and {d}"))),
-                (f, Err(d)) => {
-                    report(&cli.path, d);
-                    f
-                }
-            });
+    }
+}
+
+#[cfg(unix)]
+/// Creates the temp and fills it with the target's first `prefix` bytes (the
+/// identical part, copied from the target: `copy_file_range` where it can),
+/// then `block`.
+fn start_temp(
+    cli: &Cli,
+    opts: &Options,
+    current: &crate::changed::Current,
+    prefix: u64,
+    block: &[u8],
+) -> Result<AtomicFile, Failure> {
+    let mut file = opts.create(&cli.path)?;
+    let target = file.target().to_path_buf();
+    let filled = retry_interrupted(|| {
+        let done = io::Seek::stream_position(file.as_file_mut())?;
+        io::copy(&mut (&current.file).take(prefix - done), file.as_file_mut())
+    })
+    .map_err(|e| {
+        failed(
+            e,
+            format!("failed to copy {target:?} to its temporary file"),
+        )
+    })
+    .and_then(|_| {
+        file.as_file_mut()
+            .write_all(block)
+            .map_err(|e| failed(e, format!("failed to write temporary file for {target:?}")))
+    });
+    match filled {
+        Ok(()) => Ok(file),
+        Err(f) => Err(discarded(cli, file, f)),
+    }
+}
+
+/// `f`, after the temp `file` was removed; a failure to remove it is noted
+/// in an I/O error's message, or reported on its own line.
+fn discarded(cli: &Cli, file: AtomicFile, f: Failure) -> Failure {
+    match (f, file.discard()) {
+        (f, Ok(())) => f,
+        (Failure::Io(e), Err(d)) => Failure::Io(note(e, || format!("and {d}"))),
+        (f, Err(d)) => {
+            report(&cli.path, d);
+            f
         }
-        // It differs from the target read: commit without comparing again.
-        file.commit()?;
-        true
-    };
+    }
+}
+
+/// With `--print-changed`: "changed" or "unchanged" on standard output.
+fn print_changed(cli: &Cli, changed: bool) {
     if cli.print_changed {
         let word = if changed { "changed" } else { "unchanged" };
         // The write is done: a closed stdout (EPIPE) must not turn it into a failure.
         let _ = writeln!(io::stdout(), "{word}");
     }
-    Ok(())
 }
 
 #[cfg(unix)]

@@ -12,8 +12,7 @@ use std::io::{self, Read, Write};
 use std::process::{Command, Stdio};
 
 use super::args::Cli;
-use super::{failed, report, Failure, DEFAULT_WAIT};
-use crate::error::note;
+use super::{discarded, failed, print_changed, Failure, DEFAULT_WAIT};
 use crate::{AtomicFile, Durability, Options};
 
 /// Input is copied through a buffer this big.
@@ -49,22 +48,11 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
     }
     let mut file = opts.create(&cli.path)?;
     if let Err(f) = fill(cli, &mut file) {
-        return Err(match (f, file.discard()) {
-            (f, Ok(())) => f,
-            (Failure::Io(e), Err(d)) => Failure::Io(note(e, || format!("and {d}"))),
-            (f, Err(d)) => {
-                report(&cli.path, d);
-                f
-            }
-        });
+        return Err(discarded(cli, file, f));
     }
     if cli.if_changed {
         let changed = file.commit_if_changed()?;
-        if cli.print_changed {
-            let word = if changed { "changed" } else { "unchanged" };
-            // The write is done: a closed stdout must not turn it into a failure.
-            let _ = writeln!(io::stdout(), "{word}");
-        }
+        print_changed(cli, changed);
     } else {
         file.commit()?;
     }

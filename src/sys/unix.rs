@@ -443,8 +443,10 @@ pub(crate) fn link(dir: &File, from: &OsStr, to: &OsStr) -> io::Result<()> {
     cvt_r(|| unsafe { libc::linkat(d, f.as_ptr(), d, t.as_ptr(), 0) }).map(drop)
 }
 
-/// Moves `from` to `to` only if `to` does not exist: link, then unlink the old name.
-/// Race-free: `link` fails with `EEXIST` atomically.
+/// Moves `from` to `to` only if `to` does not exist: on Apple systems
+/// `renameatx_np(RENAME_EXCL)`; elsewhere, and where the filesystem refuses
+/// that flag, link, then unlink the old name. Race-free: `link` fails with
+/// `EEXIST` atomically.
 ///
 /// `Err`: nothing was created. `Ok(Some(e))`: `to` was created, but removing
 /// `from` (now a second link to it) failed with `e`; the caller must report
@@ -454,6 +456,26 @@ pub(crate) fn rename_noreplace(
     from: &OsStr,
     to: &OsStr,
 ) -> io::Result<Option<io::Error>> {
+    #[cfg(target_vendor = "apple")]
+    {
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        let d = dir.as_raw_fd();
+        // SAFETY: `d` is an open directory fd; `f` and `t` are valid C strings.
+        let r = cvt_r(|| unsafe {
+            libc::renameatx_np(d, f.as_ptr(), d, t.as_ptr(), libc::RENAME_EXCL)
+        });
+        match r {
+            Ok(_) => return Ok(None),
+            // A filesystem without the flag (some network and FUSE ones):
+            // the link below, decided on each call.
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOTSUP | libc::EOPNOTSUPP | libc::EINVAL)
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
     link(dir, from, to)?;
     Ok(unlink(dir, from).err())
 }

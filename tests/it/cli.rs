@@ -426,6 +426,60 @@ both_paths! {
         assert_eq!(read(&p), b"old");
         assert_only(d.path(), &["f"]);
     }
+
+    /// `--if-changed -- COMMAND`, which compares the output as it is read and
+    /// creates the temp only at the first difference: SIGTERM while the
+    /// command runs, before (output identical so far, no temp) and after a
+    /// difference (a temp with the output): passed on to the command (its
+    /// trap runs), nothing committed, no temp left, the CLI dies of it.
+    fn signal_during_command_if_changed(named: bool) {
+        for (output, temp) in [("ol", None), ("partial", Some(7))] {
+            let d = scratch();
+            let pids = scratch();
+            let p = d.path().join("f");
+            fs::write(&p, b"old").unwrap();
+            let script = "trap 'echo trapped >&2; exit 0' TERM; printf \"$1\"; \
+                          echo $$ > \"$0/sh\"; sleep 30 & wait";
+            let mut g = ChildGuard(Some(
+                cli(named)
+                    .args(["--if-changed", "--print-changed"])
+                    .arg(&p)
+                    .args(["--", "sh", "-c", script])
+                    .arg(pids.path())
+                    .arg(output)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap(),
+            ));
+            let pid = g.child().id();
+            let mut err = g.child().stderr.take().unwrap();
+            let mut out = g.child().stdout.take().unwrap();
+            wait_until(20, "the command's start", || pids.path().join("sh").exists());
+            if let Some(size) = temp {
+                wait_until(20, "the temp", || temp_size(pid, d.path()) == Some(size));
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                assert_eq!(temp_size(pid, d.path()), None, "a temp before any difference");
+            }
+            signal(pid, libc::SIGTERM);
+            let status = wait_timeout(&mut g, 20);
+            assert_eq!(status.signal(), Some(libc::SIGTERM), "{output}: {status}");
+            assert_eq!(read(&p), b"old", "{output}: committed");
+            assert_only(d.path(), &["f"]);
+            let id = fs::read_to_string(pids.path().join("sh")).unwrap();
+            assert!(
+                !Path::new("/proc").join(id.trim()).exists(),
+                "{output}: the command (PID {}) is still running",
+                id.trim()
+            );
+            let (mut stdout, mut stderr) = (String::new(), String::new());
+            out.read_to_string(&mut stdout).unwrap();
+            err.read_to_string(&mut stderr).unwrap();
+            assert_eq!(stdout, "", "{output}");
+            assert!(stderr.contains("trapped"), "{output}: not passed on: {stderr:?}");
+        }
+    }
 }
 
 /// The command starts as a clean process: an empty signal mask, and the

@@ -260,9 +260,12 @@ fn if_changed_unreadable_target_counts_as_changed() {
 /// `--if-changed` needs no space when nothing changes: identical content is
 /// compared as it is read and no temp is created, so on a full tmpfs and on a
 /// read-only one it reports "unchanged" and exits 0 (main wrote the whole
-/// temp first: `ENOSPC`, `EROFS`). A difference found late (past the first
-/// blocks) still commits the whole new content: the identical prefix is
-/// copied from the target. Root (mounts). Issue 15, item 5.
+/// temp first: `ENOSPC`, `EROFS`) — from standard input, with `-m` equal to
+/// the file's mode, and from `-- COMMAND`'s output (whose exit status still
+/// decides: a failing command with identical output fails with its status).
+/// A difference found late (past the first blocks) still commits the whole
+/// new content: the identical prefix is copied from the target. Root
+/// (mounts). Issue 15, item 5.
 #[test]
 #[ignore = "needs root (tmpfs mounts)"]
 fn if_changed_needs_no_space_when_unchanged() {
@@ -294,6 +297,36 @@ fn if_changed_needs_no_space_when_unchanged() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.stdout, b"unchanged\n");
+        // An explicit mode that is the file's own changes nothing either.
+        let out = cli_input(
+            cli(named)
+                .args(["--if-changed", "--print-changed", "-m", "640"])
+                .arg(&f),
+            &data,
+        );
+        assert!(
+            out.status.success(),
+            "full tmpfs, -m 640: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"unchanged\n");
+        // The same content as a command's output (a pipe, compared as read).
+        let src = scratch();
+        let same = src.path().join("same");
+        fs::write(&same, &data).unwrap();
+        let out = command(named, &f, &format!("cat {}", shell_quote(&same)));
+        assert!(
+            out.status.success(),
+            "full tmpfs, -- COMMAND: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"unchanged\n");
+        // A command that fails is a failure, identical output or not.
+        let out = command(named, &f, &format!("cat {}; exit 3", shell_quote(&same)));
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+        assert_eq!(read(&f), data);
+        assert_only(&m.path, &["f", "fill"]);
         // Room again: a difference near the end commits the whole of it.
         fs::remove_file(m.path.join("fill")).unwrap();
         let mut other = data.clone();
@@ -318,9 +351,30 @@ fn if_changed_needs_no_space_when_unchanged() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.stdout, b"unchanged\n");
+        fs::write(&same, &other).unwrap();
+        let out = command(named, &f, &format!("cat {}", shell_quote(&same)));
+        assert!(
+            out.status.success(),
+            "read-only, -- COMMAND: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, b"unchanged\n");
+        let out = command(named, &f, &format!("cat {}; exit 3", shell_quote(&same)));
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
         // A change there still fails as it must.
         let out = run(b"new");
         assert_eq!(out.status.code(), Some(1));
+        let out = command(named, &f, "printf new");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
         assert_eq!(read(&f), other);
     }
+}
+
+/// `atomic-write --if-changed --print-changed PATH -- sh -c SCRIPT`.
+fn command(named: bool, path: &Path, script: &str) -> std::process::Output {
+    run(cli(named)
+        .args(["--if-changed", "--print-changed"])
+        .arg(path)
+        .args(["--", "sh", "-c", script]))
 }
