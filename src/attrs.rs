@@ -122,7 +122,7 @@ impl Xattrs {
                 for &attr in BY_NAME {
                     match sys::get_xattr_of(&src, by_proc, attr, &mut []) {
                         Ok(_) => found.push(attr.to_owned()),
-                        Err(e) if skippable(&e) || is_unsupported(&e) => {}
+                        Err(e) if skippable(&e, attr) || is_unsupported(&e) => {}
                         Err(e) => return Err(e).context(what),
                     }
                 }
@@ -172,8 +172,8 @@ impl Xattrs {
         for attr in &self.names {
             let value = match get_into(src, *by_proc, attr, &mut buf) {
                 Ok(Some(v)) => v,
-                // Removed since listed, or not readable by this process
-                // (`user.*` of a file it may not read): not ours to keep.
+                // Removed since listed, or a `user.*` one of a file this
+                // process may not read: not ours to keep (see `skippable`).
                 Ok(None) => continue,
                 Err(e) => {
                     return Err(e).context(|| {
@@ -266,24 +266,28 @@ fn get_into<'a>(
             Err(e) if e.raw_os_error() == Some(errno::ERANGE) => {
                 let need = match sys::get_xattr_of(src, by_proc, attr, &mut []) {
                     Ok(n) => n,
-                    Err(e) if skippable(&e) => return Ok(None),
+                    Err(e) if skippable(&e, attr) => return Ok(None),
                     Err(e) => return Err(e),
                 };
                 buf.resize(need.max(buf.len() * 2), 0);
             }
-            Err(e) if skippable(&e) => return Ok(None),
+            Err(e) if skippable(&e, attr) => return Ok(None),
             Err(e) => return Err(e),
         }
     }
 }
 
-/// An attribute removed since listed (`ENODATA`), or not readable by this
-/// process (`EACCES`, `EPERM`).
-fn skippable(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(errno::ENODATA) | Some(errno::EACCES) | Some(errno::EPERM)
-    )
+/// An attribute removed since listed (`ENODATA`), or a `user.*` one this
+/// process may not read (`EACCES`, `EPERM`: the file is not readable to it;
+/// `>` would work there, so the write does too, without it). Any other
+/// attribute that cannot be read fails the write: dropping an ACL or a
+/// security label could widen access.
+fn skippable(e: &io::Error, attr: &CStr) -> bool {
+    match e.raw_os_error() {
+        Some(errno::ENODATA) => true,
+        Some(errno::EACCES) | Some(errno::EPERM) => attr.to_bytes().starts_with(b"user."),
+        _ => false,
+    }
 }
 
 /// The order attributes are given in: the ACL, labels, the rest.

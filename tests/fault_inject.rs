@@ -128,8 +128,24 @@ fn case(
         if setup.old.is_some() && t.mode != OLD_MODE {
             return Err(format!("the mode was not kept: {:o}", t.mode));
         }
-        let old_xattrs = setup.before.target.as_ref().map(|o| &o.xattrs);
-        if old_xattrs.is_some_and(|x| *x != t.xattrs) {
+        // An injected EACCES/EPERM on reading a `user.*` attribute: one the
+        // process may not read (a file not readable to it) is not its to keep
+        // (src/attrs.rs, `skippable`); every other attribute is kept or the
+        // write fails.
+        let unreadable = (matches!(errno.1, libc::EACCES | libc::EPERM)
+            && call.name.ends_with("getxattr"))
+        .then(|| calls[inj].args.get(1))
+        .flatten()
+        .map(|a| a.trim_matches('"').as_bytes().to_vec())
+        .filter(|n| n.starts_with(b"user."));
+        let old_xattrs = setup.before.target.as_ref().map(|o| {
+            o.xattrs
+                .iter()
+                .filter(|(n, _)| Some(n) != unreadable.as_ref())
+                .cloned()
+                .collect::<Vec<_>>()
+        });
+        if old_xattrs.as_ref().is_some_and(|x| *x != t.xattrs) {
             return Err(format!(
                 "the attributes were not kept: {:?} became {:?}",
                 old_xattrs, t.xattrs
