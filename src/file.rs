@@ -108,9 +108,10 @@ pub struct AtomicFile {
     mode_inherited: bool,
     /// The existing target's extended attributes to give the temp, if kept.
     xattrs: Option<Xattrs>,
-    /// The process that created the temp: only it removes the temp (a
-    /// forked child's drop or discard leaves the parent's write alone).
-    pid: u32,
+    /// [`sys::fork_generation`] of the process that created the temp: only
+    /// it removes the temp (a forked child's drop or discard leaves the
+    /// parent's write alone).
+    generation: u64,
     no_clobber: bool,
     durability: Durability,
     /// The backup's name inside `dir`, with [`Options::backup`].
@@ -301,7 +302,7 @@ impl AtomicFile {
             mode,
             mode_inherited: opts.mode.is_none() && existing.is_some(),
             xattrs,
-            pid: std::process::id(),
+            generation: sys::fork_generation(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
             backup: opts
@@ -903,7 +904,7 @@ impl AtomicFile {
 
     /// Whether this is the process that created the temp (not a forked child).
     fn is_owner(&self) -> bool {
-        self.pid == std::process::id()
+        self.generation == sys::fork_generation()
     }
 
     /// Whether this is an append to a target missing at `create()`, whose

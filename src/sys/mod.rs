@@ -36,10 +36,10 @@ pub(crate) use unix::{
 
 #[cfg(unix)]
 pub(crate) use unix::{
-    chmod, chown_best_effort, create_named_temp, euid, fork_count, fstat, is_temp_name, link, lock,
-    mkdir_at, open_dir, open_dir_rel, open_nofollow_at, open_read_nofollow_at, read_at,
-    read_link_at, rename, stat_at, sync_dir, sync_file, temp_name, try_lock, try_lock_shared,
-    unlink, unlock, FileKind, Meta, Protection, Temp,
+    chmod, chown_best_effort, create_named_temp, euid, fork_count, fork_generation, fstat,
+    is_temp_name, link, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
+    open_read_nofollow_at, read_at, read_link_at, rename, stat_at, sync_dir, sync_file, temp_name,
+    try_lock, try_lock_shared, unlink, unlock, FileKind, Meta, Protection, Temp,
 };
 
 /// The OS error codes (`errno` values) the portable code makes and matches.
@@ -55,10 +55,10 @@ pub(crate) mod errno {
 #[cfg(windows)]
 pub(crate) use windows::{
     check_written, chmod, chown_best_effort, clone_or_copy, create_named_temp, create_temp, errno,
-    euid, fork_count, fstat, get_xattr_of, has_xattr, is_temp_name, link, link_unnamed, list_dir,
-    list_xattrs_of, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
-    open_read_nofollow_at, open_source_at, protection, read_at, read_link_at, remove_xattr, rename,
-    rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir, sync_file, sync_fs,
-    syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink, unlinkable, unlock,
-    FileKind, Meta, Protection, Temp,
+    euid, fork_count, fork_generation, fstat, get_xattr_of, has_xattr, is_temp_name, link,
+    link_unnamed, list_dir, list_xattrs_of, lock, mkdir_at, open_dir, open_dir_rel,
+    open_nofollow_at, open_read_nofollow_at, open_source_at, protection, read_at, read_link_at,
+    remove_xattr, rename, rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir,
+    sync_file, sync_fs, syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink,
+    unlinkable, unlock, FileKind, Meta, Protection, Temp,
 };

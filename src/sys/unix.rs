@@ -686,16 +686,34 @@ pub(crate) fn unlinkable(_e: &io::Error) -> bool {
 /// must be released explicitly, not by closing. Comparing two counts tells
 /// whether that is needed without a syscall.
 pub(crate) fn fork_count() -> u64 {
-    static REGISTER: std::sync::Once = std::sync::Once::new();
-    REGISTER.call_once(|| {
-        // SAFETY: registers a handler that only increments an atomic (async-
-        // signal-safe); no pointer is passed but the function's.
-        let _ = unsafe { libc::pthread_atfork(None, Some(count_fork), None) };
-    });
+    register_fork_handlers();
     FORKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Forks between the process that first asked and this one (counted by a
+/// `pthread_atfork` handler in the child): a value other than the one read
+/// at `create()` means this is a forked child, which must leave the
+/// parent's temp alone. No syscall (`getpid` is one on current C libraries).
+pub(crate) fn fork_generation() -> u64 {
+    register_fork_handlers();
+    GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn register_fork_handlers() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers handlers that only increment an atomic (async-
+        // signal-safe); no pointer is passed but the functions'.
+        let _ = unsafe { libc::pthread_atfork(None, Some(count_fork), Some(count_generation)) };
+    });
+}
+
 static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn count_generation() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
 
 extern "C" fn count_fork() {
     FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

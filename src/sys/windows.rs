@@ -872,6 +872,11 @@ pub(crate) fn fork_count() -> u64 {
     0
 }
 
+/// No `fork` on Windows: always 0.
+pub(crate) fn fork_generation() -> u64 {
+    0
+}
+
 /// No unnamed temps here: never asked.
 pub(crate) fn unlinkable(_e: &io::Error) -> bool {
     false
