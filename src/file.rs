@@ -144,7 +144,7 @@ impl AtomicFile {
     ///   # let link = dir.path().join("loop");
     ///   std::os::unix::fs::symlink(&link, &link)?; // a link to itself
     ///   let err = atomic_write::AtomicFile::create(&link).unwrap_err();
-    ///   assert_eq!(atomic_write::os_error(&err), Some(errno::ELOOP));
+    ///   assert_eq!(atomic_write::os_error(&err), Some(libc::ELOOP));
     ///   # Ok(())
     ///   # }
     ///   # #[cfg(not(unix))]
