@@ -9,7 +9,8 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
-use super::unix::{self, cstr, cvt_r, Protection, Temp};
+use super::unix::{self, cstr, cvt_r, Protection};
+use super::Temp;
 
 /// Whether `e` says that a system call is not there for this process: `ENOSYS`
 /// (a kernel without it, or a seccomp filter answering so) or `EPERM` (what

@@ -39,7 +39,7 @@ pub(crate) use unix::{
     chmod, chown_best_effort, create_named_temp, euid, fork_count, fork_generation, fstat,
     is_temp_name, link, lock, mkdir_at, open_dir, open_dir_rel, open_nofollow_at,
     open_read_nofollow_at, read_at, read_link_at, rename, stat_at, sync_dir, sync_file, temp_name,
-    try_lock, try_lock_shared, unlink, unlock, FileKind, Meta, Protection, Temp,
+    try_lock, try_lock_shared, unlink, unlock, Protection,
 };
 
 /// The OS error codes (`errno` values) the portable code makes and matches.
@@ -60,5 +60,47 @@ pub(crate) use windows::{
     open_nofollow_at, open_read_nofollow_at, open_source_at, protection, read_at, read_link_at,
     remove_xattr, rename, rename_noreplace, set_xattr, start_writeback, stat_at, sync_dir,
     sync_file, sync_fs, syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink,
-    unlinkable, unlock, FileKind, Meta, Protection, Temp,
+    unlinkable, unlock, Protection,
 };
+
+/// A temp file and, once it has one, its name in the target's directory.
+#[derive(Debug)]
+pub(crate) struct Temp {
+    pub(crate) file: std::fs::File,
+    /// `None` while the file is unnamed (`O_TMPFILE`, Linux only).
+    pub(crate) name: Option<std::ffi::OsString>,
+}
+
+/// What kind of file sits at a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    Regular,
+    Directory,
+    Symlink,
+    /// FIFO, socket, character or block device; on Windows a reparse point
+    /// other than a symlink, or a device.
+    Special,
+}
+
+/// The metadata a write preserves, in Unix terms on every system (on
+/// Windows `mode` is `0o444` for a read-only file and `0o666` otherwise, and
+/// owner and group are always 0).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) kind: FileKind,
+    /// Permission bits including setuid, setgid and sticky.
+    pub(crate) mode: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    /// The file's identity: device and inode (on Windows the volume serial
+    /// number and the file index).
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Hard links: 0 for an unnamed or removed file (on Windows, one pending
+    /// deletion).
+    pub(crate) nlink: u64,
+    /// Last modification.
+    pub(crate) mtime: std::time::SystemTime,
+}

@@ -12,49 +12,14 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
+use super::{FileKind, Meta, Temp};
+
 /// Marker that makes our temp names recognisable: `.NAME.atomic-write-XXXXXXXXXXXXXXXX.tmp`.
 const MARKER: &[u8] = b".atomic-write-";
 const SUFFIX: &[u8] = b".tmp";
 const RAND_HEX: usize = 16;
 /// `NAME_MAX` on every filesystem we know of.
 const NAME_MAX: usize = 255;
-
-/// A temp file and, once it has one, its name in the target's directory.
-#[derive(Debug)]
-pub(crate) struct Temp {
-    pub(crate) file: File,
-    /// `None` while the file is unnamed (`O_TMPFILE`).
-    pub(crate) name: Option<OsString>,
-}
-
-/// What kind of file sits at a path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FileKind {
-    Regular,
-    Directory,
-    Symlink,
-    /// FIFO, socket, character or block device.
-    Special,
-}
-
-/// The metadata a write preserves.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Meta {
-    pub(crate) kind: FileKind,
-    /// Permission bits including setuid, setgid and sticky.
-    pub(crate) mode: u32,
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
-    /// Device and inode: the file's identity.
-    pub(crate) dev: u64,
-    pub(crate) ino: u64,
-    /// Size in bytes.
-    pub(crate) size: u64,
-    /// Hard links: 0 for an unnamed or removed file.
-    pub(crate) nlink: u64,
-    /// Last modification.
-    pub(crate) mtime: std::time::SystemTime,
-}
 
 /// `name` as a C string; a NUL byte inside is `InvalidInput`.
 pub(crate) fn cstr(name: &OsStr) -> io::Result<CString> {

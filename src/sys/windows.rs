@@ -30,6 +30,8 @@ use std::os::windows::ffi::{OsStrExt, OsStringExt};
 use std::os::windows::fs::{FileExt, OpenOptionsExt};
 use std::os::windows::io::AsRawHandle;
 use std::path::{Path, PathBuf};
+
+use super::{FileKind, Meta, Temp};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use windows_sys::Win32::Foundation as w;
@@ -109,40 +111,6 @@ const IO_REPARSE_TAG_SYMLINK: u32 = 0xA000_000C;
 /// has the target (or the temp) open: about 2 s in all, as Git for Windows
 /// waits for antivirus scanners and indexers to let go.
 const RETRY_DELAYS_MS: [u64; 12] = [1, 2, 5, 10, 20, 40, 80, 160, 250, 400, 500, 500];
-
-/// A temp file and its name in the target's directory (always named here).
-#[derive(Debug)]
-pub(crate) struct Temp {
-    pub(crate) file: File,
-    pub(crate) name: Option<OsString>,
-}
-
-/// What kind of file sits at a path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FileKind {
-    Regular,
-    Directory,
-    Symlink,
-    /// A reparse point other than a symlink, or a device.
-    Special,
-}
-
-/// The metadata a write preserves, in Unix terms: `mode` is `0o444` for a
-/// read-only file and `0o666` otherwise; owner and group are always 0.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Meta {
-    pub(crate) kind: FileKind,
-    pub(crate) mode: u32,
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
-    /// Volume serial number and file index: the file's identity.
-    pub(crate) dev: u64,
-    pub(crate) ino: u64,
-    pub(crate) size: u64,
-    /// Hard links: 0 for a file pending deletion.
-    pub(crate) nlink: u64,
-    pub(crate) mtime: SystemTime,
-}
 
 /// A kernel link protection (Linux only): never on here.
 #[derive(Clone, Copy, Debug)]
