@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::append::{self, Held};
-use crate::attrs::Xattrs;
-use crate::changed::{self, Want};
+use crate::changed;
 use crate::error::{self, DisplayQuoted, ResultExt};
+use crate::inherit::Inherit;
 use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
 use crate::sys::{self, errno, Meta, Temp};
@@ -100,14 +100,8 @@ pub struct AtomicFile {
     target: PathBuf,
     /// The target's name inside `dir`.
     name: OsString,
-    /// `(uid, gid)` to give the file before commit, if any.
-    owner: Option<(u32, u32)>,
-    /// Permission bits to set before commit, if any.
-    mode: Option<u32>,
-    /// Whether `mode` is the existing target's rather than an explicit one.
-    mode_inherited: bool,
-    /// The existing target's extended attributes to give the temp, if kept.
-    xattrs: Option<Xattrs>,
+    /// Owner, mode and attributes the temp gets at commit.
+    inherit: Inherit,
     /// [`sys::fork_generation`] of the process that created the temp: only
     /// it removes the temp (a forked child's drop or discard leaves the
     /// parent's write alone).
@@ -218,73 +212,25 @@ impl AtomicFile {
             }));
         }
 
-        // Owner, mode and extended attributes all from one inode: the target
-        // opened once, that descriptor `fstat`ed and its attributes listed
-        // (two lookups by name would let a directory writer swap the file
-        // between them and have its ACL kept with our owner and mode).
-        let (existing, xattrs) = match existing {
-            Some(m) if opts.preserve_xattrs => {
-                let what = || {
-                    format!(
-                        "failed to read extended attributes of {}",
-                        target.display_quoted()
-                    )
-                };
-                match sys::open_source_at(&dir, &name) {
-                    Ok((src, by_proc)) => {
-                        let now = sys::fstat(&src).context(what)?;
-                        if now.kind == sys::FileKind::Regular {
-                            // Without `/proc`: the file opened for reading,
-                            // which must be the inode just `fstat`ed.
-                            let reopen = || {
-                                let f = sys::open_read_nofollow_at(&dir, &name)?;
-                                let m = sys::fstat(&f)?;
-                                if (m.dev, m.ino) != (now.dev, now.ino) {
-                                    return Err(error::os(errno::EAGAIN, || {
-                                        "the file was replaced while it was read".to_string()
-                                    }));
-                                }
-                                Ok(f)
-                            };
-                            let xattrs = Xattrs::read(src, by_proc, &target, reopen)?;
-                            (Some(now), Some(xattrs))
-                        } else {
-                            // Swapped for something else since: it has no
-                            // attributes of ours to give.
-                            (Some(m), Some(Xattrs::default()))
-                        }
-                    }
-                    // Gone since (the rename will create it): nothing to keep.
-                    Err(e) if e.raw_os_error() == Some(errno::ENOENT) => {
-                        (Some(m), Some(Xattrs::default()))
-                    }
-                    Err(e) => return Err(error::context(e, what)),
-                }
-            }
-            other => (other, None),
-        };
-
-        // The temp is never more permissive than the result while data is
-        // being written; the final bits, which may add setuid, come at commit.
-        let mode = opts.mode.or(existing.map(|m| m.mode));
-        // A new file without an explicit mode: the kernel applies the umask (and
-        // any default ACL) exactly as for `open(O_CREAT, 0o666)`; nothing to set later.
-        let temp_mode = mode.map_or(0o666, |m| m & 0o777);
-        let owner = existing
-            .filter(|_| opts.preserve_owner)
-            .map(|m| (m.uid, m.gid));
+        let (inherit, existing) = Inherit::read(&dir, &name, &target, existing, opts)?;
 
         let name_for_backup = name.clone();
         // A named temp, which others could open by its name, is owner-only
         // (`0600`) until commit gives it its group and bits — unless it gets
         // exactly what a new file would (no mode to set at commit).
-        let temp = sys::create_temp(&dir, &name, temp_mode, mode.is_some(), !opts.unnamed_temp)
-            .context(|| {
-                format!(
-                    "failed to create temporary file in {}",
-                    dir_path.display_quoted()
-                )
-            })?;
+        let temp = sys::create_temp(
+            &dir,
+            &name,
+            inherit.create_mode(),
+            inherit.has_mode(),
+            !opts.unnamed_temp,
+        )
+        .context(|| {
+            format!(
+                "failed to create temporary file in {}",
+                dir_path.display_quoted()
+            )
+        })?;
         let mut file = AtomicFile {
             temp,
             dir,
@@ -298,10 +244,7 @@ impl AtomicFile {
             dir_path,
             target,
             name,
-            owner,
-            mode,
-            mode_inherited: opts.mode.is_none() && existing.is_some(),
-            xattrs,
+            inherit,
             generation: sys::fork_generation(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
@@ -545,16 +488,7 @@ impl AtomicFile {
                 self.target.display_quoted()
             )
         })?;
-        let want = Want {
-            // An inherited mode and owner are the target's own by definition.
-            mode: if self.mode_inherited {
-                None
-            } else {
-                Some(self.mode.unwrap_or(now.mode))
-            },
-            owner: self.owner.is_none().then_some((now.uid, now.gid)),
-            xattrs_kept: self.xattrs.is_some(),
-        };
+        let want = self.inherit.want(&now);
         changed::unchanged(&self.dir, &self.name, &self.temp.file, &want).context(|| {
             format!(
                 "failed to compare {} with its new content",
@@ -603,7 +537,7 @@ impl AtomicFile {
     /// could change the target after the commit.
     pub(crate) fn prepare_metadata(&mut self) -> io::Result<()> {
         self.temp.file.flush()?;
-        if self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none() {
+        if self.inherit.is_empty() {
             return Ok(());
         }
         let now = match self
@@ -618,44 +552,7 @@ impl AtomicFile {
                 )
             })?,
         };
-        let mut bits_known = true;
-        let mut mode = self.mode;
-        if let Some((uid, gid)) = self.owner.filter(|&o| o != (now.uid, now.gid)) {
-            let (uid_kept, gid_kept) =
-                sys::chown_best_effort(&self.temp.file, uid, gid).context(|| {
-                    format!(
-                        "failed to set the owner of the temporary file for {}",
-                        self.target.display_quoted()
-                    )
-                })?;
-            // chown may clear setuid/setgid, and changes no other bit.
-            bits_known = now.mode & 0o6000 == 0;
-            // An inherited setuid (setgid) bit is dropped when the owner (group)
-            // could not be kept, as `cp -p` and `install` do: a setuid file
-            // owned by the writer instead would run as the writer.
-            if self.mode_inherited {
-                let owner_changed = !uid_kept && uid != now.uid;
-                let group_changed = !gid_kept && gid != now.gid;
-                let drop = (if owner_changed { 0o4000 } else { 0 })
-                    | (if group_changed { 0o2000 } else { 0 });
-                mode = mode.map(|m| m & !drop);
-            }
-        }
-        if let Some(xattrs) = &self.xattrs {
-            // Setting or removing an ACL rewrites the group bits.
-            if xattrs.apply(&self.temp.file, &self.target)? {
-                bits_known = false;
-            }
-        }
-        if let Some(mode) = mode.filter(|&m| !bits_known || m != now.mode) {
-            sys::chmod(&self.temp.file, mode).context(|| {
-                format!(
-                    "failed to set permissions {mode:#o} on the temporary file for {}",
-                    self.target.display_quoted()
-                )
-            })?;
-        }
-        Ok(())
+        self.inherit.apply(&self.temp.file, &now, &self.target)
     }
 
     /// The commit's durability.
@@ -836,8 +733,7 @@ impl AtomicFile {
         self.temp = named;
         self.temp_meta = None;
         self.lent.store(false, Ordering::Relaxed);
-        self.owner.get_or_insert((old.uid, old.gid));
-        self.mode.get_or_insert(old.mode);
+        self.inherit.keep_temp_meta(&old);
         self.prepare()
     }
 

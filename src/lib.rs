@@ -152,6 +152,7 @@ compile_error!(
 );
 mod error;
 mod file;
+mod inherit;
 mod options;
 mod os_handle;
 mod parents;
