@@ -139,10 +139,10 @@
 mod append;
 mod attrs;
 mod backup;
-mod batch;
 mod changed;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod commit;
 
 // The command line is for Unix (signals, file descriptors) and Windows
 // (src/cli/windows.rs): say so elsewhere rather than fail on a missing `nix`.
@@ -150,6 +150,7 @@ pub mod cli;
 compile_error!(
     "the `cli` feature (the atomic-write command) is for Unix and Windows; the library builds without it"
 );
+mod create;
 mod error;
 mod file;
 mod inherit;
@@ -159,10 +160,12 @@ mod parents;
 mod resolve;
 mod sweep;
 mod sys;
+mod target;
+mod temp;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{commit_all, commit_all_with, BatchSync};
+pub use commit::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
 pub use file::AtomicFile;
 pub use options::{Durability, Options};
