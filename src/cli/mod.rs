@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use crate::error::{context, note};
 use crate::AtomicFile;
+use args::mode::Mode;
 use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
 
@@ -197,6 +198,31 @@ fn discarded(cli: &Cli, file: AtomicFile, f: Failure) -> Failure {
             f
         }
     }
+}
+
+/// A symbolic `-m`, if given (an octal one is the options' mode).
+fn symbolic(cli: &Cli) -> Option<&Mode> {
+    cli.mode.as_ref().filter(|m| matches!(m, Mode::Symbolic(_)))
+}
+
+/// `file`, with a symbolic `-m` applied to the mode it would get otherwise
+/// (the existing target's, or a new file's: see [`AtomicFile::mode`]).
+fn with_mode(cli: &Cli, mut file: AtomicFile) -> Result<AtomicFile, Failure> {
+    if let Some(m) = symbolic(cli) {
+        let old = file.mode()?;
+        file.set_mode(resolve(m, old))?;
+    }
+    Ok(file)
+}
+
+/// The bits `m` gives a file whose mode would otherwise be `old` (the umask
+/// read only for a clause that names no class; Windows has none).
+fn resolve(m: &Mode, old: u32) -> u32 {
+    #[cfg(unix)]
+    let umask = if m.uses_umask() { write::umask() } else { 0 };
+    #[cfg(windows)]
+    let umask = 0;
+    m.apply(old, umask)
 }
 
 /// With `--print-changed`: "changed" or "unchanged" on standard output.

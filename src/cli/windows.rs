@@ -11,8 +11,9 @@
 use std::io::{self, Read, Write};
 use std::process::{Command, Stdio};
 
+use super::args::mode::Mode;
 use super::args::Cli;
-use super::{discarded, failed, print_changed, Failure, DEFAULT_WAIT};
+use super::{discarded, failed, print_changed, with_mode, Failure, DEFAULT_WAIT};
 use crate::{AtomicFile, Durability, Options};
 
 /// Input is copied through a buffer this big.
@@ -36,7 +37,7 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
         } else {
             Durability::Full
         });
-    if let Some(m) = cli.mode {
+    if let Some(Mode::Octal(m)) = cli.mode {
         opts.mode(m);
     }
     if let Some(suffix) = &cli.backup {
@@ -46,7 +47,7 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
         // No signal to let through meanwhile: the library's own wait.
         opts.lock_timeout(cli.wait.unwrap_or(DEFAULT_WAIT));
     }
-    let mut file = opts.create(&cli.path)?;
+    let mut file = with_mode(cli, opts.create(&cli.path)?)?;
     if let Err(f) = fill(cli, &mut file) {
         return Err(discarded(cli, file, f));
     }

@@ -13,10 +13,13 @@ use nix::errno::Errno;
 use nix::sys::signal::SigSet;
 use nix::unistd::read;
 
+use super::args::mode::Mode;
 use super::args::Cli;
 use super::input::{check_stdin, copy, retry_interrupted, stdin_size_differs, wait_readable};
 use super::signals::{check_signals, ppoll};
-use super::{command, discarded, failed, print_changed, report, Failure, DEFAULT_WAIT};
+use super::{
+    command, discarded, failed, print_changed, report, symbolic, with_mode, Failure, DEFAULT_WAIT,
+};
 use crate::error::note;
 use crate::{AtomicFile, Durability, Options};
 
@@ -34,7 +37,7 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         } else {
             Durability::Full
         });
-    if let Some(m) = cli.mode {
+    if let Some(Mode::Octal(m)) = cli.mode {
         opts.mode(m);
     }
     opts.create_parents(cli.parents);
@@ -51,8 +54,11 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     // difference.
     if cli.if_changed {
         if let Some(current) = crate::changed::Current::open(&cli.path, &opts)? {
-            // A file of another size as input: changed, no need to read it.
-            if !cli.command.is_empty() || !stdin_size_differs(current.size)? {
+            // A symbolic -m that changes the target's mode: changed, as is
+            // a file of another size as input; no need to read it.
+            let mode_kept =
+                symbolic(cli).is_none_or(|m| m.apply(current.mode, umask()) == current.mode);
+            if mode_kept && (!cli.command.is_empty() || !stdin_size_differs(current.size)?) {
                 return write_if_changed(cli, &opts, &current, caught);
             }
         }
@@ -220,7 +226,7 @@ fn start_temp(
     prefix: u64,
     block: &[u8],
 ) -> Result<AtomicFile, Failure> {
-    let mut file = opts.create(&cli.path)?;
+    let mut file = with_mode(cli, opts.create(&cli.path)?)?;
     let target = file.target().to_path_buf();
     let filled = retry_interrupted(|| {
         let done = io::Seek::stream_position(file.as_file_mut())?;
@@ -251,7 +257,7 @@ fn start_temp(
 /// (naming the file and the holder's pid) says how long we waited.
 fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicFile, Failure> {
     if !cli.append {
-        return Ok(opts.create(&cli.path)?);
+        return with_mode(cli, opts.create(&cli.path)?);
     }
     let wait = cli.wait.unwrap_or(DEFAULT_WAIT);
     opts.lock_timeout(Duration::ZERO);
@@ -271,9 +277,30 @@ fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicF
                 check_signals(caught)?;
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            r => return Ok(r?),
+            r => return with_mode(cli, r?),
         }
     }
+}
+
+/// The process's umask: from `/proc/self/status` (Linux), else set and
+/// restored (another thread creating a file meanwhile would see 0 for an instant,
+/// so only where procfs has no `Umask:` line).
+pub(super) fn umask() -> u32 {
+    let from_proc = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+        });
+    from_proc.unwrap_or_else(|| {
+        use nix::sys::stat::{umask, Mode as Bits};
+        let old = umask(Bits::empty());
+        umask(old);
+        // mode_t is u16 on Apple, u32 elsewhere.
+        #[allow(clippy::useless_conversion)]
+        u32::from(old.bits())
+    })
 }
 
 /// Fills `file` from standard input or the command's output; `Ok` once all of

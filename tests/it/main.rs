@@ -21,6 +21,7 @@ mod append;
 mod backups;
 mod batch;
 mod cli;
+mod cli_modes;
 mod concurrency;
 mod dist;
 mod errors;
