@@ -368,8 +368,9 @@ impl AtomicFile {
         self.temp.remove(&self.target)
     }
 
-    /// The temp file, for the command line's own use (not lent out).
-    #[cfg(feature = "cli")]
+    /// The temp file, for the command line's own use (not lent out; the
+    /// Unix CLI's: Windows' writes through `Write`).
+    #[cfg(all(unix, feature = "cli"))]
     pub(crate) fn temp_file(&self) -> &File {
         self.temp.file()
     }

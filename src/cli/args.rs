@@ -94,6 +94,14 @@ pub(crate) struct Cli {
     )]
     pub(crate) backup: Option<OsString>,
 
+    /// Refuse empty input: if standard input (or COMMAND's output) is empty,
+    /// exit 1 with PATH untouched, as ifne(1) would not run the writer. A
+    /// pipe's producer that fails (jq '.[' cfg.json | atomic-write cfg.json)
+    /// is invisible here, but its empty output is caught; with -a, nothing to
+    /// add is refused too
+    #[arg(long)]
+    pub(crate) no_empty: bool,
+
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
     /// constant memory, as standard input or COMMAND's output is read:
@@ -112,7 +120,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "no_empty", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -123,7 +131,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "no_empty", "command"]
     )]
     pub(crate) older_than: u64,
 

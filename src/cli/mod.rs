@@ -51,7 +51,7 @@ mod write;
 #[cfg(unix)]
 use signals::{die_of, guard_signals};
 #[cfg(unix)]
-use write::write;
+use write::{umask, write};
 
 /// How long `-a` waits for another appender by default (`--wait`).
 const DEFAULT_WAIT: Duration = crate::append::DEFAULT_LOCK_TIMEOUT;
@@ -67,6 +67,8 @@ enum Failure {
     Command(ExitStatus),
     /// The command could not be started: exit 126 or 127, as shells do.
     Spawn(io::Error),
+    /// `--no-empty`, and the input (named) was empty: exit 1.
+    Empty(&'static str),
 }
 
 impl From<io::Error> for Failure {
@@ -136,6 +138,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(()) => 0,
         Err(Failure::Io(e)) => {
             report(&cli.path, e);
+            1
+        }
+        Err(Failure::Empty(from)) => {
+            report(
+                &cli.path,
+                format_args!("not written: {from} was empty (--no-empty)"),
+            );
             1
         }
         Err(Failure::Spawn(e)) => {
@@ -218,11 +227,31 @@ fn with_mode(cli: &Cli, mut file: AtomicFile) -> Result<AtomicFile, Failure> {
 /// The bits `m` gives a file whose mode would otherwise be `old` (the umask
 /// read only for a clause that names no class; Windows has none).
 fn resolve(m: &Mode, old: u32) -> u32 {
-    #[cfg(unix)]
-    let umask = if m.uses_umask() { write::umask() } else { 0 };
-    #[cfg(windows)]
-    let umask = 0;
+    let umask = if m.uses_umask() { umask() } else { 0 };
     m.apply(old, umask)
+}
+
+/// Windows has no umask.
+#[cfg(windows)]
+fn umask() -> u32 {
+    0
+}
+
+/// What the input is, as messages name it.
+fn input_name(cli: &Cli) -> &'static str {
+    if cli.command.is_empty() {
+        "standard input"
+    } else {
+        "the command's output"
+    }
+}
+
+/// With `--no-empty`, `n` bytes of input (0: refused).
+fn no_empty(cli: &Cli, n: u64) -> Result<(), Failure> {
+    if cli.no_empty && n == 0 {
+        return Err(Failure::Empty(input_name(cli)));
+    }
+    Ok(())
 }
 
 /// With `--print-changed`: "changed" or "unchanged" on standard output.

@@ -18,7 +18,8 @@ use super::args::Cli;
 use super::input::{check_stdin, copy, retry_interrupted, stdin_size_differs, wait_readable};
 use super::signals::{check_signals, ppoll};
 use super::{
-    command, discarded, failed, print_changed, report, symbolic, with_mode, Failure, DEFAULT_WAIT,
+    command, discarded, failed, input_name, no_empty, print_changed, report, symbolic, with_mode,
+    Failure, DEFAULT_WAIT,
 };
 use crate::error::note;
 use crate::{AtomicFile, Durability, Options};
@@ -110,20 +111,12 @@ pub(super) fn write_if_changed(
         let stdin = File::from(retry_interrupted(|| {
             io::stdin().as_fd().try_clone_to_owned()
         })?);
-        read_lazily(cli, opts, current, stdin.as_fd(), caught, "standard input")?
+        read_lazily(cli, opts, current, stdin.as_fd(), caught, input_name(cli))?
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = OwnedFd::from(child.stdout.take().expect("piped"));
-        let read = check_signals(caught).and_then(|()| {
-            read_lazily(
-                cli,
-                opts,
-                current,
-                out.as_fd(),
-                caught,
-                "the command's output",
-            )
-        });
+        let read = check_signals(caught)
+            .and_then(|()| read_lazily(cli, opts, current, out.as_fd(), caught, input_name(cli)));
         // As in `fill`: our end of the pipe closed first.
         drop(out);
         let (off, file) = match read {
@@ -154,6 +147,10 @@ pub(super) fn write_if_changed(
         }
         (off, file)
     };
+    if file.is_none() {
+        // No temp: nothing read differed (nothing read at all, for one).
+        no_empty(cli, off)?;
+    }
     let file = match file {
         Some(file) => file,
         // Identical to the end of the input, and the target ends there too:
@@ -206,7 +203,7 @@ fn read_lazily(
         }
         if !current.same_at(&buf[..n], off)? {
             let mut file = start_temp(cli, opts, current, off, &buf[..n])?;
-            let rest = copy(src, &mut file, caught, from).and_then(|()| check_signals(caught));
+            let rest = copy(src, &mut file, caught, from).and_then(|_| check_signals(caught));
             if let Err(f) = rest {
                 return Err(discarded(cli, file, f));
             }
@@ -304,21 +301,22 @@ pub(super) fn umask() -> u32 {
 }
 
 /// Fills `file` from standard input or the command's output; `Ok` once all of
-/// it was read and no signal arrived.
+/// it was read and no signal arrived. With `--no-empty`, empty input (a
+/// command that succeeded without output) is [`Failure::Empty`].
 fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if cli.command.is_empty() {
+    let from = input_name(cli);
+    let n = if cli.command.is_empty() {
         // Read through the descriptor itself (std's `Stdin` buffers).
-        copy(io::stdin().as_fd(), file, caught, "standard input")?;
+        copy(io::stdin().as_fd(), file, caught, from)?
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = OwnedFd::from(child.stdout.take().expect("piped"));
-        let copied = check_signals(caught)
-            .and_then(|()| copy(out.as_fd(), file, caught, "the command's output"));
+        let copied = check_signals(caught).and_then(|()| copy(out.as_fd(), file, caught, from));
         // Our end of the pipe closed first: a command that goes on writing
         // after a signal gets EPIPE instead of blocking on a full pipe.
         drop(out);
-        match copied {
-            Ok(()) => {}
+        let n = match copied {
+            Ok(n) => n,
             Err(Failure::Signal(sig)) => {
                 command::stop(&mut child, sig, caught);
                 return Err(Failure::Signal(sig));
@@ -329,11 +327,13 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
                 let _ = child.wait();
                 return Err(e);
             }
-        }
+        };
         let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
         }
-    }
-    check_signals(caught)
+        n
+    };
+    check_signals(caught)?;
+    no_empty(cli, n)
 }
