@@ -14,7 +14,7 @@ use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
 use crate::sys::{self, errno, Meta, Temp};
-use crate::{backup, parents};
+use crate::{backup_name, parents};
 
 /// Times `create()` starts over when an appended target is replaced while it
 /// is being opened and locked, before giving up.
@@ -114,8 +114,8 @@ pub struct AtomicFile {
     generation: u64,
     no_clobber: bool,
     durability: Durability,
-    /// The backup's name inside `dir`, with [`Options::backup`].
-    backup: Option<OsString>,
+    /// The backup to make at commit, with [`Options::backup_kind`].
+    backup: Option<backup_name::Plan>,
 }
 
 impl AtomicFile {
@@ -164,9 +164,7 @@ impl AtomicFile {
     }
 
     pub(crate) fn with_options(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
-        if let Some(suffix) = &opts.backup {
-            backup::check_suffix(suffix)?;
-        }
+        let backup = backup_name::Plan::of(opts)?;
         if opts.create_parents {
             parents::create(path, opts.durability == Durability::Full)?;
         }
@@ -274,7 +272,6 @@ impl AtomicFile {
             .filter(|_| opts.preserve_owner)
             .map(|m| (m.uid, m.gid));
 
-        let name_for_backup = name.clone();
         // A named temp, which others could open by its name, is owner-only
         // (`0600`) until commit gives it its group and bits — unless it gets
         // exactly what a new file would (no mode to set at commit).
@@ -305,10 +302,7 @@ impl AtomicFile {
             generation: sys::fork_generation(),
             no_clobber: opts.no_clobber,
             durability: opts.durability,
-            backup: opts
-                .backup
-                .as_deref()
-                .map(|s| backup::name(&name_for_backup, s)),
+            backup,
         };
         if let Some(existing) = existing {
             file.check_protected_regular(&existing)?;
@@ -716,16 +710,18 @@ impl AtomicFile {
                 }));
             }
         } else {
-            if let Some(b) = &self.backup {
-                backup::make(
+            // Held until the rename: see `backup_name`.
+            let _turn = match &self.backup {
+                Some(b) => Some(b.make(
                     &self.dir,
                     &self.dir_path,
                     &self.name,
-                    b,
+                    self.lock.is_some(),
                     self.durability == Durability::Full,
                     || self.sync_dir_entries(),
-                )?;
-            }
+                )?),
+                None => None,
+            };
             if self.temp.name.is_none() {
                 self.name_temp()?;
             }

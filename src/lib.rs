@@ -139,6 +139,7 @@
 mod append;
 mod attrs;
 mod backup;
+mod backup_name;
 mod batch;
 mod changed;
 #[cfg(feature = "cli")]
@@ -161,6 +162,7 @@ mod sys;
 #[cfg(test)]
 mod tests;
 
+pub use backup_name::Backup;
 pub use batch::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
 pub use file::AtomicFile;
