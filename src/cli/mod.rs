@@ -61,6 +61,7 @@ use nix::sys::stat::{fstat, SFlag};
 use nix::unistd::read;
 
 mod args;
+mod backup;
 #[cfg(unix)]
 mod command;
 mod generate;
@@ -126,9 +127,16 @@ impl From<io::Error> for Failure {
 /// signals are Unix's: on Windows none is handled.)
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
-    let matches = match generate::command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let matches = match generate::command().try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => return usage(&e),
+        Err(e) => {
+            let status = usage(&e);
+            if let Some(tip) = backup::hint(&args, &e) {
+                eprintln!("{tip}");
+            }
+            return status;
+        }
     };
     if let Some(kind) = generate::requested(&matches) {
         return generate::print(kind);
@@ -137,6 +145,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(cli) => cli,
         Err(e) => return usage(&e.format(&mut Cli::command())),
     };
+    // Before any I/O: an invalid $VERSION_CONTROL is a usage error.
+    if let Err(msg) = backup::kind_of(&cli) {
+        eprintln!("atomic-write: {msg}");
+        return 2;
+    }
     #[cfg(windows)]
     if let Some(option) = windows::unsupported(&cli) {
         eprintln!("atomic-write: {option} is Unix-only: Windows does not have it");
@@ -240,9 +253,8 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0") {
         opts.unnamed_temp(false);
     }
-    if let Some(suffix) = &cli.backup {
-        opts.backup(suffix);
-    }
+    // Checked in `run`.
+    opts.backup_kind(backup::kind_of(cli).ok().flatten());
     // Identical content costs no temp: compared while it is read (standard
     // input or the command's output), the temp created only at the first
     // difference.

@@ -67,6 +67,35 @@ impl Twin {
         run(c.args(args).arg(&self.src).arg(self.cp.join("f")))
     }
 
+    /// `atomic-write ARGS aw/f` with `content` as input, under `env` only.
+    fn aw(&self, args: &[&str], env: &[(&str, &str)], content: &str) -> Output {
+        let mut c = Command::new(bin());
+        clean_env(&mut c, env);
+        cli_input(c.args(args).arg(self.aw.join("f")), content.as_bytes())
+    }
+
+    /// Runs `cp` and `atomic-write` with `args` and `env`, `runs` times;
+    /// asserts they agree on success and leave the same entries.
+    #[track_caller]
+    fn agree(&self, args: &[&str], env: &[(&str, &str)], runs: usize, what: &str) {
+        for run in 1..=runs {
+            let v = format!("v{run}");
+            let (cp, aw) = (self.cp(args, env, &v), self.aw(args, env, &v));
+            let what = format!("{args:?} {env:?} {what}, run {run}");
+            assert_eq!(
+                aw.status.success(),
+                cp.status.success(),
+                "{what}: cp {cp:?}, atomic-write {aw:?}"
+            );
+            if !cp.status.success() {
+                // A usage error: 2 here, cp's 1.
+                assert_eq!(aw.status.code(), Some(2), "{what}: {aw:?}");
+            }
+            let (cp, aw) = self.states();
+            assert_eq!(aw, cp, "{what}");
+        }
+    }
+
     /// The directories' entries and contents, `(cp's, ours)`.
     fn states(&self) -> (State, State) {
         (state(&self.cp), state(&self.aw))
@@ -126,6 +155,7 @@ fn library_kinds_as_cp_makes_them() {
                 assert!(out.status.success(), "cp {args:?}: {out:?}");
                 Options::new()
                     .backup_kind(kind.clone())
+                    .durability(atomic_write::Durability::None)
                     .write_text(t.aw.join("f"), &v)
                     .unwrap_or_else(|e| panic!("{kind:?} from {start:?}, run {run}: {e}"));
                 let (cp, aw) = t.states();
@@ -213,5 +243,94 @@ fn concurrent_numbered_backups_lose_nothing() {
             .collect();
         all.sort();
         assert_eq!(versions, all, "cli: {cli}: a version lost or kept twice");
+    }
+}
+
+/// The CLI's options next to `cp`'s, from several starting directories,
+/// twice each: `-b`, `--backup` with every control word and some
+/// abbreviations, `-S`/`--suffix` (which asks for a backup; an empty suffix
+/// or one with `/` is `~`), `--backup=none` winning over `-S`.
+#[test]
+fn cli_options_as_cp_takes_them() {
+    require("cp");
+    let args: &[&[&str]] = &[
+        &["-b"],
+        &["--backup"],
+        &["--backup="],
+        &["--backup=numbered"],
+        &["--backup=t"],
+        &["--backup=num"],
+        &["--backup=existing"],
+        &["--backup=nil"],
+        &["--backup=e"],
+        &["--backup=simple"],
+        &["--backup=never"],
+        &["--backup=s"],
+        &["--backup=none"],
+        &["--backup=off"],
+        &["--backup=no"],
+        &["-S", ".bak"],
+        &["--suffix=.bak"],
+        &["-S", ""],
+        &["-S", "a/b"],
+        &["-S", "/x"],
+        &["-b", "-S", ".x"],
+        &["--backup=none", "-S", ".x"],
+        &["--backup=numbered", "-S", ".x"],
+        &["--backup=existing", "-b"],
+        // Not a control word, or an ambiguous one: a usage error (exit 2
+        // here, 1 for cp), nothing written.
+        &["--backup=foo"],
+        &["--backup=.bak"],
+        &["--backup=n"],
+    ];
+    for start in [STARTS[0], STARTS[3]] {
+        for a in args {
+            Twin::new(start).agree(a, &[], 2, &format!("from {start:?}"));
+        }
+    }
+}
+
+/// `VERSION_CONTROL` (the kind when `--backup` has no CONTROL, also with
+/// `-b` and `-S`; empty: existing; invalid: a usage error, but only when a
+/// backup is asked for) and `SIMPLE_BACKUP_SUFFIX` (the suffix without
+/// `-S`; empty or with `/`: `~`), in every combination, next to `cp`.
+#[test]
+fn cli_environment_as_cp_reads_it() {
+    require("cp");
+    // Every VERSION_CONTROL with SIMPLE_BACKUP_SUFFIX unset; every
+    // SIMPLE_BACKUP_SUFFIX with the kinds that may use a suffix.
+    let controls = [
+        None,
+        Some(""),
+        Some("numbered"),
+        Some("t"),
+        Some("num"),
+        Some("existing"),
+        Some("never"),
+        Some("none"),
+        Some("off"),
+        Some("foo"),
+        Some("n"),
+    ];
+    let mut envs: Vec<Vec<(&str, &str)>> = controls
+        .iter()
+        .map(|vc| vc.map(|v| ("VERSION_CONTROL", v)).into_iter().collect())
+        .collect();
+    for vc in [None, Some("never"), Some("existing")] {
+        for sbs in [".orig", "", "a/b"] {
+            let mut env: Vec<(&str, &str)> =
+                vc.map(|v| ("VERSION_CONTROL", v)).into_iter().collect();
+            env.push(("SIMPLE_BACKUP_SUFFIX", sbs));
+            envs.push(env);
+        }
+    }
+    let args: &[&[&str]] = &[&[], &["-b"], &["--backup"], &["-S", ".x"], &["-S", ""]];
+    for env in &envs {
+        for a in args {
+            for start in [STARTS[0], STARTS[2]] {
+                Twin::new(start).agree(a, env, 1, &format!("from {start:?}"));
+            }
+        }
     }
 }
