@@ -82,9 +82,13 @@
 //! target is the old file, or the new content with the old owner, mode, ACL
 //! and labels.
 //!
-//! With [`Options::backup`] the old file is first linked to a hidden name and
-//! renamed over its backup, and the directory synced, between steps 4 and 5
-//! (after the temp's data is durable, before it is named and renamed);
+//! With [`Options::backup`] (or [`Options::backup_kind`]: a simple backup
+//! `PATH~`, or numbered ones `PATH.~N~` as `cp --backup` makes them, see
+//! [`Backup`]) the old file is first linked to a hidden name and renamed to
+//! its backup's name (a numbered one without replacing anything), and the
+//! directory synced, between steps 4 and 5 (after the temp's data is durable,
+//! before it is named and renamed), the target locked from the backup to its
+//! rename so that each backup is the version replaced;
 //! [`AtomicFile::commit_if_changed`] compares first and, when the target
 //! already holds the content, stops before step 1 without syncing anything.
 //!
