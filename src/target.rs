@@ -170,9 +170,14 @@ impl Target {
         durable: bool,
         via: &File,
     ) -> io::Result<Turn> {
-        plan.make(&self.dir, &self.dir_path, &self.name, locked, durable, || {
-            self.sync_entries(via)
-        })
+        plan.make(
+            &self.dir,
+            &self.dir_path,
+            &self.name,
+            locked,
+            durable,
+            || self.sync_entries(via),
+        )
     }
 
     /// `fsync` of the directory after the rename, with its message; `via` as
