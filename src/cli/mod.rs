@@ -36,6 +36,7 @@ use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
 
 mod args;
+mod backup;
 #[cfg(unix)]
 mod command;
 mod generate;
@@ -99,9 +100,16 @@ impl From<io::Error> for Failure {
 /// signals are Unix's: on Windows none is handled.)
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     // Cli::parse(), with the hidden `--generate KIND` (man page, completions).
-    let matches = match generate::command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let matches = match generate::command().try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => return usage(&e),
+        Err(e) => {
+            let status = usage(&e);
+            if let Some(tip) = backup::hint(&args, &e) {
+                eprintln!("{tip}");
+            }
+            return status;
+        }
     };
     if let Some(kind) = generate::requested(&matches) {
         return generate::print(kind);
@@ -110,6 +118,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(cli) => cli,
         Err(e) => return usage(&e.format(&mut Cli::command())),
     };
+    // Before any I/O: an invalid $VERSION_CONTROL is a usage error.
+    if let Err(msg) = backup::kind_of(&cli) {
+        eprintln!("atomic-write: {msg}");
+        return 2;
+    }
     #[cfg(windows)]
     if let Some(option) = windows::unsupported(&cli) {
         eprintln!("atomic-write: {option} is Unix-only: Windows does not have it");

@@ -47,9 +47,8 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if std::env::var_os("ATOMIC_WRITE_NO_TMPFILE").is_some_and(|v| v != "0") {
         opts.unnamed_temp(false);
     }
-    if let Some(suffix) = &cli.backup {
-        opts.backup(suffix);
-    }
+    // Checked in `run`.
+    opts.backup_kind(super::backup::kind_of(cli).ok().flatten());
     // Identical content costs no temp: compared while it is read (standard
     // input or the command's output), the temp created only at the first
     // difference.
