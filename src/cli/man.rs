@@ -114,13 +114,16 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 const SEE_ALSO: &str = "chmod(1), cp(1), install(1), mv(1), sponge(1), ifne(1), \
                         rename(2), fsync(2), open(2)";
 
+/// One part of the page, written into a buffer.
+type Part<'a> = &'a dyn Fn(&mut Vec<u8>) -> std::io::Result<()>;
+
 /// The man page of `cmd` (the CLI's clap definition), in roff.
 pub(crate) fn render(cmd: Command) -> Vec<u8> {
     // Its closing lines (examples, exit status, environment) are sections here.
     let cmd = cmd.after_help(None::<&str>).after_long_help(None::<&str>);
     let man = Man::new(cmd);
     let mut page = Vec::new();
-    let parts: [&dyn Fn(&mut Vec<u8>) -> std::io::Result<()>; 7] = [
+    let parts: [Part<'_>; 7] = [
         &|w| man.render_title(w),
         &|w| man.render_name_section(w),
         &|w| synopsis().to_writer(w),
