@@ -158,6 +158,11 @@ impl Current {
         if now.kind != FileKind::Regular || (now.dev, now.ino) != (meta.dev, meta.ino) {
             return Ok(None);
         }
+        // `access.rs`: unchanged or not, refused as `>` refuses it.
+        if !opts.force {
+            let me = sys::euid();
+            crate::access::check_writable(&r.dir, &r.name, Some(&file), &now, me, &r.target)?;
+        }
         // The kept attributes are the target's own; only a dropped one differs.
         if !crate::attrs::same_as_written(&file, &file, true)? {
             return Ok(None);

@@ -312,6 +312,19 @@ impl AtomicFile {
         };
         if let Some(existing) = existing {
             file.check_protected_regular(&existing)?;
+            if !opts.force {
+                // `access.rs`: refused as `>` refuses it; the caller is the temp's owner.
+                let caller = file.temp_meta.map_or(u32::MAX, |m| m.uid);
+                let held = file.lock.as_ref().map(|l| &l.file);
+                crate::access::check_writable(
+                    &file.dir,
+                    &file.name,
+                    held,
+                    &existing,
+                    caller,
+                    &file.target,
+                )?;
+            }
         }
         if opts.append && existing.is_some() {
             file.copy_current()?;
@@ -917,6 +930,36 @@ impl AtomicFile {
     /// once it has been published.
     pub(crate) fn release_temp_lock(&self) {
         let _ = sys::unlock(&self.temp.file);
+    }
+
+    /// For [`validate_with`](Self::validate_with) (`validate.rs`): the temp,
+    /// flushed, owner-only (`0600` until `prepare` gives it its mode) and
+    /// named in the directory; returns its path there, through the
+    /// directory's real path where the system tells it.
+    pub(crate) fn private_path(&mut self) -> io::Result<PathBuf> {
+        let what = || {
+            format!(
+                "failed to make the temporary file for {} readable by a validator",
+                self.target.display_quoted()
+            )
+        };
+        self.temp.file.flush().context(what)?;
+        let now = sys::fstat(&self.temp.file).context(what)?;
+        if now.mode & 0o077 != 0 {
+            sys::chmod(&self.temp.file, 0o600).context(what)?;
+            self.mode.get_or_insert(now.mode);
+        }
+        self.temp_meta = None;
+        // What was validated is committed or nothing: no appending it to a
+        // file another appender creates meanwhile.
+        if self.append_new.take().is_some() {
+            self.no_clobber = true;
+        }
+        if self.temp.name.is_none() {
+            self.name_temp()?;
+        }
+        let dir = sys::dir_real_path(&self.dir).unwrap_or_else(|| self.dir_path.clone());
+        Ok(dir.join(self.temp.name.as_ref().expect("named above")))
     }
 
     /// The temp file, for the crate's own use (not lent out).

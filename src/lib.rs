@@ -136,6 +136,7 @@
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
 
+mod access;
 mod append;
 mod attrs;
 mod backup;
@@ -160,6 +161,7 @@ mod sweep;
 mod sys;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use batch::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;

@@ -40,6 +40,12 @@ pub(crate) struct Cli {
     #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
     pub(crate) mode: Option<u32>,
 
+    /// Replace PATH even if this user may not write to it (another user's
+    /// file, a read-only mode, an ACL): by default that is refused, as
+    /// `echo x > PATH` refuses it. Root may write any file, as with `>`
+    #[arg(short = 'f', long)]
+    pub(crate) force: bool,
+
     /// Fail if PATH already exists (race-free)
     #[arg(short = 'n', long)]
     pub(crate) no_clobber: bool,
@@ -102,7 +108,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -113,7 +119,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
+        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
     )]
     pub(crate) older_than: u64,
 

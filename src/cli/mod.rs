@@ -223,6 +223,7 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     }
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
+        .force(cli.force)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
         .preserve_xattrs(!cli.no_xattrs)

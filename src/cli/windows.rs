@@ -28,6 +28,7 @@ pub(super) fn unsupported(cli: &Cli) -> Option<&'static str> {
 pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
+        .force(cli.force)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
         .create_parents(cli.parents)

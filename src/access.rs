@@ -1,0 +1,49 @@
+//! A target the caller may not write is refused, as a shell's `>` refuses
+//! it, unless [`Options::force`](crate::Options::force).
+//!
+//! The kernel decides, as for `open(O_WRONLY)`: owner, mode bits, ACL,
+//! capabilities (root may write any file), an immutable flag. In the common
+//! case, the caller owns the target and its mode has `u+w`, the metadata
+//! already read decides and no syscall is made (an owner's permissions are
+//! its mode's user bits, ACL or not). Otherwise `faccessat(W_OK,
+//! AT_EACCESS)` asks the kernel with the effective ids, as `open` checks
+//! them (see `sys::may_write`). Only a refusal (`EACCES`, `EPERM`) refuses:
+//! a read-only filesystem is reported by the write's own steps as before
+//! (`EROFS`), and a running program (`ETXTBSY`, which `>` gets) may be
+//! replaced, which is what a rename is for.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use crate::error::{self, DisplayQuoted};
+use crate::sys::{self, errno, Meta};
+
+/// Refuses to replace the existing target `name` in `dir` (metadata
+/// `target`, shown as `shown`) if the caller, whose files get the owner
+/// `caller` (the temp's), may not open it for writing. `file`: a descriptor
+/// already open on the target, asked rather than the name where it can be.
+pub(crate) fn check_writable(
+    dir: &File,
+    name: &OsStr,
+    file: Option<&File>,
+    target: &Meta,
+    caller: u32,
+    shown: &Path,
+) -> io::Result<()> {
+    if target.uid == caller && target.mode & 0o200 != 0 {
+        return Ok(());
+    }
+    match sys::may_write(dir, name, file) {
+        Err(e) if matches!(e.raw_os_error(), Some(errno::EACCES | errno::EPERM)) => {
+            Err(error::context(e, || {
+                format!(
+                    "refusing to replace {}: this user may not write to it, as `>` could not (force replaces it anyway)",
+                    shown.display_quoted()
+                )
+            }))
+        }
+        _ => Ok(()),
+    }
+}
