@@ -12,35 +12,32 @@
 //! (`EROFS`), and a running program (`ETXTBSY`, which `>` gets) may be
 //! replaced, which is what a rename is for.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::path::Path;
 
 use crate::error::{self, DisplayQuoted};
 use crate::sys::{self, errno, Meta};
+use crate::target::Target;
 
-/// Refuses to replace the existing target `name` in `dir` (metadata
-/// `target`, shown as `shown`) if the caller, whose files get the owner
-/// `caller` (the temp's), may not open it for writing. `file`: a descriptor
-/// already open on the target, asked rather than the name where it can be.
+/// Refuses to replace `target`, an existing file of metadata `existing`, if
+/// the caller, whose files get the owner `caller` (the temp's), may not open
+/// it for writing. `file`: a descriptor already open on that file, asked
+/// rather than the name where the system can.
 pub(crate) fn check_writable(
-    dir: &File,
-    name: &OsStr,
+    target: &Target,
     file: Option<&File>,
-    target: &Meta,
+    existing: &Meta,
     caller: u32,
-    shown: &Path,
 ) -> io::Result<()> {
-    if target.uid == caller && target.mode & 0o200 != 0 {
+    if existing.uid == caller && existing.mode & 0o200 != 0 {
         return Ok(());
     }
-    match sys::may_write(dir, name, file) {
+    match sys::may_write(target.dir(), target.name(), file) {
         Err(e) if matches!(e.raw_os_error(), Some(errno::EACCES | errno::EPERM)) => {
             Err(error::context(e, || {
                 format!(
                     "refusing to replace {}: this user may not write to it, as `>` could not (force replaces it anyway)",
-                    shown.display_quoted()
+                    target.path().display_quoted()
                 )
             }))
         }

@@ -1,9 +1,12 @@
 //! [`AtomicFile::validate_with`]: let a checker read the new content at a
 //! path before it replaces the target (what the CLI's `--validate CMD` runs).
 
-use std::io;
-use std::path::Path;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
+use crate::error::ResultExt;
+use crate::sys;
+use crate::temp::Linked;
 use crate::AtomicFile;
 
 impl AtomicFile {
@@ -83,5 +86,40 @@ impl AtomicFile {
     {
         let path = self.private_path()?;
         check(&path)
+    }
+
+    /// The temp, flushed, owner-only (`0600` until the commit gives it its
+    /// mode) and named in the directory; its path there, through the
+    /// directory's real path where the system tells it.
+    fn private_path(&mut self) -> io::Result<PathBuf> {
+        let what = self
+            .target
+            .what("failed to make a path for a validator to the temporary file for");
+        self.temp.file_mut().flush().context(what)?;
+        let before = self.temp.meta(&self.target)?;
+        if before.mode & 0o077 != 0 {
+            let what = self
+                .target
+                .what("failed to make owner-only the temporary file for");
+            sys::chmod(self.temp.file(), 0o600).context(what)?;
+            // The commit gives it back the bits it had (a new file's).
+            self.inherit.keep_temp_mode(before.mode);
+        }
+        // The checker may change the metadata (as the caller may, through
+        // `as_file`): read again at the commit.
+        self.temp.lend();
+        // What was checked is committed or nothing: not appended to a file
+        // another appender created meanwhile.
+        if self.append_new.take().is_some() {
+            self.no_clobber = true;
+        }
+        if let Linked::Refused(why) = self.temp.link_hidden(&self.target)? {
+            let old = self.temp.copy_to_named(&self.target, why)?;
+            self.inherit.keep_temp_meta(&old);
+        }
+        let name = self.temp.name().expect("named above");
+        let dir = sys::dir_real_path(self.target.dir())
+            .unwrap_or_else(|| self.target.dir_path().to_path_buf());
+        Ok(dir.join(name))
     }
 }
