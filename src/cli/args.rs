@@ -46,6 +46,17 @@ pub(crate) struct Cli {
     #[arg(short = 'f', long)]
     pub(crate) force: bool,
 
+    /// Commit only if the shell command CMD accepts the new content: CMD is
+    /// run with `sh -c`, each %s in it replaced by the path of the new
+    /// content (shell-quoted; %% is a %), and must exit 0. Else PATH is left
+    /// as it was, with exit status 1. The path is the temp file's, beside
+    /// PATH (relative includes work), owner-only (0600) until the commit, so
+    /// CMD runs as the same user. CMD's output goes to standard error.
+    /// Content identical to PATH with --if-changed is not checked (nothing is
+    /// written). Unix only
+    #[arg(long, value_name = "CMD", value_parser = parse_validate)]
+    pub(crate) validate: Option<String>,
+
     /// Fail if PATH already exists (race-free)
     #[arg(short = 'n', long)]
     pub(crate) no_clobber: bool,
@@ -108,7 +119,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "validate", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -119,7 +130,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
+        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "validate", "command"]
     )]
     pub(crate) older_than: u64,
 
@@ -154,4 +165,20 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         Ok(m) if octal && m <= 0o7777 => Ok(m),
         _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
     }
+}
+
+/// A `--validate` command: it must read the content, so it names it (`%s`
+/// somewhere, `%%` being a literal `%`).
+fn parse_validate(s: &str) -> Result<String, String> {
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        match rest.as_bytes().get(i + 1) {
+            Some(b's') => return Ok(s.to_string()),
+            Some(b'%') => rest = &rest[i + 2..],
+            _ => rest = &rest[i + 1..],
+        }
+    }
+    Err(format!(
+        "{s:?} has no %s: the command is given the new content's path in place of %s (as in \"visudo -cf %s\")"
+    ))
 }

@@ -64,6 +64,8 @@ mod args;
 #[cfg(unix)]
 mod command;
 mod generate;
+#[cfg(unix)]
+mod validate;
 #[cfg(windows)]
 mod windows;
 
@@ -273,6 +275,9 @@ fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
             return Err(f);
         }
     }
+    if let Err(f) = validate::check(cli, &mut file, caught) {
+        return Err(discarded(cli, file, f));
+    }
     if cli.if_changed {
         let changed = file.commit_if_changed()?;
         print_changed(cli, changed);
@@ -358,7 +363,8 @@ fn write_if_changed(
         // The target is longer: the new content is a prefix of it.
         None => start_temp(cli, opts, current, off, &[])?,
     };
-    if let Err(f) = check_signals(caught) {
+    let mut file = file;
+    if let Err(f) = check_signals(caught).and_then(|()| validate::check(cli, &mut file, caught)) {
         return Err(discarded(cli, file, f));
     }
     // It differs from the target read: commit without comparing again.

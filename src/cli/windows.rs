@@ -21,6 +21,10 @@ const BUF: usize = 64 << 10;
 /// The first option given that Windows does not have, as spelled in `--help`.
 pub(super) fn unsupported(cli: &Cli) -> Option<&'static str> {
     // Windows has no extended attributes to leave out (nor keeps EAs).
+    if cli.validate.is_some() {
+        // The command is a `sh -c` line.
+        return Some("--validate");
+    }
     cli.no_xattrs.then_some("--no-xattrs")
 }
 
