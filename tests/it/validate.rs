@@ -225,6 +225,29 @@ both_paths! {
     }
 }
 
+both_paths! {
+    /// `visudo -cf %s`, Ansible's example: the temp (`0600`, root's) is
+    /// accepted as a sudoers file; a syntax error is rejected, with visudo's
+    /// message, and the 0440 file stays as it was.
+    #[ignore = "needs root, visudo (sudo)"]
+    fn cli_visudo(named: bool) {
+        require_root();
+        require("visudo");
+        let d = scratch();
+        let p = d.path().join("deploy");
+        fs::write(&p, b"root ALL=(ALL) ALL\n").unwrap();
+        chmod(&p, 0o440);
+        let good = b"deploy ALL=(ALL) NOPASSWD: /bin/true\n";
+        let out = aw(named, &["--validate", "visudo -cf %s"], &p, good);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read(&p), good);
+        assert_eq!(mode(&p), 0o440);
+        let out = aw(named, &["--validate", "visudo -cf %s"], &p, b"deploy ALL=(ALL NOPASSWD: /bin/true\n");
+        let err = assert_rejected(&out, &p, good, &["deploy"]);
+        assert!(err.contains("syntax error"), "{err}");
+    }
+}
+
 /// A command without `%s` would check nothing: a usage error, nothing read.
 #[test]
 fn cli_needs_percent_s() {
