@@ -2,10 +2,11 @@
 //! it, unless [`Options::force`](crate::Options::force).
 //!
 //! The kernel decides, as for `open(O_WRONLY)`: owner, mode bits, ACL,
-//! capabilities (root may write any file), an immutable flag. In the common
-//! case, the caller owns the target and its mode has `u+w`, the metadata
-//! already read decides and no syscall is made (an owner's permissions are
-//! its mode's user bits, ACL or not). Otherwise `faccessat(W_OK,
+//! capabilities, an immutable flag. Without asking it: root (uid 0, as the
+//! temp's owner shows) may write any file, as with `>`; and in the common
+//! case, the caller owns the target and its mode has `u+w` (an owner's
+//! permissions are its mode's user bits, ACL or not): the metadata already
+//! read decides and no syscall is made. Otherwise `faccessat(W_OK,
 //! AT_EACCESS)` asks the kernel with the effective ids, as `open` checks
 //! them (see `sys::may_write`). Only a refusal (`EACCES`, `EPERM`) refuses:
 //! a read-only filesystem is reported by the write's own steps as before
@@ -29,14 +30,16 @@ pub(crate) fn check_writable(
     existing: &Meta,
     caller: u32,
 ) -> io::Result<()> {
-    if existing.uid == caller && existing.mode & 0o200 != 0 {
+    // Root may write any file, as with `>`; an owner's permission is its
+    // mode's user bits (an ACL's owner entry is those bits).
+    if caller == 0 || (existing.uid == caller && existing.mode & 0o200 != 0) {
         return Ok(());
     }
     match sys::may_write(target.dir(), target.name(), file) {
         Err(e) if matches!(e.raw_os_error(), Some(errno::EACCES | errno::EPERM)) => {
             Err(error::context(e, || {
                 format!(
-                    "refusing to replace {}: this user may not write to it, as `>` could not (force replaces it anyway)",
+                    "refusing to replace {}: this user may not write to it (force replaces it anyway)",
                     target.path().display_quoted()
                 )
             }))

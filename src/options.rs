@@ -407,9 +407,13 @@ impl Options {
     /// allows), as `mv -f` or `:w!` do.
     ///
     /// What it costs: nothing in the common case, a file the caller owns
-    /// with `u+w` (the metadata already read tells). Otherwise one
-    /// `faccessat(W_OK, AT_EACCESS)` by the target's name in its directory,
-    /// already open. A read-only filesystem (`EROFS`) fails as before, when
+    /// with `u+w`, nor for root (uid 0): the metadata already read tells.
+    /// Otherwise one `faccessat(W_OK, AT_EACCESS)` (on Linux 5.8+
+    /// `faccessat2` on the descriptor already open, with `append`; else by
+    /// the target's name in its directory, already open). Root is taken at
+    /// its word: a root without `CAP_DAC_OVERRIDE`, or a user namespace's
+    /// root facing a file whose owner the namespace does not map, replaces
+    /// what its `>` could not open, as before this check. A read-only filesystem (`EROFS`) fails as before, when
     /// the temp is created; an immutable file (`chattr +i`), which the
     /// rename could not replace anyway, is refused with `EPERM` unless
     /// `force`, and then fails at the rename.

@@ -310,24 +310,29 @@ fn root_and_immutable() {
     assert!(temps(d.path()).is_empty());
 }
 
-/// What the check costs: no syscall where the caller owns the target with
-/// `u+w` (the metadata already read decides); one `faccessat2` where it does
-/// not (here root replacing another user's file).
+/// What the check costs: no syscall for one's own `u+w` file, nor for root
+/// (another user's 0444 file); one `faccessat2` where the mode does not tell
+/// (user 65534 replacing root's world-writable file).
 #[test]
-#[ignore = "needs strace"]
+#[ignore = "needs root, setpriv, strace"]
 fn no_syscall_in_the_common_case() {
+    require_root();
+    require("setpriv");
     require("strace");
-    let d = scratch();
-    let p = d.path().join("f");
-    fs::write(&p, b"old").unwrap();
-    let count = |p: &Path| {
-        let out = cli_input(
-            Command::new("strace")
-                .args(["-f", "-qq", "-e", "trace=faccessat,faccessat2", "--"])
-                .arg(bin())
-                .arg(p),
-            b"new",
-        );
+    let (_t, d) = nobodys_dir();
+    let count = |p: &Path, nobody: bool| {
+        let mut c = Command::new("strace");
+        c.args(["-f", "-qq", "-e", "trace=faccessat,faccessat2", "--"]);
+        if nobody {
+            c.args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+            ]);
+        }
+        let out = cli_input(c.arg(bin()).arg(p), b"new\n");
         assert!(
             out.status.success(),
             "{}",
@@ -338,9 +343,12 @@ fn no_syscall_in_the_common_case() {
             .filter(|l| l.contains("faccessat"))
             .count()
     };
-    assert_eq!(count(&p), 0, "a syscall for one's own writable file");
-    if is_root() {
-        chown(&p, NOBODY, NOBODY);
-        assert_eq!(count(&p), 1, "one faccessat2 for another user's file");
-    }
+    let own = file(&d, "own", 0, 0, 0o644);
+    assert_eq!(count(&own, false), 0, "root, its own file");
+    let others = file(&d, "others", NOBODY, NOBODY, 0o444);
+    assert_eq!(count(&others, false), 0, "root, another user's file");
+    let own = file(&d, "nobodys", NOBODY, NOBODY, 0o644);
+    assert_eq!(count(&own, true), 0, "65534, its own file");
+    let world = file(&d, "world", 0, 0, 0o666);
+    assert_eq!(count(&world, true), 1, "65534, root's 0666 file");
 }
