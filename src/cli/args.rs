@@ -22,10 +22,12 @@ Examples:
   atomic-write --sweep /var/lib/app          # remove temps left by killed writers
   atomic-write -p -b /etc/app/app.conf < app.conf.new   # keeps app.conf~
   atomic-write --backup=numbered app.conf < new    # keeps app.conf.~1~, .~2~, ...
+  atomic-write --validate 'visudo -cf %s' /etc/sudoers.d/deploy < deploy.new
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
 
-Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error
+Exit status: 0 success; 1 an I/O error or a --validate rejection (one line on
+stderr); 2 usage error
 (on Windows, also a Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
