@@ -352,3 +352,42 @@ fn no_syscall_in_the_common_case() {
     let world = file(&d, "world", 0, 0, 0o666);
     assert_eq!(count(&world, true), 1, "65534, root's 0666 file");
 }
+
+/// Where `faccessat2` is missing (`ENOSYS`, before Linux 5.8) or a
+/// container's seccomp profile answers it with `EPERM` (old Docker), the old
+/// `faccessat` decides: what user 65534 may write is written (plain, and
+/// `-a`, which asks about its open descriptor through `/proc/self/fd`), and
+/// what it may not is still refused.
+#[test]
+#[ignore = "needs root, setpriv"]
+fn without_faccessat2() {
+    use crate::common::seccomp::{deny, Deny};
+    require_root();
+    require("setpriv");
+    let (_t, d) = nobodys_dir();
+    for errno in [libc::EPERM, libc::ENOSYS] {
+        let under = |args: &[&str], p: &Path| {
+            let mut c = as_nobody(bin());
+            deny(&mut c, &[Deny::call(libc::SYS_faccessat2, errno)]);
+            cli_input(c.args(args).arg(p), b"new\n")
+        };
+        let world = file(&d, &format!("world-{errno}"), 0, 0, 0o666);
+        let out = under(&[], &world);
+        assert!(
+            out.status.success(),
+            "errno {errno}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = under(&["-a"], &world);
+        assert!(
+            out.status.success(),
+            "errno {errno}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read(&world), b"new\nnew\n");
+        for args in [&[][..], &["-a"]] {
+            let ro = file(&d, &format!("ro-{errno}{}", args.join("")), 0, 0, 0o444);
+            assert_refused(&under(args, &ro), &ro, "Permission denied (os error 13)");
+        }
+    }
+}
