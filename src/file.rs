@@ -336,8 +336,8 @@ impl AtomicFile {
         self.temp.remove(&self.target)
     }
 
-    /// The temp file, for the command line's own use (not lent out).
-    #[cfg(feature = "cli")]
+    /// The temp file, for the Unix command line's own use (not lent out).
+    #[cfg(all(feature = "cli", unix))]
     pub(crate) fn temp_file(&self) -> &File {
         self.temp.file()
     }
