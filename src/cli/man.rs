@@ -71,8 +71,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("0", "Success (with --if-changed, unchanged too)."),
     (
         "1",
-        "An I/O error, or empty input refused by --no-empty: one line on \
-         standard error, atomic-write: \"PATH\": what failed: the OS error. \
+        "An I/O error, empty input refused by --no-empty, or new content \
+         that the --validate command rejected: one line on standard error, atomic-write: \"PATH\": what failed: the OS error. \
          PATH is as it was.",
     ),
     (
@@ -120,13 +120,15 @@ type Part<'a> = &'a dyn Fn(&mut Vec<u8>) -> std::io::Result<()>;
 /// The man page of `cmd` (the CLI's clap definition), in roff.
 pub(crate) fn render(cmd: Command) -> Vec<u8> {
     // Its closing lines (examples, exit status, environment) are sections here.
-    let cmd = cmd.after_help(None::<&str>).after_long_help(None::<&str>);
+    let mut cmd = cmd.after_help(None::<&str>).after_long_help(None::<&str>);
+    cmd.build();
+    let man_cmd = &cmd.clone();
     let man = Man::new(cmd);
     let mut page = Vec::new();
     let parts: [Part<'_>; 7] = [
         &|w| man.render_title(w),
         &|w| man.render_name_section(w),
-        &|w| synopsis().to_writer(w),
+        &|w| synopsis(man_cmd).to_writer(w),
         &|w| man.render_description_section(w),
         &|w| man.render_options_section(w),
         &|w| sections().to_writer(w),
@@ -149,7 +151,7 @@ pub(crate) fn render(cmd: Command) -> Vec<u8> {
 }
 
 /// The three forms, with the option arguments named.
-fn synopsis() -> Roff {
+fn synopsis(cmd: &Command) -> Roff {
     let mut r = Roff::new();
     r.control("SH", ["SYNOPSIS"]);
     let forms: [Vec<Inline>; 3] = [
@@ -187,29 +189,33 @@ fn synopsis() -> Roff {
         r.text(form);
         r.control("br", []);
     }
-    let options: [(&str, Option<&str>); 14] = [
-        ("-m", Some("MODE")),
-        ("-n", None),
-        ("-a", None),
-        ("--wait", Some("SECONDS")),
-        ("-p", None),
-        ("-b", None),
-        ("--backup[=", Some("CONTROL")),
-        ("-S", Some("SUFFIX")),
-        ("--no-empty", None),
-        ("--if-changed", None),
-        ("--print-changed", None),
-        ("--no-sync", None),
-        ("--no-follow", None),
-        ("--no-xattrs", None),
-    ];
     // One text line: a line that starts with a space would break the fill.
+    // From the clap definition: every option a write takes, short if it has
+    // one, with its argument.
     let mut parts = vec![italic("OPTIONS"), roman(" are:")];
-    for (flag, arg) in options {
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if arg.is_positional()
+            || arg.is_hide_set()
+            || ["help", "version", "sweep", "older_than"].contains(&id)
+        {
+            continue;
+        }
+        let flag = match (arg.get_short(), arg.get_long()) {
+            (Some(c), _) => format!("-{c}"),
+            (None, Some(l)) => format!("--{l}"),
+            (None, None) => continue,
+        };
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .filter(|_| arg.get_action().takes_values())
+            .map(|v| v.to_string());
+        let optional = arg.get_num_args().is_some_and(|n| n.min_values() == 0);
         parts.extend([roman(" ["), bold(flag)]);
-        match arg {
-            Some(arg) if flag.ends_with('=') => parts.extend([italic(arg), roman("]")]),
-            Some(arg) => parts.extend([roman(" "), italic(arg)]),
+        match value {
+            Some(v) if optional => parts.extend([roman("[="), italic(v), roman("]")]),
+            Some(v) => parts.extend([roman(" "), italic(v)]),
             None => {}
         }
         parts.push(roman("]"));

@@ -46,6 +46,8 @@ mod input;
 mod man;
 #[cfg(unix)]
 mod signals;
+#[cfg(unix)]
+mod validate;
 #[cfg(windows)]
 mod windows;
 #[cfg(unix)]

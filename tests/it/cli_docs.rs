@@ -121,6 +121,8 @@ fn man_page_renders_sections_and_examples() {
             "[-S SUFFIX]",
             "[--backup[=CONTROL]]",
             "[--no-empty]",
+            "[--validate CMD]",
+            "[-f]",
         ] {
             assert!(words.contains(arg), "{tool}: no {arg}:\n{text}");
         }
