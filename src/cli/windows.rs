@@ -210,6 +210,52 @@ mod tests {
         assert_eq!(names(dir.path()), ["f"]);
     }
 
+    /// `--no-empty`: a command that succeeds without output is refused
+    /// (exit 1), the target untouched, no temp left.
+    #[test]
+    fn no_empty_refuses_empty_command_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "old").unwrap();
+        let (me, flag, p, dashes, cmd, c, rem) = (
+            os("atomic-write"),
+            os("--no-empty"),
+            os(&path),
+            os("--"),
+            os("cmd"),
+            os("/c"),
+            os("rem"),
+        );
+        assert_eq!(run_with(&[&me, &flag, &p, &dashes, &cmd, &c, &rem]), 1);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    /// A symbolic `-m` on Windows: `a-w` makes the result read-only, `u+w`
+    /// writable again (only the write bits count there).
+    #[test]
+    fn symbolic_mode_sets_the_read_only_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "old").unwrap();
+        let (me, m, p, dashes, cmd, c, echo) = (
+            os("atomic-write"),
+            os("-m"),
+            os(&path),
+            os("--"),
+            os("cmd"),
+            os("/c"),
+            os("echo new"),
+        );
+        for (mode, read_only) in [("a-w", true), ("u+w", false)] {
+            let mode = os(mode);
+            assert_eq!(run_with(&[&me, &m, &mode, &p, &dashes, &cmd, &c, &echo]), 0);
+            let perms = std::fs::metadata(&path).unwrap().permissions();
+            assert_eq!(perms.readonly(), read_only, "{mode:?}");
+        }
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
     /// A command that does not exist: 127, as shells say, nothing written.
     #[test]
     fn a_missing_command_is_127() {

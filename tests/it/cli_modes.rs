@@ -287,3 +287,48 @@ fn modes_install_accepts_are_accepted() {
         let _ = fs::remove_file(&dst);
     }
 }
+
+/// A new file under a permissive umask, on the named-temp path: with
+/// `-m go=` the temp is owner-only while the data is written (the temp of a
+/// new file is otherwise created as the file would be, readable by others
+/// here), not only at the commit.
+#[test]
+fn named_temp_is_narrowed_while_written() {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    use std::process::Stdio;
+    let d = scratch();
+    let p = d.path().join("secret");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022; exec \"$0\" -m go= \"$1\"")
+        .arg(bin())
+        .arg(&p)
+        .env("ATOMIC_WRITE_NO_TMPFILE", "1")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"first half ").unwrap();
+    let mut temp = Vec::new();
+    wait_until(10, "the named temp", || {
+        temp = temps(d.path());
+        temp.len() == 1
+            && fs::metadata(d.path().join(std::ffi::OsStr::from_bytes(&temp[0])))
+                .is_ok_and(|m| m.len() > 0)
+    });
+    let t = d.path().join(std::ffi::OsStr::from_bytes(&temp[0]));
+    assert_eq!(mode(&t), 0o600, "the temp, mid-write");
+    stdin.write_all(b"second half").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&p), b"first half second half");
+    assert_eq!(mode(&p), 0o600);
+    assert_only(d.path(), &["secret"]);
+}
