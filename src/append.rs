@@ -18,7 +18,7 @@
 //!   `link`); if another appender created it meanwhile, the commit appends to
 //!   that file instead, as if it had existed at `create()`: it locks it (the
 //!   rule above), copies it to a fresh temp, adds what was written, and
-//!   renames that (see `AtomicFile::publish`). So appenders of different
+//!   renames that (see `commit.rs`). So appenders of different
 //!   files never wait for each other, and no append is lost.
 //! - **In one process** appenders are known by the device and inode they
 //!   lock ([`HELD`]): a second appender of an inode that another thread's
@@ -50,9 +50,13 @@ use std::sync::{Condvar, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-use crate::error::{self, DisplayQuoted};
-use crate::resolve::Resolved;
+use crate::error::{self, DisplayQuoted, ResultExt};
+use crate::resolve::{self, Resolved};
 use crate::sys::{self, errno, FileKind, Meta};
+
+/// Times `create()` starts over when an appended target is replaced while it
+/// is being opened and locked, before giving up.
+const MAX_RETRIES: usize = 64;
 
 /// How long an appender waits for the lock by default.
 pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,7 +66,7 @@ const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// The existing target file that an appender holds locked.
 pub(crate) struct Held {
-    pub(crate) file: File,
+    file: File,
     /// `(device, inode)` in [`HELD`] while locked by us.
     key: Option<(u64, u64)>,
     /// The process that took the lock: a forked child's copy leaves it alone.
@@ -93,8 +97,45 @@ static HELD: Mutex<Vec<((u64, u64), ThreadId)>> = Mutex::new(Vec::new());
 /// Signalled whenever an entry leaves [`HELD`].
 static FREED: Condvar = Condvar::new();
 
+impl Held {
+    /// Fills `temp` with the content of the file held (the very file
+    /// resolved); `temp`'s cursor ends at the end.
+    pub(crate) fn copy_into(&mut self, temp: &mut File, target: &Path) -> io::Result<()> {
+        sys::clone_or_copy(&mut self.file, temp).context(|| {
+            format!(
+                "failed to copy {} to its temporary file",
+                target.display_quoted()
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// Resolves `path` (following a symlink with `follow`) for an append, and
+/// locks an existing target (see the module's doc), starting over while it
+/// is replaced meanwhile.
+pub(crate) fn resolve_locked(
+    path: &Path,
+    follow: bool,
+    timeout: Duration,
+) -> io::Result<(Resolved, Option<Held>)> {
+    let mut tries = 0;
+    loop {
+        let r = resolve::resolve(path, follow)?;
+        match lock_current(&r, timeout)? {
+            Current::Held(lock) => return Ok((r, Some(lock))),
+            Current::Unlocked => return Ok((r, None)),
+            Current::Changed => {}
+        }
+        tries += 1;
+        if tries > MAX_RETRIES {
+            return Err(changed(r.target.path()));
+        }
+    }
+}
+
 /// What [`lock_current`] found.
-pub(crate) enum Current {
+enum Current {
     /// The existing regular target, locked.
     Held(Held),
     /// Nothing to lock: the target is missing (the commit creates it without
@@ -257,10 +298,13 @@ fn ancestors() -> Vec<u32> {
 /// file resolved (same device and inode, regular) and locks it (see the
 /// module's doc), then checks that the path still names it (another
 /// appender may have renamed its result over it while we waited).
-pub(crate) fn lock_current(r: &Resolved, timeout: Duration) -> io::Result<Current> {
+fn lock_current(r: &Resolved, timeout: Duration) -> io::Result<Current> {
     let open_err = |e| {
         error::context(e, || {
-            format!("failed to open {} to append", r.target.display_quoted())
+            format!(
+                "failed to open {} to append",
+                r.target.path().display_quoted()
+            )
         })
     };
     let same = |a: &Meta, b: &Meta| (a.dev, a.ino) == (b.dev, b.ino);
@@ -275,41 +319,41 @@ pub(crate) fn lock_current(r: &Resolved, timeout: Duration) -> io::Result<Curren
                     io::ErrorKind::InvalidInput,
                     "appending to a symlink without following it would drop the content it names",
                 ),
-                || format!("cannot append to {}", r.target.display_quoted()),
+                || format!("cannot append to {}", r.target.path().display_quoted()),
             ))
         }
         // `check_target` refuses these; nothing to open.
         _ => return Ok(Current::Unlocked),
     }
-    let src = match sys::open_nofollow_at(&r.dir, &r.name) {
+    let src = match sys::open_nofollow_at(r.target.dir(), r.target.name()) {
         Ok(f) => f,
         // Removed meanwhile: start over (it is a new file now).
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Current::Changed),
         // A symlink (`ELOOP`) or a socket (`ENXIO`) now: not what was resolved.
         Err(e) if matches!(e.raw_os_error(), Some(errno::ELOOP) | Some(errno::ENXIO)) => {
-            return Err(changed(&r.target))
+            return Err(changed(r.target.path()))
         }
         // Any other failure is reported as it is (its kind and errno kept).
         Err(e) => return Err(open_err(e)),
     };
     let opened = sys::fstat(&src).map_err(open_err)?;
     if opened.kind != FileKind::Regular {
-        return Err(changed(&r.target));
+        return Err(changed(r.target.path()));
     }
     if !same(&opened, &meta) {
         // Another regular file: resolve again, so that owner, mode and
         // content all come from the one file.
         return Ok(Current::Changed);
     }
-    let held = hold(src, &meta, &r.target, timeout)?;
-    match sys::stat_at(&r.dir, &r.name).map_err(open_err)? {
+    let held = hold(src, &meta, r.target.path(), timeout)?;
+    match sys::stat_at(r.target.dir(), r.target.name()).map_err(open_err)? {
         Some(now) if same(&now, &meta) => Ok(Current::Held(held)),
         _ => Ok(Current::Changed),
     }
 }
 
 /// The target was swapped for something else between resolving and opening it.
-pub(crate) fn changed(target: &Path) -> io::Error {
+fn changed(target: &Path) -> io::Error {
     error::context(
         io::Error::other("the target changed while opening it"),
         || format!("failed to open {} to append", target.display_quoted()),

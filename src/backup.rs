@@ -32,8 +32,8 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
-use crate::attrs::Xattrs;
 use crate::error::{self, ResultExt};
+use crate::inherit::Inherit;
 use crate::sys::{self, errno};
 
 /// The backup's name: the target's name followed by `suffix`.
@@ -165,8 +165,9 @@ fn second_name(
 }
 
 /// A named temp holding a copy of the target, with its owner, extended
-/// attributes and mode (set in that order, as a commit sets them), and its
-/// descriptor (which holds the temp's lock); `None` if there is no target.
+/// attributes and mode (given by [`Inherit::apply`], as a commit gives them),
+/// and its descriptor (which holds the temp's lock); `None` if there is no
+/// target.
 ///
 /// What the filesystem cannot keep is skipped, as the main write skips it and
 /// as `cp` does: an owner or mode it cannot set (`ENOSYS`, `EOPNOTSUPP` from
@@ -185,38 +186,12 @@ fn copy(
         Err(e) => return Err(e),
     };
     let meta = sys::fstat(&src)?;
-    let xattrs = Xattrs::read(src.try_clone()?, false, target, || {
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    })?;
+    let inherit = Inherit::of_copy(&src, &meta, target)?;
     let mut temp = sys::create_named_temp(dir, name, 0o600)?;
     let tmp = temp.name.take().expect("a named temp has a name");
     let filled = (|| {
         sys::clone_or_copy(&mut src, &mut temp.file)?;
-        let mine = sys::fstat(&temp.file)?;
-        let (uid_kept, gid_kept) = if (meta.uid, meta.gid) == (mine.uid, mine.gid) {
-            (true, true)
-        } else {
-            match sys::chown_best_effort(&temp.file, meta.uid, meta.gid) {
-                Err(e) if not_here(&e) => (false, false),
-                r => r?,
-            }
-        };
-        xattrs.apply(&temp.file, target)?;
-        // As `cp -p`: no setuid (setgid) bit on a copy whose owner (group)
-        // could not be kept.
-        let mut mode = meta.mode;
-        if !uid_kept && meta.uid != mine.uid {
-            mode &= !0o4000;
-        }
-        if !gid_kept && meta.gid != mine.gid {
-            mode &= !0o2000;
-        }
-        if mode != mine.mode {
-            match sys::chmod(&temp.file, mode) {
-                Err(e) if not_here(&e) => {}
-                r => r?,
-            }
-        }
+        inherit.apply(&temp.file, &sys::fstat(&temp.file)?, target)?;
         if durable {
             sys::sync_file(&temp.file)?;
         }
@@ -229,13 +204,4 @@ fn copy(
             Err(e)
         }
     }
-}
-
-/// Whether `e` says the filesystem cannot do this at all (`fusefat` answers
-/// `fchown` and `fchmod` with `ENOSYS`).
-fn not_here(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(errno::ENOSYS) | Some(errno::EOPNOTSUPP)
-    )
 }

@@ -115,8 +115,7 @@ fn read_full_at(f: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<bool> 
 /// the identical prefix from here. (Used by the CLI only, on Unix.)
 #[cfg_attr(any(not(feature = "cli"), windows), allow(dead_code))]
 pub(crate) struct Current {
-    dir: File,
-    name: std::ffi::OsString,
+    target: crate::target::Target,
     /// The target, open for reading (positioned reads only: its cursor stays at 0).
     pub(crate) file: File,
     /// Its length when opened.
@@ -150,7 +149,7 @@ impl Current {
         if opts.mode.is_some_and(|m| m != meta.mode) {
             return Ok(None);
         }
-        let file = match sys::open_read_nofollow_at(&r.dir, &r.name) {
+        let file = match sys::open_read_nofollow_at(r.target.dir(), r.target.name()) {
             Ok(f) => f,
             Err(_) => return Ok(None),
         };
@@ -163,8 +162,7 @@ impl Current {
             return Ok(None);
         }
         Ok(Some(Current {
-            dir: r.dir,
-            name: r.name,
+            target: r.target,
             file,
             size: now.size,
             dev: now.dev,
@@ -184,7 +182,7 @@ impl Current {
         if sys::read_at(&self.file, &mut [0u8], len)? != 0 {
             return Ok(false);
         }
-        Ok(sys::stat_at(&self.dir, &self.name)?
+        Ok(sys::stat_at(self.target.dir(), self.target.name())?
             .is_some_and(|m| (m.dev, m.ino) == (self.dev, self.ino)))
     }
 }

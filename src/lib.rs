@@ -136,13 +136,34 @@
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
 
+// The house, one concern per module (nothing calls back up this list's
+// dependencies: `file` and `commit` are the two halves of `AtomicFile`):
+//
+// - `file`: `AtomicFile`, the public type: I/O, `commit*`, `discard`, drop;
+// - `create`: starting a write: path and `Options` to an `AtomicFile`;
+// - `commit`: the one commit pipeline for N >= 1 files (`commit_all`; a
+//   `commit` is the batch of one), its phases private to it;
+// - `target`: the target's open directory and name; every rename, link,
+//   removal and directory sync by name, and the messages that name it;
+// - `temp`: the temp file: unnamed or named, its lock, its hidden name;
+// - `inherit`: owner, mode and attributes the new file gets from the old;
+// - `attrs`: reading, giving and comparing extended attributes;
+// - `resolve`: from a path to a `Target` (symlinks, kernel protections);
+// - `append`: appends: the old file locked, its content copied;
+// - `backup`: the replaced version kept under a second name;
+// - `changed`: whether a commit would change anything (`commit_if_changed`);
+// - `parents`: missing parent directories, created durably;
+// - `sweep`: removing temps that killed writers left;
+// - `options`: the `Options` builder; `error`: messages with kind and errno;
+// - `os_handle`: `AsFd`/`AsRawFd` (`AsHandle` on Windows) for `AtomicFile`;
+// - `sys`: the one place that knows the platform (system calls).
 mod append;
 mod attrs;
 mod backup;
-mod batch;
 mod changed;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod commit;
 
 // The command line is for Unix (signals, file descriptors) and Windows
 // (src/cli/windows.rs): say so elsewhere rather than fail on a missing `nix`.
@@ -150,18 +171,22 @@ pub mod cli;
 compile_error!(
     "the `cli` feature (the atomic-write command) is for Unix and Windows; the library builds without it"
 );
+mod create;
 mod error;
 mod file;
+mod inherit;
 mod options;
 mod os_handle;
 mod parents;
 mod resolve;
 mod sweep;
 mod sys;
+mod target;
+mod temp;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{commit_all, commit_all_with, BatchSync};
+pub use commit::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
 pub use file::AtomicFile;
 pub use options::{Durability, Options};

@@ -388,7 +388,7 @@ impl Options {
     ///
     /// As [`AtomicFile::create`].
     pub fn create<P: AsRef<Path>>(&self, path: P) -> io::Result<AtomicFile> {
-        AtomicFile::with_options(path.as_ref(), self)
+        crate::create::create(path.as_ref(), self)
     }
 
     /// Replaces `path` with `data` atomically, with these options.

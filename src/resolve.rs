@@ -15,24 +15,17 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::sys::{self, errno, FileKind, Meta, Protection};
+use crate::target::Target;
 
 /// Symlinks followed before giving up with `ELOOP`, as Linux's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
 
 /// A resolved target: its directory open, its metadata read.
 pub(crate) struct Resolved {
-    /// The target, absolute where the working directory has an absolute
-    /// name (else as given): for messages and `target()`, never for opening.
-    pub(crate) target: PathBuf,
-    /// The target's directory in the same form, for messages.
-    pub(crate) dir_path: PathBuf,
-    /// The target's name inside `dir`.
-    pub(crate) name: OsString,
-    /// The target's directory, open for `*at` calls.
-    pub(crate) dir: File,
-    /// Whether `dir` can be `fsync`ed: `false` for a directory the caller may
-    /// write and search but not read (`0300`), opened `O_PATH`.
-    pub(crate) dir_readable: bool,
+    /// The target: absolute where the working directory has an absolute
+    /// name (else as given), its directory open (`O_PATH` for a directory
+    /// the caller may write and search but not read, `0300`).
+    pub(crate) target: Target,
     /// `lstat` of the target; `None` if nothing is there.
     pub(crate) meta: Option<Meta>,
 }
@@ -87,11 +80,7 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
             }
             _ => {
                 return Ok(Resolved {
-                    target: shown,
-                    dir_path,
-                    name,
-                    dir,
-                    dir_readable,
+                    target: Target::new(dir, dir_readable, dir_path, shown, name),
                     meta,
                 })
             }

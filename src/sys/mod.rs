@@ -1,7 +1,7 @@
 //! The one place that says `cfg(...)`: picks the platform's implementation.
 //!
-//! Every implementation exposes the same functions; `file.rs` calls them without
-//! knowing which one it got. Linux adds unnamed `O_TMPFILE` temps, `linkat` and
+//! Every implementation exposes the same functions; the modules above call
+//! them without knowing which one they got. Linux adds unnamed `O_TMPFILE` temps, `linkat` and
 //! `renameat2`; everything else (and Linux's fallback) is in [`unix`]. Windows
 //! has its own ([`windows`]), in Win32 terms. [`errno`] names the OS error codes
 //! the portable code makes and matches: `libc`'s on Unix, Win32's on Windows.

@@ -1,12 +1,30 @@
-//! [`commit_all`]: many files committed with one data flush per filesystem
-//! and one sync per directory.
+//! The commit: one pipeline for N ≥ 1 files. [`AtomicFile::commit`] is the
+//! batch of one; [`commit_all`] commits many with one data flush per
+//! filesystem and one sync per directory.
+//!
+//! The phases, each private to this module, in order:
+//!
+//! 1. `prepare_metadata`: flush, then owner, attributes and mode of each temp
+//!    ([`Inherit::apply`](crate::inherit::Inherit::apply));
+//! 2. `sync_data`: the data of every durable temp, per filesystem;
+//! 3. `publish`: each temp in its target's place — the backup first
+//!    ([`Target::back_up`](crate::target::Target::back_up)), the unnamed temp
+//!    named ([`Temp`](crate::temp::Temp)), the rename (or, with `no_clobber`,
+//!    the rename or link that does not replace) — and the append lock
+//!    released;
+//! 4. `sync_dirs`: each distinct directory, once.
+//!
+//! A failure before the rename of a file removes its temp; the error says
+//! what state the others are in (for a batch of one, nothing more to say).
 
-use std::io;
+use std::io::{self, Seek, SeekFrom, Write};
 
+use crate::create;
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::file::AtomicFile;
-use crate::options::Durability;
+use crate::options::{Durability, Options};
 use crate::sys;
+use crate::temp::Linked;
 
 /// Commits many files together: each one atomically, and all of them durably
 /// once this returns `Ok`, for far fewer flushes than one
@@ -143,41 +161,64 @@ pub fn commit_all_with<I: IntoIterator<Item = AtomicFile>>(
     how: BatchSync,
 ) -> io::Result<()> {
     let mut files: Vec<AtomicFile> = files.into_iter().collect();
+    run(&mut files, how)
+}
+
+/// Commits `files` (see [`commit_all`]); with one file, exactly
+/// [`AtomicFile::commit`], its errors noting nothing about a batch.
+pub(crate) fn run(files: &mut [AtomicFile], how: BatchSync) -> io::Result<()> {
+    let one = files.len() == 1;
     let before = (|| {
-        for file in &mut files {
+        for file in files.iter_mut() {
             file.prepare_metadata()?;
         }
-        let dirs = identify_dirs(&files)?;
-        sync_data(&files, &dirs, how)?;
+        // One file needs no grouping: no `fstat` of its directory.
+        let dirs = if one {
+            vec![(0, 0)]
+        } else {
+            identify_dirs(files)?
+        };
+        sync_data(files, &dirs, how)?;
         Ok(dirs)
     })();
     let dirs = match before {
         Ok(dirs) => dirs,
-        Err(e) => return Err(discard_from(&mut files, 0, e)),
+        Err(e) => return Err(discard_from(files, 0, e)),
     };
     // Named temps the link-based no-clobber fallback could not remove.
     let mut left: Vec<io::Error> = Vec::new();
     for k in 0..files.len() {
-        if files[k].appends_to_new() {
+        if files[k].append_new.is_some() {
             // It may find a target that an earlier file of the batch just
             // created, and lock it: the earlier temps' own locks (on those
             // targets now) are released first, or it would wait for us.
             for f in &files[..k] {
-                f.release_temp_lock();
+                f.temp.unlock();
             }
         }
         match files[k].publish() {
-            Ok(None) => {}
-            Ok(Some(l)) => left.push(l),
+            Ok(l) => left.extend(l),
             Err(e) => {
-                let synced = sync_dirs(&files[..k], &dirs[..k]);
-                let e = replaced_so_far(e, &files[..k], synced);
-                let e = discard_from(&mut files, k, e);
+                let e = if one {
+                    e
+                } else {
+                    let synced = sync_dirs(&files[..k], &dirs[..k]);
+                    replaced_so_far(e, &files[..k], synced)
+                };
+                let e = discard_from(files, k, e);
                 return Err(with_left(e, left));
             }
         }
     }
-    match (sync_dirs(&files, &dirs), left.is_empty()) {
+    let synced = sync_dirs(files, &dirs);
+    if one {
+        return match (left.pop(), synced) {
+            (None, synced) => synced,
+            (Some(l), Ok(())) => Err(error::note(l, || "the directory was synced".into())),
+            (Some(l), Err(e)) => Err(error::note(e, || l.to_string())),
+        };
+    }
+    match (synced, left.is_empty()) {
         (Ok(()), true) => Ok(()),
         (Ok(()), false) => {
             let first = left.remove(0);
@@ -195,7 +236,7 @@ fn replaced_so_far(e: io::Error, replaced: &[AtomicFile], synced: io::Result<()>
     }
     let names: Vec<String> = replaced
         .iter()
-        .map(|f| f.target().display_quoted())
+        .map(|f| f.target.path().display_quoted())
         .collect();
     error::note(e, || {
         let dirs = match &synced {
@@ -216,9 +257,11 @@ fn discard_from(files: &mut [AtomicFile], k: usize, e: io::Error) -> io::Error {
     let count = files.len() - k;
     let mut e = e;
     for f in &mut files[k..] {
-        e = f.remove_temp_after(e);
+        e = f.temp.remove_after(&f.target, e);
     }
-    if k == 0 {
+    if count == files.len() && count == 1 {
+        e
+    } else if k == 0 {
         error::note(e, || {
             format!("no target was replaced; the {count} temporary file(s) were discarded")
         })
@@ -239,24 +282,13 @@ fn with_left(e: io::Error, left: Vec<io::Error>) -> io::Error {
 
 /// `(device, inode)` of each file's directory.
 fn identify_dirs(files: &[AtomicFile]) -> io::Result<Vec<(u64, u64)>> {
-    files
-        .iter()
-        .map(|f| {
-            let m = sys::fstat(f.dir()).context(|| {
-                format!(
-                    "failed to read metadata of the directory of {}",
-                    f.target().display_quoted()
-                )
-            })?;
-            Ok((m.dev, m.ino))
-        })
-        .collect()
+    files.iter().map(|f| f.target.dir_id()).collect()
 }
 
 /// Makes the data of every durable temp durable, filesystem by filesystem
 /// (see [`commit_all`]).
 fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::Result<()> {
-    let durable = |i: &usize| files[*i].durability() == Durability::Full;
+    let durable = |i: &usize| files[*i].durable();
     let mut devices: Vec<u64> = (0..files.len())
         .filter(durable)
         .map(|i| dirs[i].0)
@@ -272,27 +304,27 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::R
         let what = || {
             format!(
                 "failed to sync the filesystem of {} and {} more files",
-                first.target().display_quoted(),
+                first.target.path().display_quoted(),
                 group.len() - 1
             )
         };
         let use_syncfs = group.len() >= 2
             && matches!(how, BatchSync::Auto | BatchSync::Syncfs)
-            && sys::syncfs_trusted(first.dir(), how == BatchSync::Syncfs).context(what)?;
+            && sys::syncfs_trusted(first.target.dir(), how == BatchSync::Syncfs).context(what)?;
         // Through a file: the directory may be an `O_PATH` descriptor. Where
         // a sandbox refuses `syncfs`, each file is synced instead.
         let synced = use_syncfs
-            && match sys::sync_fs(first.temp_file()) {
+            && match sys::sync_fs(first.temp.file()) {
                 Ok(()) => true,
                 Err(e) if sys::unavailable(&e) => false,
                 Err(e) => return Err(e).context(what),
             };
         if synced {
             for &i in &group {
-                sys::check_written(files[i].as_file()).context(|| {
+                sys::check_written(files[i].temp.file()).context(|| {
                     format!(
                         "failed to sync the temporary file for {}",
-                        files[i].target().display_quoted()
+                        files[i].target.path().display_quoted()
                     )
                 })?;
             }
@@ -300,16 +332,16 @@ fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::R
         }
         if group.len() >= 2 && how != BatchSync::FsyncEach {
             for &i in &group {
-                sys::start_writeback(files[i].as_file()).context(|| {
+                sys::start_writeback(files[i].temp.file()).context(|| {
                     format!(
                         "failed to write back the temporary file for {}",
-                        files[i].target().display_quoted()
+                        files[i].target.path().display_quoted()
                     )
                 })?;
             }
         }
         for &i in &group {
-            files[i].sync_data()?;
+            files[i].temp.sync(&files[i].target)?;
         }
     }
     Ok(())
@@ -322,9 +354,9 @@ fn sync_dirs(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
     let mut done: Vec<(u64, u64)> = Vec::new();
     let mut failed: Option<io::Error> = None;
     for (file, id) in files.iter().zip(dirs) {
-        if file.durability() == Durability::Full && !done.contains(id) {
+        if file.durable() && !done.contains(id) {
             done.push(*id);
-            if let Err(e) = file.sync_dir() {
+            if let Err(e) = file.target.sync(file.temp.file()) {
                 failed = Some(match failed {
                     None => e,
                     Some(f) => error::note(f, || format!("and {e}")),
@@ -333,4 +365,115 @@ fn sync_dirs(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
         }
     }
     failed.map_or(Ok(()), Err)
+}
+
+/// The phases of one file, private to the pipeline.
+impl AtomicFile {
+    /// Whether the commit syncs (data, then directory).
+    fn durable(&self) -> bool {
+        self.durability == Durability::Full
+    }
+
+    /// Flush, owner, extended attributes, mode: everything before the rename
+    /// but the data sync. The temp's metadata (read in `create()` for an
+    /// existing target, again here if the descriptor was lent out since)
+    /// tells which of `fchown` and `fchmod` would change anything. An unnamed
+    /// temp is reachable only through our descriptor; a named one also by
+    /// its name, to its owner and root, who could change it after the
+    /// `fstat` — as they could change the target after the commit.
+    fn prepare_metadata(&mut self) -> io::Result<()> {
+        self.temp.file_mut().flush()?;
+        if self.inherit.is_empty() {
+            return Ok(());
+        }
+        let now = self.temp.meta(&self.target)?;
+        self.inherit
+            .apply(self.temp.file(), &now, self.target.path())
+    }
+
+    /// Everything before the rename: metadata and (durable) the data sync.
+    fn prepare(&mut self) -> io::Result<()> {
+        self.prepare_metadata()?;
+        if self.durable() {
+            self.temp.sync(&self.target)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the temp in the target's place; the next appender may then go
+    /// on. After `Ok(None)` the temp name is gone; `Ok(Some(e))`: the target
+    /// was created, but the temp name stayed behind as a second link to it
+    /// (the link-based no-clobber fallback could not remove it), and `e`
+    /// says so. Either way the target has the new file.
+    fn publish(&mut self) -> io::Result<Option<io::Error>> {
+        if let Some(opts) = self.append_new.take() {
+            // An append to a file that was missing: create it, unless another
+            // appender did meanwhile; then append to that one.
+            self.no_clobber = true;
+            return match self.publish() {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => self.append_to_created(&opts),
+                r => r,
+            };
+        }
+        let left = if self.no_clobber {
+            if let Linked::Refused(why) = self.temp.link_as_target(&self.target)? {
+                self.copy_to_named(why)?;
+            }
+            match self.temp.name() {
+                // Linked as the target itself.
+                None => None,
+                Some(tmp) => self.target.create_from(tmp)?,
+            }
+        } else {
+            if let Some(b) = &self.backup {
+                self.target.back_up(b, self.durable(), self.temp.file())?;
+            }
+            if let Linked::Refused(why) = self.temp.link_hidden(&self.target)? {
+                self.copy_to_named(why)?;
+            }
+            let tmp = self.temp.name().expect("named above");
+            self.target.replace_with(tmp)?;
+            None
+        };
+        self.temp.published();
+        self.lock = None;
+        self.temp.unlock_if_forked();
+        Ok(left)
+    }
+
+    /// Where the unnamed temp may not be linked (`why`): its data copied
+    /// into a named temp, which is prepared as the unnamed one was (owner,
+    /// attributes, mode, data sync). The unnamed temp's owner and mode are
+    /// kept where the target had none to keep (a new file), as far as the
+    /// process may still give them.
+    fn copy_to_named(&mut self, why: io::Error) -> io::Result<()> {
+        let old = self.temp.copy_to_named(&self.target, why)?;
+        self.inherit.keep_temp_meta(&old);
+        self.prepare()
+    }
+
+    /// The publication of an append to a file that was missing at
+    /// `create()`, which another appender created meanwhile: append to that
+    /// file, as if it had existed then (its owner, mode, attributes and
+    /// content, locked as `create()` locks it), adding what was written here
+    /// (all of this temp: it started empty); this temp is removed, and `self`
+    /// becomes the published write.
+    fn append_to_created(&mut self, opts: &Options) -> io::Result<Option<io::Error>> {
+        let mut next = create::create(self.target.path(), opts)?;
+        let from = self.temp.file_mut();
+        let copied = from
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| io::copy(from, next.temp.file_mut()));
+        copied.context(|| {
+            format!(
+                "failed to copy what was written to a new temporary file for {}, created meanwhile by another appender",
+                self.target.path().display_quoted()
+            )
+        })?;
+        next.prepare()?;
+        let left = next.publish()?;
+        // `self` (the first temp) is dropped here, its named temp removed.
+        std::mem::swap(self, &mut next);
+        Ok(left)
+    }
 }
