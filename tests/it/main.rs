@@ -22,6 +22,8 @@ mod backup_kinds;
 mod backups;
 mod batch;
 mod cli;
+mod cli_modes;
+mod cli_no_empty;
 mod concurrency;
 mod dist;
 mod errors;
