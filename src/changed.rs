@@ -159,6 +159,11 @@ impl Current {
         if now.kind != FileKind::Regular || (now.dev, now.ino) != (meta.dev, meta.ino) {
             return Ok(None);
         }
+        // `access.rs`: unchanged or not, refused as `>` refuses it.
+        if !opts.force {
+            let me = sys::euid();
+            crate::access::check_writable(&r.target, Some(&file), &now, me)?;
+        }
         // The kept attributes are the target's own; only a dropped one differs.
         if !crate::attrs::same_as_written(&file, &file, true)? {
             return Ok(None);

@@ -122,6 +122,12 @@ impl Inherit {
         self.mode.get_or_insert(old.mode);
     }
 
+    /// Where a temp is made owner-only for a while (`validate.rs`): the
+    /// commit gives it back `mode` where no mode was to be set.
+    pub(crate) fn keep_temp_mode(&mut self, mode: u32) {
+        self.mode.get_or_insert(mode);
+    }
+
     /// Owner, then extended attributes, then mode, given to `file` (whose
     /// metadata is `now`), a temp file for `target`.
     ///

@@ -28,10 +28,12 @@ Examples:
   atomic-write --sweep /var/lib/app          # remove temps left by killed writers
   atomic-write -p -b /etc/app/app.conf < app.conf.new   # keeps app.conf~
   atomic-write --backup=numbered app.conf < new    # keeps app.conf.~1~, .~2~, ...
+  atomic-write --validate 'visudo -cf %s' /etc/sudoers.d/deploy < deploy.new
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
 
-Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error
+Exit status: 0 success; 1 an I/O error or a --validate rejection (one line on
+stderr); 2 usage error
 (on Windows, also a Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
@@ -52,6 +54,23 @@ pub(crate) struct Cli {
     /// On Windows only the write bits count: none sets the read-only attribute
     #[arg(short, long, value_name = "MODE", value_parser = Mode::parse, allow_hyphen_values = true)]
     pub(crate) mode: Option<Mode>,
+
+    /// Replace PATH even if this user may not write to it (another user's
+    /// file, a read-only mode, an ACL): by default that is refused, as
+    /// `echo x > PATH` refuses it. Root may write any file, as with `>`
+    #[arg(short = 'f', long)]
+    pub(crate) force: bool,
+
+    /// Commit only if the shell command CMD accepts the new content: CMD is
+    /// run with `sh -c`, each %s in it replaced by the path of the new
+    /// content (shell-quoted; %% is a %), and must exit 0. Else PATH is left
+    /// as it was, with exit status 1. The path is the temp file's, beside
+    /// PATH (relative includes work), owner-only (0600) until the commit, so
+    /// CMD runs as the same user. CMD's output goes to standard error.
+    /// Content identical to PATH with --if-changed is not checked (nothing is
+    /// written). Unix only
+    #[arg(long, value_name = "CMD", value_parser = parse_validate)]
+    pub(crate) validate: Option<String>,
 
     /// Fail if PATH already exists (race-free)
     #[arg(short = 'n', long)]
@@ -139,7 +158,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "validate", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -150,7 +169,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "command"]
+        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "validate", "command"]
     )]
     pub(crate) older_than: u64,
 
@@ -231,4 +250,20 @@ fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
             "{s:?} is not a number of seconds between 0 and 86400"
         )),
     }
+}
+
+/// A `--validate` command: it must read the content, so it names it (`%s`
+/// somewhere, `%%` being a literal `%`).
+fn parse_validate(s: &str) -> Result<String, String> {
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        match rest.as_bytes().get(i + 1) {
+            Some(b's') => return Ok(s.to_string()),
+            Some(b'%') => rest = &rest[i + 2..],
+            _ => rest = &rest[i + 1..],
+        }
+    }
+    Err(format!(
+        "{s:?} has no %s: the command is given the new content's path in place of %s (as in \"visudo -cf %s\")"
+    ))
 }

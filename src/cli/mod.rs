@@ -44,6 +44,8 @@ mod generate;
 mod input;
 #[cfg(unix)]
 mod signals;
+#[cfg(unix)]
+mod validate;
 #[cfg(windows)]
 mod windows;
 #[cfg(unix)]

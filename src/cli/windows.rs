@@ -24,6 +24,10 @@ const BUF: usize = 64 << 10;
 /// The first option given that Windows does not have, as spelled in `--help`.
 pub(super) fn unsupported(cli: &Cli) -> Option<&'static str> {
     // Windows has no extended attributes to leave out (nor keeps EAs).
+    if cli.validate.is_some() {
+        // The command is a `sh -c` line.
+        return Some("--validate");
+    }
     cli.no_xattrs.then_some("--no-xattrs")
 }
 
@@ -31,6 +35,7 @@ pub(super) fn unsupported(cli: &Cli) -> Option<&'static str> {
 pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
+        .force(cli.force)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
         .create_parents(cli.parents)

@@ -18,8 +18,8 @@ use super::args::Cli;
 use super::input::{check_stdin, copy, retry_interrupted, stdin_size_differs, wait_readable};
 use super::signals::{check_signals, ppoll};
 use super::{
-    command, discarded, failed, input_name, no_empty, print_changed, report, symbolic, with_mode,
-    Failure, DEFAULT_WAIT,
+    command, discarded, failed, input_name, no_empty, print_changed, report, symbolic, validate,
+    with_mode, Failure, DEFAULT_WAIT,
 };
 use crate::error::note;
 use crate::{AtomicFile, Durability, Options};
@@ -30,6 +30,7 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     }
     let mut opts = Options::new();
     opts.no_clobber(cli.no_clobber)
+        .force(cli.force)
         .append(cli.append)
         .follow_symlinks(!cli.no_follow)
         .preserve_xattrs(!cli.no_xattrs)
@@ -80,6 +81,10 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
             }
             return Err(f);
         }
+    }
+    // `--validate`: the checker's verdict before anything is committed.
+    if let Err(f) = validate::check(cli, &mut file, caught) {
+        return Err(discarded(cli, file, f));
     }
     if cli.if_changed {
         let changed = file.commit_if_changed()?;
@@ -150,7 +155,7 @@ pub(super) fn write_if_changed(
         // No temp: nothing read differed (nothing read at all, for one).
         no_empty(cli, off)?;
     }
-    let file = match file {
+    let mut file = match file {
         Some(file) => file,
         // Identical to the end of the input, and the target ends there too:
         // nothing to do.
@@ -161,7 +166,7 @@ pub(super) fn write_if_changed(
         // The target is longer: the new content is a prefix of it.
         None => start_temp(cli, opts, current, off, &[])?,
     };
-    if let Err(f) = check_signals(caught) {
+    if let Err(f) = check_signals(caught).and_then(|()| validate::check(cli, &mut file, caught)) {
         return Err(discarded(cli, file, f));
     }
     // It differs from the target read: commit without comparing again.
