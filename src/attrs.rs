@@ -199,6 +199,45 @@ impl Xattrs {
     }
 }
 
+/// Whether the existing target `name` in `dir` certainly has no attribute a
+/// replacement keeps, found out by name — one `fstat` of the directory and
+/// one `listxattrat` — instead of through a descriptor of the target (an
+/// `O_PATH` open, its `fstat`, a listing through `/proc/self/fd`, a close).
+///
+/// Only where that is as good as reading them from the inode whose owner and
+/// mode the write keeps: where nobody but root and the caller can rename
+/// entries of the directory (it is neither group- nor world-writable, an
+/// ACL's mask included, and is root's or the caller's), so nobody else can
+/// swap the file between the `fstatat` that read its owner and mode and the
+/// listing. Anywhere else, where the listing finds something to keep, or
+/// where the call is not there (before Linux 6.13, in a sandbox that refuses
+/// it; not on other systems): `false`, and the caller reads the attributes
+/// through one descriptor as ever.
+#[cfg(unix)]
+pub(crate) fn none_by_name(dir: &File, name: &std::ffi::OsStr) -> io::Result<bool> {
+    let Ok(d) = sys::fstat(dir) else {
+        return Ok(false);
+    };
+    if d.mode & 0o022 != 0 || (d.uid != 0 && d.uid != sys::euid()) {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 256];
+    match sys::list_xattrs_at(dir, name, &mut buf) {
+        Ok(Some(n)) => Ok(!buf[..n].split(|&b| b == 0).any(kept)),
+        // The filesystem has no attributes: nothing to keep.
+        Err(e) if is_unsupported(&e) => Ok(true),
+        // Not there, too many to list here (`ERANGE`), gone, …: the
+        // descriptor's way decides.
+        Ok(None) | Err(_) => Ok(false),
+    }
+}
+
+/// Not known on other systems.
+#[cfg(not(unix))]
+pub(crate) fn none_by_name(_dir: &File, _name: &std::ffi::OsStr) -> io::Result<bool> {
+    Ok(false)
+}
+
 /// Whether the attributes of the file `target` is open on are those a
 /// replacement would have: with `kept`, the target's own (the write keeps
 /// them all but `security.capability`, which it drops); without, those the

@@ -23,15 +23,17 @@ mod windows;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
-    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
-    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    list_dir, list_xattrs_at, list_xattrs_of, open_dir_path, open_source_at, protection,
+    remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted,
+    unavailable, unlinkable,
 };
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use unix::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
-    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
-    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    list_dir, list_xattrs_at, list_xattrs_of, open_dir_path, open_source_at, protection,
+    remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted,
+    unavailable, unlinkable,
 };
 
 #[cfg(unix)]

@@ -48,7 +48,8 @@ pub(crate) use sync::{check_written, start_writeback, sync_fs, syncfs_trusted};
 pub(crate) use temp::{create_temp, link_unnamed, unlinkable};
 #[cfg(not(target_os = "linux"))]
 pub(crate) use xattr::{
-    get_xattr_of, has_xattr, list_xattrs_of, open_source_at, remove_xattr, set_xattr,
+    get_xattr_of, has_xattr, list_xattrs_at, list_xattrs_of, open_source_at, remove_xattr,
+    set_xattr,
 };
 
 /// `name` as a C string; a NUL byte inside is `InvalidInput`.
