@@ -44,6 +44,11 @@ pub(crate) use unix::{
     try_lock, try_lock_shared, unlink, unlock, Protection,
 };
 
+#[cfg(all(feature = "cli", target_os = "linux"))]
+pub(crate) use linux::read_nowait;
+#[cfg(all(feature = "cli", unix, not(target_os = "linux")))]
+pub(crate) use unix::read_nowait;
+
 /// The OS error codes (`errno` values) the portable code makes and matches.
 #[cfg(unix)]
 pub(crate) mod errno {

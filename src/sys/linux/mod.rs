@@ -22,6 +22,8 @@ mod xattr;
 use std::io;
 
 pub(crate) use data::clone_or_copy;
+#[cfg(feature = "cli")]
+pub(crate) use data::read_nowait;
 pub(crate) use dir::{list_dir, open_dir_path};
 pub(crate) use kernel::protection;
 pub(crate) use random::fill_random;

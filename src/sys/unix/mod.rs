@@ -28,6 +28,8 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 
+#[cfg(all(feature = "cli", not(target_os = "linux")))]
+pub(crate) use data::read_nowait;
 pub(crate) use data::{clone_or_copy, read_at};
 pub(crate) use dir::{mkdir_at, open_dir, open_dir_rel, read_link_at};
 pub(crate) use fork::{fork_count, fork_generation};
