@@ -5,7 +5,10 @@
 //! They come from the very inode whose owner and mode the write keeps: when
 //! the write starts, the target is opened once (`O_PATH|O_NOFOLLOW`, see
 //! [`crate::sys::open_source_at`]), that descriptor is `fstat`ed for owner and
-//! mode and its attribute names are listed; at commit each value is read
+//! mode and its attribute names are listed. (Where nobody but root and the
+//! caller can write the directory, so nobody else can swap the file, a
+//! listing by name that finds nothing to keep spares all that: see
+//! [`none_by_name`].) At commit each value is read
 //! through it and given to the temp, one at a time (memory does not grow with
 //! the attributes' total size). That is after the owner and before the mode
 //! and the data sync, so the inode is complete before it becomes visible:
@@ -213,23 +216,27 @@ impl Xattrs {
 /// where the call is not there (before Linux 6.13, in a sandbox that refuses
 /// it; not on other systems): `false`, and the caller reads the attributes
 /// through one descriptor as ever.
+///
+/// The listing comes first: where it finds something (a security label on
+/// every file, on an SELinux system), the directory is not even looked at.
 #[cfg(unix)]
 pub(crate) fn none_by_name(dir: &File, name: &std::ffi::OsStr) -> io::Result<bool> {
+    let mut buf = [0u8; 256];
+    let none = match sys::list_xattrs_at(dir, name, &mut buf) {
+        Ok(Some(n)) => !buf[..n].split(|&b| b == 0).any(kept),
+        // The filesystem has no attributes: nothing to keep.
+        Err(e) if is_unsupported(&e) => true,
+        // Not there, too many to list here (`ERANGE`), gone, …: the
+        // descriptor's way decides.
+        Ok(None) | Err(_) => false,
+    };
+    if !none {
+        return Ok(false);
+    }
     let Ok(d) = sys::fstat(dir) else {
         return Ok(false);
     };
-    if d.mode & 0o022 != 0 || (d.uid != 0 && d.uid != sys::euid()) {
-        return Ok(false);
-    }
-    let mut buf = [0u8; 256];
-    match sys::list_xattrs_at(dir, name, &mut buf) {
-        Ok(Some(n)) => Ok(!buf[..n].split(|&b| b == 0).any(kept)),
-        // The filesystem has no attributes: nothing to keep.
-        Err(e) if is_unsupported(&e) => Ok(true),
-        // Not there, too many to list here (`ERANGE`), gone, …: the
-        // descriptor's way decides.
-        Ok(None) | Err(_) => Ok(false),
-    }
+    Ok(d.mode & 0o022 == 0 && (d.uid == 0 || d.uid == sys::euid()))
 }
 
 /// Not known on other systems.

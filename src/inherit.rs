@@ -41,7 +41,10 @@ impl Inherit {
     /// target opened once (`name` in `dir`), that descriptor `fstat`ed and its
     /// attributes listed (two lookups by name would let a directory writer
     /// swap the file between them and have its ACL kept with our owner and
-    /// mode). Returns the metadata they came from.
+    /// mode). Where nobody but root and the caller can write the directory,
+    /// nobody can swap it: a listing by name that finds nothing to keep is
+    /// enough ([`crate::attrs::none_by_name`]). Returns the metadata they
+    /// came from.
     pub(crate) fn read(
         dir: &File,
         name: &OsStr,
