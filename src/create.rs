@@ -22,13 +22,11 @@ use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
 use crate::sys::errno;
 use crate::temp::Temp;
-use crate::{backup, parents};
+use crate::{backup_name, parents};
 
 /// Starts a write of `path` with `opts`.
 pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
-    if let Some(suffix) = &opts.backup {
-        backup::check_suffix(suffix)?;
-    }
+    let backup = backup_name::Plan::of(opts)?;
     if opts.create_parents {
         parents::create(path, opts.durability == Durability::Full)?;
     }
@@ -65,10 +63,7 @@ pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
     )?;
     // From here an error drops `file`, which removes a named temp.
     let mut file = AtomicFile {
-        backup: opts
-            .backup
-            .as_deref()
-            .map(|s| backup::name(target.name(), s)),
+        backup,
         append_new: (opts.append && !opts.no_clobber && existing.is_none())
             .then(|| Box::new(opts.clone())),
         lock,
@@ -82,8 +77,14 @@ pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
         // Read now, as the commit needs it anyway: where the existing target
         // is not the caller's (the temp's owner), the kernel's
         // `fs.protected_regular` rule applies to it.
-        if existing.uid != file.temp.meta(&file.target)?.uid {
+        let caller = file.temp.meta(&file.target)?.uid;
+        if existing.uid != caller {
             file.target.check_regular(existing)?;
+        }
+        if !opts.force {
+            // `access.rs`: refused as `>` refuses it.
+            let held = file.lock.as_ref().map(append::Held::file);
+            crate::access::check_writable(&file.target, held, existing, caller)?;
         }
         if let Some(lock) = &mut file.lock {
             lock.copy_into(file.temp.file_mut(), file.target.path())?;

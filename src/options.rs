@@ -1,12 +1,12 @@
 //! [`Options`]: how a write treats modes, owners, symlinks, existing targets and
 //! durability.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::AtomicFile;
+use crate::{AtomicFile, Backup};
 
 /// How much a commit waits for the storage.
 #[non_exhaustive]
@@ -48,8 +48,9 @@ pub struct Options {
     pub(crate) append: bool,
     pub(crate) lock_timeout: Duration,
     pub(crate) create_parents: bool,
-    pub(crate) backup: Option<OsString>,
+    pub(crate) backup: Option<Backup>,
     pub(crate) unnamed_temp: bool,
+    pub(crate) force: bool,
 }
 
 impl Default for Options {
@@ -66,6 +67,7 @@ impl Default for Options {
             create_parents: false,
             backup: None,
             unnamed_temp: true,
+            force: false,
         }
     }
 }
@@ -343,8 +345,65 @@ impl Options {
     /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf~"))?, "v1");
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    ///
+    /// The same as `backup_kind(Backup::simple(suffix))`; for numbered
+    /// backups (`config.toml.~1~`, `.~2~`, …) see
+    /// [`backup_kind`](Self::backup_kind).
     pub fn backup<S: AsRef<OsStr>>(&mut self, suffix: S) -> &mut Self {
-        self.backup = Some(suffix.as_ref().to_os_string());
+        self.backup_kind(Backup::simple(suffix))
+    }
+
+    /// Keep the version being replaced as a backup of this kind, as `cp`,
+    /// `mv` and `install` do with `--backup=CONTROL` (`None`: no backup, the
+    /// default):
+    ///
+    /// - [`Backup::Simple`]`(suffix)`: the target's name followed by
+    ///   `suffix`, replacing the previous backup ([`backup`](Self::backup));
+    /// - [`Backup::Numbered`]: `NAME.~N~`, N one more than the highest of
+    ///   the target's numbered backups in its directory (`.~1~`, `.~2~`, …;
+    ///   after `.~1~` and `.~5~` comes `.~6~`), never replacing one;
+    /// - [`Backup::Existing`]`(suffix)`: numbered if the target has numbered
+    ///   backups already, else simple (coreutils' default for `-b`).
+    ///
+    /// Each is made as [`backup`](Self::backup) describes: a hard link of the
+    /// old file (or a synced copy where links are refused) under a hidden
+    /// name, moved to the backup's name and made durable before the target
+    /// is replaced. A numbered backup is moved there with
+    /// `renameat2(RENAME_NOREPLACE)` (or `link`), so it never replaces a
+    /// backup another writer made meanwhile: the next number is taken.
+    ///
+    /// Writers of one target that make backups take turns: from the backup
+    /// to its rename a writer holds an exclusive `flock` on the target (the
+    /// one [`append`](Self::append) takes), so each backup is the version
+    /// its own write replaced, and concurrent writers with
+    /// [`Backup::Numbered`] lose no version. The wait for that lock is
+    /// bounded by [`lock_timeout`](Self::lock_timeout). A target the writer
+    /// cannot open for reading is backed up without it.
+    ///
+    /// # Errors
+    ///
+    /// [`create`](Self::create) fails with
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if a suffix is empty or
+    /// contains `/` or a NUL byte; the commit with
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) if another writer holds the
+    /// target locked past [`lock_timeout`](Self::lock_timeout) (an appender
+    /// still writing), the target untouched.
+    ///
+    /// ```
+    /// use atomic_write::{Backup, Options};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// std::fs::write(dir.path().join("app.conf.~4~"), "v0")?;
+    /// // A numbered backup exists: `Existing` makes the next one.
+    /// Options::new()
+    ///     .backup_kind(Backup::existing("~"))
+    ///     .write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf.~5~"))?, "v1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backup_kind(&mut self, kind: impl Into<Option<Backup>>) -> &mut Self {
+        self.backup = kind.into();
         self
     }
 
@@ -379,6 +438,72 @@ impl Options {
     /// ```
     pub fn unnamed_temp(&mut self, yes: bool) -> &mut Self {
         self.unnamed_temp = yes;
+        self
+    }
+
+    /// Replace an existing target that the caller may not write (default
+    /// `false`: refused, as a shell's `>` refuses it).
+    ///
+    /// Replacing a file needs only the right to write its *directory*, so
+    /// without this check a user could replace a read-only file, or another
+    /// user's, in a directory of theirs (and make it theirs), where `echo x >
+    /// file` says "Permission denied", vim asks for `:w!` and `mv` asks
+    /// first. By default [`create`](Self::create) fails with
+    /// [`PermissionDenied`](io::ErrorKind::PermissionDenied) (raw OS error
+    /// `EACCES`, or `EPERM` for an immutable file), nothing created and the
+    /// target untouched, whenever the kernel would refuse to open the
+    /// existing target for writing: its owner, mode bits and ACL, the
+    /// caller's effective user and groups, and privileges as the kernel
+    /// weighs them (root may write any file, as with `>`). This applies to
+    /// every replacement (plain, [`append`](Self::append),
+    /// [`backup`](Self::backup), [`commit_if_changed`](AtomicFile::commit_if_changed));
+    /// a new file, and a symlink replaced itself
+    /// ([`follow_symlinks(false)`](Self::follow_symlinks)), are not checked.
+    /// A symlink followed is checked at its final target. With `true` the
+    /// target is replaced whatever its permissions (what the directory
+    /// allows), as `mv -f` or `:w!` do.
+    ///
+    /// What it costs: nothing in the common case, a file the caller owns
+    /// with `u+w`, nor for root (uid 0): the metadata already read tells.
+    /// Otherwise one `faccessat(W_OK, AT_EACCESS)` (on Linux 5.8+
+    /// `faccessat2` on the descriptor already open, with `append`; else by
+    /// the target's name in its directory, already open). Root is taken at
+    /// its word: a root without `CAP_DAC_OVERRIDE`, or a user namespace's
+    /// root facing a file whose owner the namespace does not map, replaces
+    /// what its `>` could not open, as before this check. A read-only filesystem (`EROFS`) fails as before, when
+    /// the temp is created; an immutable file (`chattr +i`), which the
+    /// rename could not replace anyway, is refused with `EPERM` unless
+    /// `force`, and then fails at the rename.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("pinned.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444))?;
+    /// let refused = Options::new().write_text(&path, "v2");
+    /// # let root = unsafe { libc::geteuid() } == 0; // root may write it
+    /// # if !root {
+    /// assert_eq!(refused.unwrap_err().kind(), std::io::ErrorKind::PermissionDenied);
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v1");
+    /// # }
+    /// Options::new().force(true).write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v2");
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// On Windows nothing is refused: a read-only target is replaced (and
+    /// stays read-only), as before.
+    pub fn force(&mut self, yes: bool) -> &mut Self {
+        self.force = yes;
         self
     }
 

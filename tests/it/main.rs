@@ -18,12 +18,16 @@
 mod common;
 
 mod append;
+mod backup_kinds;
 mod backups;
 mod batch;
 mod cli;
+mod cli_modes;
+mod cli_no_empty;
 mod concurrency;
 mod dist;
 mod errors;
+mod force;
 mod if_changed;
 mod metadata;
 mod named_temp;
@@ -42,4 +46,5 @@ mod stress;
 mod sweep;
 mod symlinks;
 mod syscalls;
+mod validate;
 mod xattrs;
