@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::append::Held;
 use crate::changed;
-use crate::commit::{self, BatchSync};
+use crate::commit;
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::inherit::Inherit;
 use crate::options::{Durability, Options};
@@ -209,7 +209,7 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        commit::run(std::slice::from_mut(&mut self), BatchSync::Auto)
+        commit::commit_one(&mut self)
     }
 
     /// [`commit`](Self::commit), then hands back the committed file — the
@@ -257,7 +257,7 @@ impl AtomicFile {
                 return Err(self.remove_temp_after(e));
             }
         };
-        commit::run(std::slice::from_mut(&mut self), BatchSync::Auto)?;
+        commit::commit_one(&mut self)?;
         // The commit may have copied the data into another temp (see
         // `Temp::copy_to_named`): hand back the one committed; the duplicate
         // of the first goes with `self`.
