@@ -36,42 +36,20 @@ use crate::error::{self, ResultExt};
 use crate::inherit::Inherit;
 use crate::sys::{self, errno};
 
-/// The backup's name: the target's name followed by `suffix`.
-pub(crate) fn name(target: &OsStr, suffix: &OsStr) -> OsString {
-    let mut n = target.to_os_string();
-    n.push(suffix);
-    n
-}
-
-/// Refuses a suffix that would not name a sibling of the target.
-pub(crate) fn check_suffix(suffix: &OsStr) -> io::Result<()> {
-    let b = suffix.as_encoded_bytes();
-    if b.is_empty() || b.iter().any(|&c| std::path::is_separator(char::from(c))) || b.contains(&0) {
-        return Err(error::context(
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a backup suffix must be non-empty, without '/' or NUL",
-            ),
-            || format!("invalid backup suffix {suffix:?}"),
-        ));
-    }
-    Ok(())
-}
-
-/// Makes the file now at `name` in `dir` the backup `backup`, replacing any
-/// previous one, and (if `durable`) makes that durable with `sync_dir` (the
-/// commit's own directory sync: an `fsync` of the directory, or of its
-/// filesystem where the directory can't be read). Nothing there: nothing to do.
+/// Makes the file now at `name` in `dir` a backup: a hidden second name,
+/// which `place` moves to the backup's name (returning that name), and (if
+/// `durable`) makes that durable with `sync_dir` (the commit's own directory
+/// sync: an `fsync` of the directory, or of its filesystem where the
+/// directory can't be read). Nothing there: nothing to do.
 pub(crate) fn make(
     dir: &File,
     dir_path: &Path,
     name: &OsStr,
-    backup: &OsStr,
+    mut place: impl FnMut(&OsStr) -> io::Result<OsString>,
     durable: bool,
     sync_dir: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<()> {
-    let shown = dir_path.join(backup);
-    let what = || format!("failed to back up {:?} as {:?}", dir_path.join(name), shown);
+    let what = || format!("failed to back up {:?}", dir_path.join(name));
     let target = dir_path.join(name);
     let mut tries = 0;
     loop {
@@ -79,8 +57,8 @@ pub(crate) fn make(
         let Some((tmp, _mark)) = second_name(dir, name, &target, durable).context(what)? else {
             return Ok(());
         };
-        match sys::rename(dir, &tmp, backup) {
-            Ok(()) => {}
+        let shown = match place(&tmp) {
+            Ok(backup) => dir_path.join(backup),
             // The hidden link went before its rename: only a sweep that
             // could not be held off removes it (the target's inode was
             // locked exclusively by someone else, who let go meanwhile).
@@ -93,7 +71,7 @@ pub(crate) fn make(
                 let _ = sys::unlink(dir, &tmp);
                 return Err(error::context(e, what));
             }
-        }
+        };
         // Where the backup's name already was a link of the target (`ln t
         // t~`, or a crash between a backup's rename and the commit's), the
         // rename of one link of an inode over another does nothing: both
@@ -105,14 +83,13 @@ pub(crate) fn make(
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(error::context(e, what)),
         }
-        break;
+        if durable {
+            sync_dir().context(|| {
+                format!("made the backup {shown:?} but failed to sync directory {dir_path:?}")
+            })?;
+        }
+        return Ok(());
     }
-    if durable {
-        sync_dir().context(|| {
-            format!("made the backup {shown:?} but failed to sync directory {dir_path:?}")
-        })?;
-    }
-    Ok(())
 }
 
 /// Gives the current target a fresh hidden name: a hard link, or a synced copy

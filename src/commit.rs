@@ -432,9 +432,17 @@ impl AtomicFile {
                 Some(tmp) => self.target.create_from(tmp)?,
             }
         } else {
-            if let Some(b) = &self.backup {
-                self.target.back_up(b, self.durable(), self.temp.file())?;
-            }
+            // Held until the rename (see `backup_name`); an appender holds
+            // the target already.
+            let _turn = match &self.backup {
+                Some(b) => Some(self.target.back_up(
+                    b,
+                    self.lock.is_some(),
+                    self.durable(),
+                    self.temp.file(),
+                )?),
+                None => None,
+            };
             if let Linked::Refused(why) = self.temp.link_hidden(&self.target)? {
                 self.copy_to_named(why)?;
             }

@@ -22,13 +22,11 @@ use crate::options::{Durability, Options};
 use crate::resolve::{self, Resolved};
 use crate::sys::errno;
 use crate::temp::Temp;
-use crate::{backup, parents};
+use crate::{backup_name, parents};
 
 /// Starts a write of `path` with `opts`.
 pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
-    if let Some(suffix) = &opts.backup {
-        backup::check_suffix(suffix)?;
-    }
+    let backup = backup_name::Plan::of(opts)?;
     if opts.create_parents {
         parents::create(path, opts.durability == Durability::Full)?;
     }
@@ -65,10 +63,7 @@ pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
     )?;
     // From here an error drops `file`, which removes a named temp.
     let mut file = AtomicFile {
-        backup: opts
-            .backup
-            .as_deref()
-            .map(|s| backup::name(target.name(), s)),
+        backup,
         append_new: (opts.append && !opts.no_clobber && existing.is_none())
             .then(|| Box::new(opts.clone())),
         lock,

@@ -1,6 +1,5 @@
 //! [`AtomicFile`]: a temp file beside the target that replaces it on commit.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut, Read, Seek, SeekFrom, Write};
@@ -79,8 +78,8 @@ pub struct AtomicFile {
     /// append to the file another appender may have created meanwhile (the
     /// commit then creates it only if it is still missing).
     pub(crate) append_new: Option<Box<Options>>,
-    /// The backup's name inside the target's directory, with [`Options::backup`].
-    pub(crate) backup: Option<OsString>,
+    /// The backup to make at commit, with [`Options::backup_kind`].
+    pub(crate) backup: Option<crate::backup_name::Plan>,
     pub(crate) no_clobber: bool,
     pub(crate) durability: Durability,
 }

@@ -82,9 +82,13 @@
 //! target is the old file, or the new content with the old owner, mode, ACL
 //! and labels.
 //!
-//! With [`Options::backup`] the old file is first linked to a hidden name and
-//! renamed over its backup, and the directory synced, between steps 4 and 5
-//! (after the temp's data is durable, before it is named and renamed);
+//! With [`Options::backup`] (or [`Options::backup_kind`]: a simple backup
+//! `PATH~`, or numbered ones `PATH.~N~` as `cp --backup` makes them, see
+//! [`Backup`]) the old file is first linked to a hidden name and renamed to
+//! its backup's name (a numbered one without replacing anything), and the
+//! directory synced, between steps 4 and 5 (after the temp's data is durable,
+//! before it is named and renamed), the target locked from the backup to its
+//! rename so that each backup is the version replaced;
 //! [`AtomicFile::commit_if_changed`] compares first and, when the target
 //! already holds the content, stops before step 1 without syncing anything.
 //!
@@ -151,6 +155,8 @@
 // - `resolve`: from a path to a `Target` (symlinks, kernel protections);
 // - `append`: appends: the old file locked, its content copied;
 // - `backup`: the replaced version kept under a second name;
+// - `backup_name`: which name (`Backup`: simple, numbered), and the lock
+//   that makes each backup the version its write replaced;
 // - `changed`: whether a commit would change anything (`commit_if_changed`);
 // - `parents`: missing parent directories, created durably;
 // - `sweep`: removing temps that killed writers left;
@@ -160,6 +166,7 @@
 mod append;
 mod attrs;
 mod backup;
+mod backup_name;
 mod changed;
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -186,6 +193,7 @@ mod temp;
 #[cfg(test)]
 mod tests;
 
+pub use backup_name::Backup;
 pub use commit::{commit_all, commit_all_with, BatchSync};
 pub use error::os_error;
 pub use file::AtomicFile;

@@ -1,12 +1,12 @@
 //! [`Options`]: how a write treats modes, owners, symlinks, existing targets and
 //! durability.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::AtomicFile;
+use crate::{AtomicFile, Backup};
 
 /// How much a commit waits for the storage.
 #[non_exhaustive]
@@ -48,7 +48,7 @@ pub struct Options {
     pub(crate) append: bool,
     pub(crate) lock_timeout: Duration,
     pub(crate) create_parents: bool,
-    pub(crate) backup: Option<OsString>,
+    pub(crate) backup: Option<Backup>,
     pub(crate) unnamed_temp: bool,
 }
 
@@ -343,8 +343,65 @@ impl Options {
     /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf~"))?, "v1");
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    ///
+    /// The same as `backup_kind(Backup::simple(suffix))`; for numbered
+    /// backups (`config.toml.~1~`, `.~2~`, …) see
+    /// [`backup_kind`](Self::backup_kind).
     pub fn backup<S: AsRef<OsStr>>(&mut self, suffix: S) -> &mut Self {
-        self.backup = Some(suffix.as_ref().to_os_string());
+        self.backup_kind(Backup::simple(suffix))
+    }
+
+    /// Keep the version being replaced as a backup of this kind, as `cp`,
+    /// `mv` and `install` do with `--backup=CONTROL` (`None`: no backup, the
+    /// default):
+    ///
+    /// - [`Backup::Simple`]`(suffix)`: the target's name followed by
+    ///   `suffix`, replacing the previous backup ([`backup`](Self::backup));
+    /// - [`Backup::Numbered`]: `NAME.~N~`, N one more than the highest of
+    ///   the target's numbered backups in its directory (`.~1~`, `.~2~`, …;
+    ///   after `.~1~` and `.~5~` comes `.~6~`), never replacing one;
+    /// - [`Backup::Existing`]`(suffix)`: numbered if the target has numbered
+    ///   backups already, else simple (coreutils' default for `-b`).
+    ///
+    /// Each is made as [`backup`](Self::backup) describes: a hard link of the
+    /// old file (or a synced copy where links are refused) under a hidden
+    /// name, moved to the backup's name and made durable before the target
+    /// is replaced. A numbered backup is moved there with
+    /// `renameat2(RENAME_NOREPLACE)` (or `link`), so it never replaces a
+    /// backup another writer made meanwhile: the next number is taken.
+    ///
+    /// Writers of one target that make backups take turns: from the backup
+    /// to its rename a writer holds an exclusive `flock` on the target (the
+    /// one [`append`](Self::append) takes), so each backup is the version
+    /// its own write replaced, and concurrent writers with
+    /// [`Backup::Numbered`] lose no version. The wait for that lock is
+    /// bounded by [`lock_timeout`](Self::lock_timeout). A target the writer
+    /// cannot open for reading is backed up without it.
+    ///
+    /// # Errors
+    ///
+    /// [`create`](Self::create) fails with
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if a suffix is empty or
+    /// contains `/` or a NUL byte; the commit with
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock) if another writer holds the
+    /// target locked past [`lock_timeout`](Self::lock_timeout) (an appender
+    /// still writing), the target untouched.
+    ///
+    /// ```
+    /// use atomic_write::{Backup, Options};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// std::fs::write(dir.path().join("app.conf.~4~"), "v0")?;
+    /// // A numbered backup exists: `Existing` makes the next one.
+    /// Options::new()
+    ///     .backup_kind(Backup::existing("~"))
+    ///     .write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("app.conf.~5~"))?, "v1");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn backup_kind(&mut self, kind: impl Into<Option<Backup>>) -> &mut Self {
+        self.backup = kind.into();
         self
     }
 

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::backup_name::{Plan, Turn};
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::Durability;
 use crate::sys::{self, errno, Meta};
@@ -158,15 +159,22 @@ impl Target {
         }
     }
 
-    /// Makes the current target the backup `backup` (a sibling name),
-    /// durably with `durable`; `via` is a file in the directory, to sync its
-    /// filesystem where the directory can't be read.
-    pub(crate) fn back_up(&self, backup: &OsStr, durable: bool, via: &File) -> io::Result<()> {
-        crate::backup::make(
+    /// Makes the current target the backup `plan` asks for, durably with
+    /// `durable`; `via` is a file in the directory, to sync its filesystem
+    /// where the directory can't be read. The target stays locked until the
+    /// returned turn is dropped (unless `locked`: the caller holds it).
+    pub(crate) fn back_up(
+        &self,
+        plan: &Plan,
+        locked: bool,
+        durable: bool,
+        via: &File,
+    ) -> io::Result<Turn> {
+        plan.make(
             &self.dir,
             &self.dir_path,
             &self.name,
-            backup,
+            locked,
             durable,
             || self.sync_entries(via),
         )

@@ -20,7 +20,8 @@ Examples:
   atomic-write -m 755 script.sh < script.sh.new
   atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
   atomic-write --sweep /var/lib/app          # remove temps left by killed writers
-  atomic-write -p --backup /etc/app/app.conf < app.conf.new   # keeps app.conf~
+  atomic-write -p -b /etc/app/app.conf < app.conf.new   # keeps app.conf~
+  atomic-write --backup=numbered app.conf < new    # keeps app.conf.~1~, .~2~, ...
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
 
@@ -28,7 +29,9 @@ Exit status: 0 success; 1 an I/O error (one line on stderr); 2 usage error
 (on Windows, also a Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
-Environment: ATOMIC_WRITE_NO_TMPFILE=1 (a test hook) writes through a named
+Environment: VERSION_CONTROL is the backup kind when --backup has no CONTROL
+(or with -b, -S); SIMPLE_BACKUP_SUFFIX the suffix without -S (as for cp).
+ATOMIC_WRITE_NO_TMPFILE=1 (a test hook) writes through a named
 temp .PATH.atomic-write-*.tmp, as on filesystems without O_TMPFILE.
 
 Man page and shell completions, from this definition:
@@ -72,17 +75,33 @@ pub(crate) struct Cli {
     #[arg(short = 'p', long)]
     pub(crate) parents: bool,
 
-    /// Keep the replaced version as PATH~ (or PATH followed by SUFFIX), crash-safely:
-    /// a hard link to the old file, synced before PATH is replaced. Give the
-    /// suffix with '=': --backup=.bak
+    /// Keep the replaced version as a backup, as cp/mv/install --backup do
+    /// (crash-safely: a hard link to the old file, synced before PATH is
+    /// replaced). CONTROL is the kind: none/off (no backup), numbered/t
+    /// (PATH.~N~, N one more than the highest; never replaces one),
+    /// existing/nil (numbered if PATH has numbered backups, else simple),
+    /// simple/never (PATH~, or PATH followed by the -S suffix, replacing the
+    /// previous one). Default: $VERSION_CONTROL, else existing. Give CONTROL
+    /// with '=': --backup=numbered
     #[arg(
         long,
-        value_name = "SUFFIX",
+        value_name = "CONTROL",
         num_args = 0..=1,
         require_equals = true,
-        default_missing_value = "~"
+        default_missing_value = "",
+        value_parser = parse_control,
+        overrides_with = "backup"
     )]
-    pub(crate) backup: Option<OsString>,
+    pub(crate) backup: Option<Control>,
+
+    /// Like --backup, but takes no argument
+    #[arg(short = 'b')]
+    pub(crate) b: bool,
+
+    /// The suffix of simple backups (default: $SIMPLE_BACKUP_SUFFIX, else ~);
+    /// makes a backup, as with cp: -S .bak
+    #[arg(short = 'S', long, value_name = "SUFFIX", overrides_with = "suffix")]
+    pub(crate) suffix: Option<OsString>,
 
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
@@ -102,7 +121,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -113,7 +132,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "if_changed", "no_xattrs", "command"]
+        conflicts_with_all = ["mode", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "command"]
     )]
     pub(crate) older_than: u64,
 
@@ -124,6 +143,63 @@ pub(crate) struct Cli {
     /// Run COMMAND and save its standard output; commit only if it exits 0
     #[arg(last = true, value_name = "COMMAND", value_hint = clap::ValueHint::CommandWithArguments)]
     pub(crate) command: Vec<OsString>,
+}
+
+/// What `--backup=CONTROL` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// `--backup` alone (or `--backup=`): as `$VERSION_CONTROL` says.
+    FromEnv,
+    None,
+    Simple,
+    Numbered,
+    Existing,
+}
+
+/// The control words and their kinds, in coreutils' order.
+const WORDS: [(&str, Control); 8] = [
+    ("none", Control::None),
+    ("off", Control::None),
+    ("simple", Control::Simple),
+    ("never", Control::Simple),
+    ("existing", Control::Existing),
+    ("nil", Control::Existing),
+    ("numbered", Control::Numbered),
+    ("t", Control::Numbered),
+];
+
+/// The list of valid words, for messages.
+pub(crate) const VALID: &str = "none (or off), simple (never), existing (nil), numbered (t)";
+
+/// A control word, or an abbreviation that names one kind (coreutils'
+/// `argmatch`: `num` is `numbered`; `n` is ambiguous).
+pub(crate) fn word(s: &str) -> Result<Control, String> {
+    if let Some((_, c)) = WORDS.iter().find(|(w, _)| *w == s) {
+        return Ok(*c);
+    }
+    let mut found = WORDS
+        .iter()
+        .filter(|(w, _)| !s.is_empty() && w.starts_with(s));
+    match found.next() {
+        None => Err(format!("not a backup control: use {VALID}")),
+        Some(&(_, c)) if found.all(|&(_, d)| d == c) => Ok(c),
+        Some(_) => Err(format!("ambiguous backup control: use {VALID}")),
+    }
+}
+
+/// Parses `--backup`'s CONTROL: a usage error for anything else, which
+/// points at `-S` (`--backup=X` took a suffix before).
+pub(crate) fn parse_control(s: &str) -> Result<Control, String> {
+    if s.is_empty() {
+        return Ok(Control::FromEnv);
+    }
+    word(s).map_err(|e| {
+        if WORDS.iter().any(|(w, _)| w.starts_with(s)) {
+            e
+        } else {
+            format!("{e}; a backup suffix is given with -S: -S {s}")
+        }
+    })
 }
 
 /// Decimal seconds, `0` or more (`2`, `0.5`), at most a day.

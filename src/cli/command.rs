@@ -13,7 +13,8 @@ use nix::sys::signal::{kill, pthread_sigmask, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::{check_signals, ppoll, Failure};
+use super::signals::{check_signals, ppoll};
+use super::Failure;
 
 /// How long processes the command left behind get to end of the signal
 /// passed on to them before they are killed.

@@ -39,9 +39,8 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
     if let Some(m) = cli.mode {
         opts.mode(m);
     }
-    if let Some(suffix) = &cli.backup {
-        opts.backup(suffix);
-    }
+    // Checked in `run`.
+    opts.backup_kind(super::backup::kind_of(cli).ok().flatten());
     if cli.append {
         // No signal to let through meanwhile: the library's own wait.
         opts.lock_timeout(cli.wait.unwrap_or(DEFAULT_WAIT));

@@ -297,6 +297,9 @@ pub fn opts(named: bool) -> atomic_write::Options {
 /// The CLI, on one temp-file path: `named` sets `ATOMIC_WRITE_NO_TMPFILE=1`.
 pub fn cli(named: bool) -> Command {
     let mut c = Command::new(bin());
+    // Backups as the test asks for them, whatever the caller's environment.
+    c.env_remove("VERSION_CONTROL")
+        .env_remove("SIMPLE_BACKUP_SUFFIX");
     if named {
         c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
     } else {

@@ -54,7 +54,7 @@ both_paths! {
         // The CLI too.
         fs::hard_link(&p, d.path().join("g")).unwrap();
         fs::rename(d.path().join("g"), &b).unwrap();
-        let out = cli_input(cli(named).arg("--backup=~").arg(&p), b"v3");
+        let out = cli_input(cli(named).arg("--backup=simple").arg(&p), b"v3");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!((read(&p), read(&b)), (b"v3".to_vec(), b"v2".to_vec()));
         assert_only(d.path(), &["f", "f~"]);
@@ -194,8 +194,10 @@ fn backup_suffix_must_name_a_sibling() {
 }
 
 both_paths! {
-    /// `--backup` means `~`; `--backup=SUFFIX` another suffix; the suffix is
-    /// only ever taken with `=`, so `--backup PATH` writes PATH.
+    /// `--backup` alone makes `PATH~` (existing, without numbered backups);
+    /// `-S SUFFIX` another suffix; `--backup=X` takes a kind only, so
+    /// `--backup=.bak` (a suffix on main) is a usage error that points at
+    /// `-S .bak`, and `--backup PATH` writes PATH.
     fn cli_backup(named: bool) {
         let d = scratch();
         let p = d.path().join("f");
@@ -203,13 +205,14 @@ both_paths! {
         let out = cli_input(cli(named).arg("--backup").arg(&p), b"v2");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(read(&d.path().join("f~")), b"v1");
-        let out = cli_input(cli(named).arg("--backup=.bak").arg(&p), b"v3");
+        let out = cli_input(cli(named).args(["-S", ".bak"]).arg(&p), b"v3");
         assert!(out.status.success());
         assert_eq!(read(&d.path().join("f.bak")), b"v2");
         assert_eq!(read(&p), b"v3");
-        let out = cli_input(cli(named).arg("--backup=").arg(&p), b"v4");
-        let line = assert_io_failure(&out, &p);
-        assert!(line.contains("invalid backup suffix"), "{line}");
+        let out = cli_input(cli(named).arg("--backup=.bak").arg(&p), b"v4");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("-S .bak"), "{err}");
         assert_eq!(read(&p), b"v3");
         assert_only(d.path(), &["f", "f.bak", "f~"]);
     }

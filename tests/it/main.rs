@@ -18,6 +18,7 @@
 mod common;
 
 mod append;
+mod backup_kinds;
 mod backups;
 mod batch;
 mod cli;

@@ -332,7 +332,7 @@ fn fuse_vfat_backup() {
     fs::write(&p, b"v1").unwrap();
     for (i, named) in [(2, false), (3, true)] {
         let out = cli_input(
-            cli(named).arg("--backup=~").arg(&p),
+            cli(named).arg("--backup=simple").arg(&p),
             format!("v{i}").as_bytes(),
         );
         assert!(

@@ -517,7 +517,7 @@ fn backup_link_survives_sweep() {
             .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat"])
             .args(["-e", "inject=renameat:delay_enter=1500000:when=1"])
             .arg(common::bin())
-            .arg("--backup=~")
+            .arg("--backup=simple")
             .arg(&target)
             .env_remove("ATOMIC_WRITE_NO_TMPFILE")
             .stdin(Stdio::piped())
