@@ -73,6 +73,13 @@ pub(crate) struct Held {
     pid: u32,
 }
 
+impl Held {
+    /// The locked file (for `access.rs`'s check on the open descriptor).
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+}
+
 impl Drop for Held {
     fn drop(&mut self) {
         if std::process::id() != self.pid {

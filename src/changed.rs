@@ -120,6 +120,8 @@ pub(crate) struct Current {
     pub(crate) file: File,
     /// Its length when opened.
     pub(crate) size: u64,
+    /// Its permission bits (the CLI's symbolic `-m` is relative to them).
+    pub(crate) mode: u32,
     dev: u64,
     ino: u64,
 }
@@ -157,6 +159,11 @@ impl Current {
         if now.kind != FileKind::Regular || (now.dev, now.ino) != (meta.dev, meta.ino) {
             return Ok(None);
         }
+        // `access.rs`: unchanged or not, refused as `>` refuses it.
+        if !opts.force {
+            let me = sys::euid();
+            crate::access::check_writable(&r.target, Some(&file), &now, me)?;
+        }
         // The kept attributes are the target's own; only a dropped one differs.
         if !crate::attrs::same_as_written(&file, &file, true)? {
             return Ok(None);
@@ -165,6 +172,7 @@ impl Current {
             target: r.target,
             file,
             size: now.size,
+            mode: now.mode,
             dev: now.dev,
             ino: now.ino,
         }))

@@ -77,8 +77,14 @@ pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
         // Read now, as the commit needs it anyway: where the existing target
         // is not the caller's (the temp's owner), the kernel's
         // `fs.protected_regular` rule applies to it.
-        if existing.uid != file.temp.meta(&file.target)?.uid {
+        let caller = file.temp.meta(&file.target)?.uid;
+        if existing.uid != caller {
             file.target.check_regular(existing)?;
+        }
+        if !opts.force {
+            // `access.rs`: refused as `>` refuses it.
+            let held = file.lock.as_ref().map(append::Held::file);
+            crate::access::check_writable(&file.target, held, existing, caller)?;
         }
         if let Some(lock) = &mut file.lock {
             lock.copy_into(file.temp.file_mut(), file.target.path())?;

@@ -146,6 +146,38 @@ impl AtomicFile {
         self.temp.lend_mut()
     }
 
+    /// The permission bits the result will get: those given with
+    /// [`Options::mode`] or [`set_mode`](Self::set_mode), else the existing
+    /// target's, else a new file's (what the system gave the temp: `0o666`
+    /// minus the umask, or what the directory's default ACL gives). For a
+    /// mode relative to that one, as `chmod u+x` makes it.
+    pub fn mode(&mut self) -> io::Result<u32> {
+        match self.inherit.mode() {
+            Some(mode) => Ok(mode),
+            None => Ok(self.temp.meta(&self.target)?.mode),
+        }
+    }
+
+    /// Sets the permission bits of the result (`& 0o7777`), as
+    /// [`Options::mode`] does before `create`. On Unix a temp that others
+    /// may read now and the result won't let them is narrowed at once.
+    pub fn set_mode(&mut self, mode: u32) -> io::Result<()> {
+        self.inherit.set_mode(mode & 0o7777);
+        #[cfg(unix)]
+        {
+            let now = self.temp.meta(&self.target)?.mode;
+            let narrowed = now & (mode | 0o700);
+            if narrowed != now {
+                // `lend`: the temp's cached metadata is read again at commit.
+                sys::chmod(self.temp.lend(), narrowed).context(
+                    self.target
+                        .what("failed to set permissions on the temporary file for"),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn write_all_context(&mut self, data: &[u8]) -> io::Result<()> {
         let what = self.target.what("failed to write temporary file for");
         self.temp.file_mut().write_all(data).context(what)
@@ -335,8 +367,9 @@ impl AtomicFile {
         self.temp.remove(&self.target)
     }
 
-    /// The temp file, for the Unix command line's own use (not lent out).
-    #[cfg(all(feature = "cli", unix))]
+    /// The temp file, for the command line's own use (not lent out; the
+    /// Unix CLI's: Windows' writes through `Write`).
+    #[cfg(all(unix, feature = "cli"))]
     pub(crate) fn temp_file(&self) -> &File {
         self.temp.file()
     }

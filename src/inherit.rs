@@ -89,6 +89,17 @@ impl Inherit {
         self.owner.is_none() && self.mode.is_none() && self.xattrs.is_none()
     }
 
+    /// The mode to set, if any (explicit or inherited).
+    pub(crate) fn mode(&self) -> Option<u32> {
+        self.mode
+    }
+
+    /// An explicit mode, chosen after the temp was created (`AtomicFile::set_mode`).
+    pub(crate) fn set_mode(&mut self, mode: u32) {
+        self.mode = Some(mode);
+        self.mode_inherited = false;
+    }
+
     /// Whether a mode will be set (explicit or inherited).
     pub(crate) fn has_mode(&self) -> bool {
         self.mode.is_some()
@@ -109,6 +120,12 @@ impl Inherit {
     pub(crate) fn keep_temp_meta(&mut self, old: &Meta) {
         self.owner.get_or_insert((old.uid, old.gid));
         self.mode.get_or_insert(old.mode);
+    }
+
+    /// Where a temp is made owner-only for a while (`validate.rs`): the
+    /// commit gives it back `mode` where no mode was to be set.
+    pub(crate) fn keep_temp_mode(&mut self, mode: u32) {
+        self.mode.get_or_insert(mode);
     }
 
     /// Owner, then extended attributes, then mode, given to `file` (whose

@@ -165,8 +165,11 @@
 // - `sweep`: removing temps that killed writers left;
 // - `options`: the `Options` builder; `error`: messages with kind and errno;
 // - `os_handle`: `AsFd`/`AsRawFd` (`AsHandle` on Windows) for `AtomicFile`;
+// - `access`: whether the caller may write the target (`Options::force`);
+// - `validate`: `AtomicFile::validate_with`, the new content checked at a path;
 // - `sys`: the one place that knows the platform (system calls);
 // - `cli` (feature `cli`): the `atomic-write` command.
+mod access;
 mod append;
 mod attrs;
 mod backup;
@@ -196,6 +199,7 @@ mod target;
 mod temp;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 pub use backup_name::Backup;
 pub use commit::{commit_all, commit_all_with, BatchSync};

@@ -50,6 +50,7 @@ pub struct Options {
     pub(crate) create_parents: bool,
     pub(crate) backup: Option<Backup>,
     pub(crate) unnamed_temp: bool,
+    pub(crate) force: bool,
 }
 
 impl Default for Options {
@@ -66,6 +67,7 @@ impl Default for Options {
             create_parents: false,
             backup: None,
             unnamed_temp: true,
+            force: false,
         }
     }
 }
@@ -436,6 +438,72 @@ impl Options {
     /// ```
     pub fn unnamed_temp(&mut self, yes: bool) -> &mut Self {
         self.unnamed_temp = yes;
+        self
+    }
+
+    /// Replace an existing target that the caller may not write (default
+    /// `false`: refused, as a shell's `>` refuses it).
+    ///
+    /// Replacing a file needs only the right to write its *directory*, so
+    /// without this check a user could replace a read-only file, or another
+    /// user's, in a directory of theirs (and make it theirs), where `echo x >
+    /// file` says "Permission denied", vim asks for `:w!` and `mv` asks
+    /// first. By default [`create`](Self::create) fails with
+    /// [`PermissionDenied`](io::ErrorKind::PermissionDenied) (raw OS error
+    /// `EACCES`, or `EPERM` for an immutable file), nothing created and the
+    /// target untouched, whenever the kernel would refuse to open the
+    /// existing target for writing: its owner, mode bits and ACL, the
+    /// caller's effective user and groups, and privileges as the kernel
+    /// weighs them (root may write any file, as with `>`). This applies to
+    /// every replacement (plain, [`append`](Self::append),
+    /// [`backup`](Self::backup), [`commit_if_changed`](AtomicFile::commit_if_changed));
+    /// a new file, and a symlink replaced itself
+    /// ([`follow_symlinks(false)`](Self::follow_symlinks)), are not checked.
+    /// A symlink followed is checked at its final target. With `true` the
+    /// target is replaced whatever its permissions (what the directory
+    /// allows), as `mv -f` or `:w!` do.
+    ///
+    /// What it costs: nothing in the common case, a file the caller owns
+    /// with `u+w`, nor for root (uid 0): the metadata already read tells.
+    /// Otherwise one `faccessat(W_OK, AT_EACCESS)` (on Linux 5.8+
+    /// `faccessat2` on the descriptor already open, with `append`; else by
+    /// the target's name in its directory, already open). Root is taken at
+    /// its word: a root without `CAP_DAC_OVERRIDE`, or a user namespace's
+    /// root facing a file whose owner the namespace does not map, replaces
+    /// what its `>` could not open, as before this check. A read-only filesystem (`EROFS`) fails as before, when
+    /// the temp is created; an immutable file (`chattr +i`), which the
+    /// rename could not replace anyway, is refused with `EPERM` unless
+    /// `force`, and then fails at the rename.
+    ///
+    /// ```
+    /// # #[cfg(unix)]
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use atomic_write::Options;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("pinned.conf");
+    /// std::fs::write(&path, "v1")?;
+    /// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444))?;
+    /// let refused = Options::new().write_text(&path, "v2");
+    /// # let root = unsafe { libc::geteuid() } == 0; // root may write it
+    /// # if !root {
+    /// assert_eq!(refused.unwrap_err().kind(), std::io::ErrorKind::PermissionDenied);
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v1");
+    /// # }
+    /// Options::new().force(true).write_text(&path, "v2")?;
+    /// assert_eq!(std::fs::read_to_string(&path)?, "v2");
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(unix))]
+    /// # fn main() {}
+    /// ```
+    ///
+    /// # Platform-specific behavior
+    ///
+    /// On Windows nothing is refused: a read-only target is replaced (and
+    /// stays read-only), as before.
+    pub fn force(&mut self, yes: bool) -> &mut Self {
+        self.force = yes;
         self
     }
 

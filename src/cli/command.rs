@@ -28,6 +28,12 @@ const GRACE: Duration = Duration::from_secs(1);
 /// runtime ignores). On Linux we become the subreaper of what the command
 /// starts, so whatever it leaves behind is ours to find and end on a signal.
 pub(crate) fn spawn(argv: &[OsString]) -> io::Result<Child> {
+    spawn_with(argv, Stdio::inherit(), Stdio::piped())
+}
+
+/// [`spawn`] with the given standard input and output (`--validate`'s
+/// checker: no input, its output on our standard error).
+pub(crate) fn spawn_with(argv: &[OsString], stdin: Stdio, stdout: Stdio) -> io::Result<Child> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let mut ours = SigSet::empty();
@@ -40,7 +46,8 @@ pub(crate) fn spawn(argv: &[OsString]) -> io::Result<Child> {
     // command exists, so it is passed on.
     let child = Command::new(&argv[0])
         .args(&argv[1..])
-        .stdout(Stdio::piped())
+        .stdin(stdin)
+        .stdout(stdout)
         .spawn();
     pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&ours), None)?;
     if let Ok(c) = &child {

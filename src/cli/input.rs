@@ -42,8 +42,9 @@ pub(super) fn stdin_size_differs(size: u64) -> io::Result<bool> {
     Ok(meta.len().saturating_sub(at) != size)
 }
 
-/// Streams `src` to the end into `file`, giving up when a signal arrives. A
-/// failed read names `from`; a failed write, the temporary file.
+/// Streams `src` to the end into `file`, giving up when a signal arrives;
+/// returns how many bytes it copied. A failed read names `from`; a failed
+/// write, the temporary file.
 ///
 /// Writes through the crate's own handle on the temp: the CLI changes no
 /// metadata through it, so the commit needs no second `fstat` of the temp.
@@ -52,8 +53,9 @@ pub(super) fn copy(
     file: &mut AtomicFile,
     caught: &AtomicUsize,
     from: &str,
-) -> Result<(), Failure> {
+) -> Result<u64, Failure> {
     let target = file.target().to_path_buf();
+    let mut copied = 0;
     let read_failed = |e| failed(e, format!("failed to read {from}"));
     let write_failed = |e| failed(e, format!("failed to write temporary file for {target:?}"));
     let mut out = file.temp_file();
@@ -77,8 +79,9 @@ pub(super) fn copy(
                 })?;
             check_signals(caught)?;
             if n == 0 {
-                return Ok(());
+                return Ok(copied);
             }
+            copied += n;
         }
     }
     let mut buf = [0u8; BUF];
@@ -93,9 +96,10 @@ pub(super) fn copy(
             Err(e) => return Err(read_failed(io::Error::from(e))),
         };
         if n == 0 {
-            return Ok(());
+            return Ok(copied);
         }
         out.write_all(&buf[..n]).map_err(write_failed)?;
+        copied += n as u64;
     }
 }
 

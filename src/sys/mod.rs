@@ -20,6 +20,20 @@ mod linux;
 #[cfg(windows)]
 mod windows;
 
+// Whether the caller may write a file; a directory's real path.
+#[cfg(target_os = "linux")]
+mod access_linux;
+#[cfg(all(unix, not(target_os = "linux")))]
+mod access_unix;
+#[cfg(windows)]
+mod access_windows;
+#[cfg(target_os = "linux")]
+pub(crate) use access_linux::{dir_real_path, may_write};
+#[cfg(all(unix, not(target_os = "linux")))]
+pub(crate) use access_unix::{dir_real_path, may_write};
+#[cfg(windows)]
+pub(crate) use access_windows::{dir_real_path, may_write};
+
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,

@@ -20,7 +20,8 @@ both_paths! {
         opts(named).mode(0o755).write_bytes(&p, b"new").unwrap();
         assert_eq!(mode(&p), 0o755);
         for m in [0o4755, 0o2750, 0o6711, 0o1777, 0o666, 0o777, 0o000, 0o444] {
-            opts(named).mode(m).write_bytes(&p, b"x").unwrap();
+            // `force`: after 0o000 and 0o444 the file is read-only to a non-root caller.
+            opts(named).mode(m).force(true).write_bytes(&p, b"x").unwrap();
             assert_eq!(mode(&p), m, "mode {m:#o} not applied exactly");
         }
         // On a new file too, whatever the umask.
@@ -38,7 +39,8 @@ both_paths! {
         std::fs::write(&p, b"old").unwrap();
         for m in [0o640, 0o600, 0o666, 0o777, 0o4755, 0o2755, 0o6711, 0o1644, 0o400] {
             chmod(&p, m);
-            opts(named).write_bytes(&p, b"new").unwrap();
+            // `force`: 0o400 is read-only to a non-root caller.
+            opts(named).force(true).write_bytes(&p, b"new").unwrap();
             assert_eq!(mode(&p), m, "mode {m:#o} not kept");
             assert_eq!(read(&p), b"new");
         }
@@ -127,7 +129,8 @@ both_paths! {
         if named {
             c.env("ATOMIC_WRITE_NO_TMPFILE", "1");
         }
-        let out = cli_input(c.arg(&p), b"by nobody");
+        // `-f`: root's 0644 file is not nobody's to write (issue 19, item 5).
+        let out = cli_input(c.arg("-f").arg(&p), b"by nobody");
         assert!(
             out.status.success(),
             "{}: {}",
@@ -183,7 +186,11 @@ fn write_child() {
     if let Ok(u) = std::env::var("AW_UMASK") {
         assert_eq!(current_umask(), u32::from_str_radix(&u, 8).unwrap());
     }
-    opts(named).write_text(Path::new(&path), &data).unwrap();
+    // `force`: the parents give it another user's file to replace.
+    opts(named)
+        .force(true)
+        .write_text(Path::new(&path), &data)
+        .unwrap();
     println!("{CHILD_OK}");
 }
 
