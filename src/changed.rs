@@ -120,6 +120,8 @@ pub(crate) struct Current {
     pub(crate) file: File,
     /// Its length when opened.
     pub(crate) size: u64,
+    /// Its permission bits (the CLI's symbolic `-m` is relative to them).
+    pub(crate) mode: u32,
     dev: u64,
     ino: u64,
 }
@@ -170,6 +172,7 @@ impl Current {
             target: r.target,
             file,
             size: now.size,
+            mode: now.mode,
             dev: now.dev,
             ino: now.ino,
         }))

@@ -15,7 +15,7 @@
 //! 4. `sync_dirs`: each distinct directory, once.
 //!
 //! A failure before the rename of a file removes its temp; the error says
-//! what state the others are in (for a batch of one, nothing more to say).
+//! what state the others are in (for `commit`, nothing more to say).
 
 use std::io::{self, Seek, SeekFrom, Write};
 
@@ -161,12 +161,18 @@ pub fn commit_all_with<I: IntoIterator<Item = AtomicFile>>(
     how: BatchSync,
 ) -> io::Result<()> {
     let mut files: Vec<AtomicFile> = files.into_iter().collect();
-    run(&mut files, how)
+    run(&mut files, how, true)
 }
 
-/// Commits `files` (see [`commit_all`]); with one file, exactly
-/// [`AtomicFile::commit`], its errors noting nothing about a batch.
-pub(crate) fn run(files: &mut [AtomicFile], how: BatchSync) -> io::Result<()> {
+/// [`AtomicFile::commit`]: the batch of one, its errors noting nothing about
+/// a batch.
+pub(crate) fn commit_one(file: &mut AtomicFile) -> io::Result<()> {
+    run(std::slice::from_mut(file), BatchSync::Auto, false)
+}
+
+/// Commits `files` (see [`commit_all`]); `batch`: the errors say what state
+/// the batch is in, else (one file) they are those of [`AtomicFile::commit`].
+fn run(files: &mut [AtomicFile], how: BatchSync, batch: bool) -> io::Result<()> {
     let one = files.len() == 1;
     let before = (|| {
         for file in files.iter_mut() {
@@ -183,7 +189,7 @@ pub(crate) fn run(files: &mut [AtomicFile], how: BatchSync) -> io::Result<()> {
     })();
     let dirs = match before {
         Ok(dirs) => dirs,
-        Err(e) => return Err(discard_from(files, 0, e)),
+        Err(e) => return Err(discard_from(files, 0, e, batch)),
     };
     // Named temps the link-based no-clobber fallback could not remove.
     let mut left: Vec<io::Error> = Vec::new();
@@ -199,19 +205,19 @@ pub(crate) fn run(files: &mut [AtomicFile], how: BatchSync) -> io::Result<()> {
         match files[k].publish() {
             Ok(l) => left.extend(l),
             Err(e) => {
-                let e = if one {
-                    e
-                } else {
+                let e = if batch {
                     let synced = sync_dirs(&files[..k], &dirs[..k]);
                     replaced_so_far(e, &files[..k], synced)
+                } else {
+                    e
                 };
-                let e = discard_from(files, k, e);
+                let e = discard_from(files, k, e, batch);
                 return Err(with_left(e, left));
             }
         }
     }
     let synced = sync_dirs(files, &dirs);
-    if one {
+    if !batch {
         return match (left.pop(), synced) {
             (None, synced) => synced,
             (Some(l), Ok(())) => Err(error::note(l, || "the directory was synced".into())),
@@ -252,14 +258,15 @@ fn replaced_so_far(e: io::Error, replaced: &[AtomicFile], synced: io::Result<()>
 }
 
 /// Removes the temps of `files[k..]` (not renamed: their targets untouched)
-/// and notes on `e` what was discarded and any temp that stayed behind.
-fn discard_from(files: &mut [AtomicFile], k: usize, e: io::Error) -> io::Error {
+/// and notes on `e` any temp that stayed behind and, for a `batch`, what was
+/// discarded.
+fn discard_from(files: &mut [AtomicFile], k: usize, e: io::Error, batch: bool) -> io::Error {
     let count = files.len() - k;
     let mut e = e;
     for f in &mut files[k..] {
         e = f.temp.remove_after(&f.target, e);
     }
-    if count == files.len() && count == 1 {
+    if !batch {
         e
     } else if k == 0 {
         error::note(e, || {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::append::Held;
 use crate::changed;
-use crate::commit::{self, BatchSync};
+use crate::commit;
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::inherit::Inherit;
 use crate::options::{Durability, Options};
@@ -146,6 +146,38 @@ impl AtomicFile {
         self.temp.lend_mut()
     }
 
+    /// The permission bits the result will get: those given with
+    /// [`Options::mode`] or [`set_mode`](Self::set_mode), else the existing
+    /// target's, else a new file's (what the system gave the temp: `0o666`
+    /// minus the umask, or what the directory's default ACL gives). For a
+    /// mode relative to that one, as `chmod u+x` makes it.
+    pub fn mode(&mut self) -> io::Result<u32> {
+        match self.inherit.mode() {
+            Some(mode) => Ok(mode),
+            None => Ok(self.temp.meta(&self.target)?.mode),
+        }
+    }
+
+    /// Sets the permission bits of the result (`& 0o7777`), as
+    /// [`Options::mode`] does before `create`. On Unix a temp that others
+    /// may read now and the result won't let them is narrowed at once.
+    pub fn set_mode(&mut self, mode: u32) -> io::Result<()> {
+        self.inherit.set_mode(mode & 0o7777);
+        #[cfg(unix)]
+        {
+            let now = self.temp.meta(&self.target)?.mode;
+            let narrowed = now & (mode | 0o700);
+            if narrowed != now {
+                // `lend`: the temp's cached metadata is read again at commit.
+                sys::chmod(self.temp.lend(), narrowed).context(
+                    self.target
+                        .what("failed to set permissions on the temporary file for"),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn write_all_context(&mut self, data: &[u8]) -> io::Result<()> {
         let what = self.target.what("failed to write temporary file for");
         self.temp.file_mut().write_all(data).context(what)
@@ -177,7 +209,7 @@ impl AtomicFile {
     /// also flushes the drive's cache. Elsewhere the temp is named from the
     /// start and syncs are `fsync(2)`.
     pub fn commit(mut self) -> io::Result<()> {
-        commit::run(std::slice::from_mut(&mut self), BatchSync::Auto)
+        commit::commit_one(&mut self)
     }
 
     /// [`commit`](Self::commit), then hands back the committed file — the
@@ -225,7 +257,7 @@ impl AtomicFile {
                 return Err(self.remove_temp_after(e));
             }
         };
-        commit::run(std::slice::from_mut(&mut self), BatchSync::Auto)?;
+        commit::commit_one(&mut self)?;
         // The commit may have copied the data into another temp (see
         // `Temp::copy_to_named`): hand back the one committed; the duplicate
         // of the first goes with `self`.
@@ -335,8 +367,9 @@ impl AtomicFile {
         self.temp.remove(&self.target)
     }
 
-    /// The temp file, for the command line's own use (not lent out).
-    #[cfg(feature = "cli")]
+    /// The temp file, for the command line's own use (not lent out; the
+    /// Unix CLI's: Windows' writes through `Write`).
+    #[cfg(all(unix, feature = "cli"))]
     pub(crate) fn temp_file(&self) -> &File {
         self.temp.file()
     }

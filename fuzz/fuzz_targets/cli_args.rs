@@ -22,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
     };
     match cli::Cli::try_parse_from(&argv) {
         Ok(cli) => {
-            assert!(cli.mode.is_none_or(|m| m <= 0o7777), "{argv:?}: {cli:?}");
+            assert!(
+                cli.mode.as_ref().is_none_or(|m| [0, 0o644, 0o7777]
+                    .iter()
+                    .all(|&old| m.apply(old, 0o022) <= 0o7777)),
+                "{argv:?}: {cli:?}"
+            );
             if cli.sweep {
                 assert!(
                     cli.mode.is_none()

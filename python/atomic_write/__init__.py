@@ -79,16 +79,23 @@ def _options(mode, durable, follow_symlinks, exclusive, append, preserve_xattrs,
         if not 0 <= mode <= 0o7777:
             sign = "-" if mode < 0 else ""
             raise ValueError(f"mode must be between 0 and 0o7777, not {sign}{abs(mode):#o}")
+    kind = "simple"
     if backup is True:
         suffix = "~"
     elif backup is False or backup is None:
         suffix = None
+    elif isinstance(backup, str) and backup in ("numbered", "existing"):
+        # The kinds of `cp --backup=CONTROL`: PATH.~N~, or that if PATH has
+        # numbered backups already and PATH~ if not.
+        kind, suffix = backup, "~"
     elif isinstance(backup, (str, bytes, _os.PathLike)):
         suffix = _os.fsdecode(backup)
         if not suffix or "/" in suffix or "\0" in suffix:
             raise ValueError(f"backup suffix must be a non-empty file name ending, not {suffix!r}")
     else:
-        raise TypeError(f"backup must be a bool or a suffix (str), not {type(backup).__name__}")
+        raise TypeError(
+            f"backup must be a bool, 'numbered', 'existing' or a suffix (str), not {type(backup).__name__}"
+        )
     return {
         "mode": mode,
         "durable": bool(durable),
@@ -97,6 +104,7 @@ def _options(mode, durable, follow_symlinks, exclusive, append, preserve_xattrs,
         "append": bool(append),
         "preserve_xattrs": bool(preserve_xattrs),
         "backup": suffix,
+        "backup_kind": kind,
         "parents": bool(parents),
     }
 
@@ -139,7 +147,10 @@ def atomic_write_text(
     ``follow_symlinks=False`` replaces a symlink at ``path`` itself; by
     default the file it points to is replaced and the link stays.
     ``backup=True`` keeps the replaced file as ``PATH~`` (a string is another
-    suffix: ``backup=".bak"``).  ``parents=True`` creates missing directories
+    suffix: ``backup=".bak"``); ``backup="numbered"`` keeps every version, as
+    ``PATH.~1~``, ``PATH.~2~``, … (one more than the highest, as ``cp
+    --backup=numbered`` numbers them), and ``backup="existing"`` does that if
+    ``PATH`` has numbered backups already, else keeps ``PATH~``.  ``parents=True`` creates missing directories
     as ``mkdir -p`` does.  ``if_changed=True`` leaves the file untouched (no
     rename, no backup, nothing synced) if it already has this content and
     mode, and returns whether it replaced it; otherwise this returns ``None``.

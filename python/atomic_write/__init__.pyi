@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+# True (PATH~), a suffix, or "numbered" / "existing" (PATH.~N~ as cp numbers them).
 _Backup = Union[bool, str]
 
 # The built-in's write modes (typeshed's spelling), in text and binary.

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use atomic_write::{AtomicFile, Durability, Options};
+use atomic_write::{AtomicFile, Backup, Durability, Options};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -79,6 +79,10 @@ struct Opts {
     append: bool,
     preserve_xattrs: bool,
     backup: Option<OsString>,
+    /// `"numbered"` or `"existing"`; else (or missing) a simple backup with
+    /// the suffix `backup`.
+    #[pyo3(default)]
+    backup_kind: Option<String>,
     parents: bool,
 }
 
@@ -105,7 +109,11 @@ impl Opts {
         .create_parents(self.parents)
         .unnamed_temp(!no_tmpfile());
         if let Some(suffix) = &self.backup {
-            opts.backup(suffix);
+            opts.backup_kind(match self.backup_kind.as_deref().unwrap_or("simple") {
+                "numbered" => Backup::Numbered,
+                "existing" => Backup::existing(suffix),
+                _ => Backup::simple(suffix),
+            });
         }
         Ok(opts)
     }

@@ -392,3 +392,21 @@ def test_one_shot_options(scratch, func):
     write(scratch / "link", "own", follow_symlinks=False, durable=False, preserve_xattrs=False)
     assert not (scratch / "link").is_symlink() and target.read_text() == "v4"
     assert_only(scratch, ["a", "link", "t", "t.bak", "t~"])
+
+
+@pytest.mark.parametrize("func", ["text", "bytes"])
+def test_numbered_backups(scratch, func):
+    # backup="numbered" / "existing": PATH.~N~ as cp --backup numbers them;
+    # "existing" is simple (PATH~) until PATH has a numbered backup.
+    write = atomic_write_text if func == "text" else atomic_write_bytes
+    target = scratch / "t"
+    target.write_text("v0")
+    for i, kind in enumerate(["existing", "numbered", "numbered", "existing"], 1):
+        write(target, f"v{i}" if func == "text" else f"v{i}".encode(), backup=kind)
+    assert sorted(p.name for p in scratch.iterdir()) == ["t", "t.~1~", "t.~2~", "t.~3~", "t~"]
+    assert [(scratch / n).read_text() for n in ["t~", "t.~1~", "t.~2~", "t.~3~", "t"]] == [
+        "v0", "v1", "v2", "v3", "v4"
+    ]
+    (scratch / "t.~3~").rename(scratch / "t.~9~")
+    write(target, "v5" if func == "text" else b"v5", backup="numbered")
+    assert (scratch / "t.~10~").read_text() == "v4"

@@ -6,6 +6,12 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+// Beside this file; a path of its own so that the fuzz target, which
+// includes this file, finds it too.
+#[path = "mode.rs"]
+pub(crate) mod mode;
+use mode::Mode;
+
 /// Replace PATH atomically with standard input (or a command's output).
 ///
 /// The data goes to a temp file beside PATH, which is synced and renamed over
@@ -39,11 +45,15 @@ temp .PATH.atomic-write-*.tmp, as on filesystems without O_TMPFILE.
 Man page and shell completions, from this definition:
   atomic-write --generate <man|complete-bash|complete-zsh|complete-fish>")]
 pub(crate) struct Cli {
-    /// Permission bits of the result, in octal, as chmod sets them (umask not
-    /// applied). Default: keep the existing file's, or 0666 & ~umask for a new file.
+    /// Permission bits of the result, as chmod takes them: octal (644, set as
+    /// given, umask not applied) or symbolic (u+x, u=rw,go=r, a-w, +644, g+s,
+    /// X, comma lists), applied to the mode the file would get otherwise: the
+    /// existing file's, or 0666 & ~umask for a new file. As with chmod, a
+    /// clause naming none of ugoa leaves the umask's bits alone (+w under umask
+    /// 022 is u+w). Default: keep the existing file's, or 0666 & ~umask.
     /// On Windows only the write bits count: none sets the read-only attribute
-    #[arg(short, long, value_name = "OCTAL", value_parser = parse_mode)]
-    pub(crate) mode: Option<u32>,
+    #[arg(short, long, value_name = "MODE", value_parser = Mode::parse, allow_hyphen_values = true)]
+    pub(crate) mode: Option<Mode>,
 
     /// Replace PATH even if this user may not write to it (another user's
     /// file, a read-only mode, an ACL): by default that is refused, as
@@ -123,6 +133,14 @@ pub(crate) struct Cli {
     #[arg(short = 'S', long, value_name = "SUFFIX", overrides_with = "suffix")]
     pub(crate) suffix: Option<OsString>,
 
+    /// Refuse empty input: if standard input (or COMMAND's output) is empty,
+    /// exit 1 with PATH untouched, as ifne(1) would not run the writer. A
+    /// pipe's producer that fails (jq '.[' cfg.json | atomic-write cfg.json)
+    /// is invisible here, but its empty output is caught; with -a, nothing to
+    /// add is refused too
+    #[arg(long)]
+    pub(crate) no_empty: bool,
+
     /// Leave PATH untouched (same inode and mtime, no backup, nothing synced) if it
     /// already has exactly this content (and the --mode given); compared in
     /// constant memory, as standard input or COMMAND's output is read:
@@ -141,7 +159,7 @@ pub(crate) struct Cli {
 
     /// Instead of writing, remove stale temp files that killed writers left in
     /// the directory PATH
-    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "validate", "command"])]
+    #[arg(long, conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "validate", "command"])]
     pub(crate) sweep: bool,
 
     /// With --sweep: only temps last modified at least this many seconds ago
@@ -152,7 +170,7 @@ pub(crate) struct Cli {
         requires = "sweep",
         // clap deems `requires` met when the required arg conflicts with one
         // given (`-n --older-than 5 x` passed): conflict with those too.
-        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "validate", "command"]
+        conflicts_with_all = ["mode", "force", "no_clobber", "append", "no_sync", "no_follow", "parents", "backup", "b", "suffix", "if_changed", "no_xattrs", "no_empty", "validate", "command"]
     )]
     pub(crate) older_than: u64,
 
@@ -232,17 +250,6 @@ fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!(
             "{s:?} is not a number of seconds between 0 and 86400"
         )),
-    }
-}
-
-/// Octal digits only, after an optional `0o`: `from_str_radix` alone would
-/// take a sign (`+644`).
-fn parse_mode(s: &str) -> Result<u32, String> {
-    let digits = s.strip_prefix("0o").unwrap_or(s);
-    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
-    match u32::from_str_radix(digits, 8) {
-        Ok(m) if octal && m <= 0o7777 => Ok(m),
-        _ => Err(format!("{s:?} is not an octal mode between 0 and 7777")),
     }
 }
 

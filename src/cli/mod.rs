@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use crate::error::{context, note};
 use crate::AtomicFile;
+use args::mode::Mode;
 use args::Cli;
 use clap::{CommandFactory, FromArgMatches};
 
@@ -39,6 +40,7 @@ mod backup;
 #[cfg(unix)]
 mod command;
 mod generate;
+mod hint;
 #[cfg(unix)]
 mod input;
 #[cfg(unix)]
@@ -53,7 +55,7 @@ mod write;
 #[cfg(unix)]
 use signals::{die_of, guard_signals};
 #[cfg(unix)]
-use write::write;
+use write::{umask, write};
 
 /// How long `-a` waits for another appender by default (`--wait`).
 const DEFAULT_WAIT: Duration = crate::append::DEFAULT_LOCK_TIMEOUT;
@@ -69,6 +71,8 @@ enum Failure {
     Command(ExitStatus),
     /// The command could not be started: exit 126 or 127, as shells do.
     Spawn(io::Error),
+    /// `--no-empty`, and the input (named) was empty: exit 1.
+    Empty(&'static str),
 }
 
 impl From<io::Error> for Failure {
@@ -102,7 +106,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     let args: Vec<OsString> = args.into_iter().collect();
     let matches = match generate::command().try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => {
+        Err(mut e) => {
+            hint::dash_path(&args, &mut e);
             let status = usage(&e);
             if let Some(tip) = backup::hint(&args, &e) {
                 eprintln!("{tip}");
@@ -150,6 +155,13 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Ok(()) => 0,
         Err(Failure::Io(e)) => {
             report(&cli.path, e);
+            1
+        }
+        Err(Failure::Empty(from)) => {
+            report(
+                &cli.path,
+                format_args!("not written: {from} was empty (--no-empty)"),
+            );
             1
         }
         Err(Failure::Spawn(e)) => {
@@ -212,6 +224,51 @@ fn discarded(cli: &Cli, file: AtomicFile, f: Failure) -> Failure {
             f
         }
     }
+}
+
+/// A symbolic `-m`, if given (an octal one is the options' mode).
+fn symbolic(cli: &Cli) -> Option<&Mode> {
+    cli.mode.as_ref().filter(|m| matches!(m, Mode::Symbolic(_)))
+}
+
+/// `file`, with a symbolic `-m` applied to the mode it would get otherwise
+/// (the existing target's, or a new file's: see [`AtomicFile::mode`]).
+fn with_mode(cli: &Cli, mut file: AtomicFile) -> Result<AtomicFile, Failure> {
+    if let Some(m) = symbolic(cli) {
+        let old = file.mode()?;
+        file.set_mode(resolve(m, old))?;
+    }
+    Ok(file)
+}
+
+/// The bits `m` gives a file whose mode would otherwise be `old` (the umask
+/// read only for a clause that names no class; Windows has none).
+fn resolve(m: &Mode, old: u32) -> u32 {
+    let umask = if m.uses_umask() { umask() } else { 0 };
+    m.apply(old, umask)
+}
+
+/// Windows has no umask.
+#[cfg(windows)]
+fn umask() -> u32 {
+    0
+}
+
+/// What the input is, as messages name it.
+fn input_name(cli: &Cli) -> &'static str {
+    if cli.command.is_empty() {
+        "standard input"
+    } else {
+        "the command's output"
+    }
+}
+
+/// With `--no-empty`, `n` bytes of input (0: refused).
+fn no_empty(cli: &Cli, n: u64) -> Result<(), Failure> {
+    if cli.no_empty && n == 0 {
+        return Err(Failure::Empty(input_name(cli)));
+    }
+    Ok(())
 }
 
 /// With `--print-changed`: "changed" or "unchanged" on standard output.

@@ -11,8 +11,11 @@
 use std::io::{self, Read, Write};
 use std::process::{Command, Stdio};
 
+use super::args::mode::Mode;
 use super::args::Cli;
-use super::{discarded, failed, print_changed, Failure, DEFAULT_WAIT};
+use super::{
+    discarded, failed, input_name, no_empty, print_changed, with_mode, Failure, DEFAULT_WAIT,
+};
 use crate::{AtomicFile, Durability, Options};
 
 /// Input is copied through a buffer this big.
@@ -41,7 +44,7 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
         } else {
             Durability::Full
         });
-    if let Some(m) = cli.mode {
+    if let Some(Mode::Octal(m)) = cli.mode {
         opts.mode(m);
     }
     // Checked in `run`.
@@ -50,7 +53,7 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
         // No signal to let through meanwhile: the library's own wait.
         opts.lock_timeout(cli.wait.unwrap_or(DEFAULT_WAIT));
     }
-    let mut file = opts.create(&cli.path)?;
+    let mut file = with_mode(cli, opts.create(&cli.path)?)?;
     if let Err(f) = fill(cli, &mut file) {
         return Err(discarded(cli, file, f));
     }
@@ -67,7 +70,8 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
 /// exited 0.
 fn fill(cli: &Cli, file: &mut AtomicFile) -> Result<(), Failure> {
     if cli.command.is_empty() {
-        return copy(&mut io::stdin().lock(), file, "standard input");
+        let n = copy(&mut io::stdin().lock(), file, input_name(cli))?;
+        return no_empty(cli, n);
     }
     let mut child = Command::new(&cli.command[0])
         .args(&cli.command[1..])
@@ -75,28 +79,32 @@ fn fill(cli: &Cli, file: &mut AtomicFile) -> Result<(), Failure> {
         .spawn()
         .map_err(Failure::Spawn)?;
     let mut out = child.stdout.take().expect("piped");
-    let copied = copy(&mut out, file, "the command's output");
+    let copied = copy(&mut out, file, input_name(cli));
     // Our end of the pipe closed first: a command still writing fails
     // instead of blocking on a full pipe.
     drop(out);
-    if let Err(e) = copied {
-        // Ours to stop: we started it.
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(e);
-    }
+    let n = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            // Ours to stop: we started it.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     let status = child.wait()?;
     if !status.success() {
         return Err(Failure::Command(status));
     }
-    Ok(())
+    no_empty(cli, n)
 }
 
-/// Streams `src` to the end into `file`. A failed read names `from`; a
-/// failed write, the temporary file.
-fn copy(src: &mut impl Read, file: &mut AtomicFile, from: &str) -> Result<(), Failure> {
+/// Streams `src` to the end into `file`; returns how many bytes it copied.
+/// A failed read names `from`; a failed write, the temporary file.
+fn copy(src: &mut impl Read, file: &mut AtomicFile, from: &str) -> Result<u64, Failure> {
     let target = file.target().to_path_buf();
     let mut buf = vec![0u8; BUF];
+    let mut copied = 0;
     loop {
         let n = match src.read(&mut buf) {
             Ok(n) => n,
@@ -105,10 +113,11 @@ fn copy(src: &mut impl Read, file: &mut AtomicFile, from: &str) -> Result<(), Fa
             Err(e) => return Err(failed(e, format!("failed to read {from}"))),
         };
         if n == 0 {
-            return Ok(());
+            return Ok(copied);
         }
         file.write_all(&buf[..n])
             .map_err(|e| failed(e, format!("failed to write temporary file for {target:?}")))?;
+        copied += n as u64;
     }
 }
 

@@ -13,10 +13,14 @@ use nix::errno::Errno;
 use nix::sys::signal::SigSet;
 use nix::unistd::read;
 
+use super::args::mode::Mode;
 use super::args::Cli;
 use super::input::{check_stdin, copy, retry_interrupted, stdin_size_differs, wait_readable};
 use super::signals::{check_signals, ppoll};
-use super::{command, discarded, failed, print_changed, report, validate, Failure, DEFAULT_WAIT};
+use super::{
+    command, discarded, failed, input_name, no_empty, print_changed, report, symbolic, validate,
+    with_mode, Failure, DEFAULT_WAIT,
+};
 use crate::error::note;
 use crate::{AtomicFile, Durability, Options};
 
@@ -35,7 +39,7 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
         } else {
             Durability::Full
         });
-    if let Some(m) = cli.mode {
+    if let Some(Mode::Octal(m)) = cli.mode {
         opts.mode(m);
     }
     opts.create_parents(cli.parents);
@@ -51,8 +55,11 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     // difference.
     if cli.if_changed {
         if let Some(current) = crate::changed::Current::open(&cli.path, &opts)? {
-            // A file of another size as input: changed, no need to read it.
-            if !cli.command.is_empty() || !stdin_size_differs(current.size)? {
+            // A symbolic -m that changes the target's mode: changed, as is
+            // a file of another size as input; no need to read it.
+            let mode_kept =
+                symbolic(cli).is_none_or(|m| m.apply(current.mode, umask()) == current.mode);
+            if mode_kept && (!cli.command.is_empty() || !stdin_size_differs(current.size)?) {
                 return write_if_changed(cli, &opts, &current, caught);
             }
         }
@@ -108,20 +115,12 @@ pub(super) fn write_if_changed(
         let stdin = File::from(retry_interrupted(|| {
             io::stdin().as_fd().try_clone_to_owned()
         })?);
-        read_lazily(cli, opts, current, stdin.as_fd(), caught, "standard input")?
+        read_lazily(cli, opts, current, stdin.as_fd(), caught, input_name(cli))?
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = OwnedFd::from(child.stdout.take().expect("piped"));
-        let read = check_signals(caught).and_then(|()| {
-            read_lazily(
-                cli,
-                opts,
-                current,
-                out.as_fd(),
-                caught,
-                "the command's output",
-            )
-        });
+        let read = check_signals(caught)
+            .and_then(|()| read_lazily(cli, opts, current, out.as_fd(), caught, input_name(cli)));
         // As in `fill`: our end of the pipe closed first.
         drop(out);
         let (off, file) = match read {
@@ -152,6 +151,10 @@ pub(super) fn write_if_changed(
         }
         (off, file)
     };
+    if file.is_none() {
+        // No temp: nothing read differed (nothing read at all, for one).
+        no_empty(cli, off)?;
+    }
     let mut file = match file {
         Some(file) => file,
         // Identical to the end of the input, and the target ends there too:
@@ -204,7 +207,7 @@ fn read_lazily(
         }
         if !current.same_at(&buf[..n], off)? {
             let mut file = start_temp(cli, opts, current, off, &buf[..n])?;
-            let rest = copy(src, &mut file, caught, from).and_then(|()| check_signals(caught));
+            let rest = copy(src, &mut file, caught, from).and_then(|_| check_signals(caught));
             if let Err(f) = rest {
                 return Err(discarded(cli, file, f));
             }
@@ -224,7 +227,7 @@ fn start_temp(
     prefix: u64,
     block: &[u8],
 ) -> Result<AtomicFile, Failure> {
-    let mut file = opts.create(&cli.path)?;
+    let mut file = with_mode(cli, opts.create(&cli.path)?)?;
     let target = file.target().to_path_buf();
     let filled = retry_interrupted(|| {
         let done = io::Seek::stream_position(file.as_file_mut())?;
@@ -255,7 +258,7 @@ fn start_temp(
 /// (naming the file and the holder's pid) says how long we waited.
 fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicFile, Failure> {
     if !cli.append {
-        return Ok(opts.create(&cli.path)?);
+        return with_mode(cli, opts.create(&cli.path)?);
     }
     let wait = cli.wait.unwrap_or(DEFAULT_WAIT);
     opts.lock_timeout(Duration::ZERO);
@@ -275,27 +278,49 @@ fn create(opts: &mut Options, cli: &Cli, caught: &AtomicUsize) -> Result<AtomicF
                 check_signals(caught)?;
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            r => return Ok(r?),
+            r => return with_mode(cli, r?),
         }
     }
 }
 
+/// The process's umask: from `/proc/self/status` (Linux), else set and
+/// restored (another thread creating a file meanwhile would see 0 for an instant,
+/// so only where procfs has no `Umask:` line).
+pub(super) fn umask() -> u32 {
+    let from_proc = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+        });
+    from_proc.unwrap_or_else(|| {
+        use nix::sys::stat::{umask, Mode as Bits};
+        let old = umask(Bits::empty());
+        umask(old);
+        // mode_t is u16 on Apple, u32 elsewhere.
+        #[allow(clippy::useless_conversion)]
+        u32::from(old.bits())
+    })
+}
+
 /// Fills `file` from standard input or the command's output; `Ok` once all of
-/// it was read and no signal arrived.
+/// it was read and no signal arrived. With `--no-empty`, empty input (a
+/// command that succeeded without output) is [`Failure::Empty`].
 fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Failure> {
-    if cli.command.is_empty() {
+    let from = input_name(cli);
+    let n = if cli.command.is_empty() {
         // Read through the descriptor itself (std's `Stdin` buffers).
-        copy(io::stdin().as_fd(), file, caught, "standard input")?;
+        copy(io::stdin().as_fd(), file, caught, from)?
     } else {
         let mut child = command::spawn(&cli.command).map_err(Failure::Spawn)?;
         let out = OwnedFd::from(child.stdout.take().expect("piped"));
-        let copied = check_signals(caught)
-            .and_then(|()| copy(out.as_fd(), file, caught, "the command's output"));
+        let copied = check_signals(caught).and_then(|()| copy(out.as_fd(), file, caught, from));
         // Our end of the pipe closed first: a command that goes on writing
         // after a signal gets EPIPE instead of blocking on a full pipe.
         drop(out);
-        match copied {
-            Ok(()) => {}
+        let n = match copied {
+            Ok(n) => n,
             Err(Failure::Signal(sig)) => {
                 command::stop(&mut child, sig, caught);
                 return Err(Failure::Signal(sig));
@@ -306,11 +331,13 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
                 let _ = child.wait();
                 return Err(e);
             }
-        }
+        };
         let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
         }
-    }
-    check_signals(caught)
+        n
+    };
+    check_signals(caught)?;
+    no_empty(cli, n)
 }
