@@ -22,10 +22,18 @@ pub(crate) fn dash_path(args: &[OsString], e: &mut clap::Error) {
                 return;
             };
             let bad = bad.clone();
-            args.get(1..end)
-                .unwrap_or_default()
-                .iter()
-                .find(|a| a.to_str().is_some_and(|a| a.starts_with(&bad)))
+            // In a cluster of short options (`-file` is `-f -i -l -e`, and
+            // `-f` exists) clap names the first unknown letter (`-i`).
+            let in_cluster = |a: &str| {
+                bad.len() == 2
+                    && a.starts_with('-')
+                    && !a.starts_with("--")
+                    && a[1..].contains(&bad[1..])
+            };
+            args.get(1..end).unwrap_or_default().iter().find(|a| {
+                a.to_str()
+                    .is_some_and(|a| a.starts_with(&bad) || in_cluster(a))
+            })
         }
         ErrorKind::MissingRequiredArgument => args.get(end + 1).filter(|a| {
             a.to_str()
