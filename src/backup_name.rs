@@ -10,7 +10,8 @@
 //!   waits for that lock at most [`Options::lock_timeout`] (then the commit
 //!   fails with `WouldBlock`, the target untouched). A target the writer
 //!   can't open for reading (or a symlink kept as itself) is backed up
-//!   without it.
+//!   without it, and so is every target on Windows, where a file held open
+//!   can't be renamed over.
 //! - **A numbered backup never replaces another**: the hidden link is moved
 //!   to `PATH.~N~` with `renameat2(RENAME_NOREPLACE)` (a `link` where the
 //!   filesystem lacks the flag, as `no_clobber` does), N one more than the
@@ -149,7 +150,7 @@ impl Plan {
         durable: bool,
         sync_dir: impl FnOnce() -> io::Result<()>,
     ) -> io::Result<Turn> {
-        let turn = if locked {
+        let turn = if locked || !sys::REPLACE_WHILE_LOCKED {
             Turn(None)
         } else {
             Turn(self.take_turn(dir, dir_path, name)?)

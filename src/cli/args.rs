@@ -22,19 +22,21 @@ use mode::Mode;
 #[command(name = "atomic-write", version, max_term_width = 100)]
 #[command(after_help = "\
 Examples:
-  echo '{\"version\": 2}' | atomic-write config.json
-  atomic-write -m 755 script.sh < script.sh.new
   atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
-  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
+  jq .a in.json | atomic-write --no-empty out.json   # a pipe hides jq's failure:
+                                             # --no-empty refuses its empty output
+  atomic-write -m u+x script.sh < script.sh.new
   atomic-write -p -b /etc/app/app.conf < app.conf.new   # keeps app.conf~
   atomic-write --backup=numbered app.conf < new    # keeps app.conf.~1~, .~2~, ...
   atomic-write --validate 'visudo -cf %s' /etc/sudoers.d/deploy < deploy.new
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
+  atomic-write ./-file < data                # a PATH starting with '-'
+  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
 
-Exit status: 0 success; 1 an I/O error or a --validate rejection (one line on
-stderr); 2 usage error
-(on Windows, also a Unix-only option);
+Exit status: 0 success; 1 an I/O error, empty input refused by --no-empty or a
+--validate rejection (one line on stderr); 2 usage error (on Windows, also a
+Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
 Environment: VERSION_CONTROL is the backup kind when --backup has no CONTROL

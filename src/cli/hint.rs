@@ -21,18 +21,15 @@ pub(crate) fn dash_path(args: &[OsString], e: &mut clap::Error) {
             let Some(ContextValue::String(bad)) = e.get(ContextKind::InvalidArg) else {
                 return;
             };
+            // `--foo` as given; `-i` may be a letter inside `-file` (`-f`
+            // being an option).
             let bad = bad.clone();
-            // In a cluster of short options (`-file` is `-f -i -l -e`, and
-            // `-f` exists) clap names the first unknown letter (`-i`).
-            let in_cluster = |a: &str| {
-                bad.len() == 2
-                    && a.starts_with('-')
-                    && !a.starts_with("--")
-                    && a[1..].contains(&bad[1..])
-            };
+            let short = bad.strip_prefix('-').filter(|c| !c.starts_with('-'));
             args.get(1..end).unwrap_or_default().iter().find(|a| {
-                a.to_str()
-                    .is_some_and(|a| a.starts_with(&bad) || in_cluster(a))
+                a.to_str().is_some_and(|a| match short {
+                    Some(c) => !a.starts_with("--") && a.starts_with('-') && a[1..].contains(c),
+                    None => a.starts_with(&bad),
+                })
             })
         }
         ErrorKind::MissingRequiredArgument => args.get(end + 1).filter(|a| {

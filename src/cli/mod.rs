@@ -43,6 +43,7 @@ mod generate;
 mod hint;
 #[cfg(unix)]
 mod input;
+mod man;
 #[cfg(unix)]
 mod signals;
 #[cfg(unix)]

@@ -22,6 +22,7 @@ mod backup_kinds;
 mod backups;
 mod batch;
 mod cli;
+mod cli_docs;
 mod cli_hints;
 mod cli_modes;
 mod cli_no_empty;
