@@ -5,7 +5,10 @@
 //! They come from the very inode whose owner and mode the write keeps: when
 //! the write starts, the target is opened once (`O_PATH|O_NOFOLLOW`, see
 //! [`crate::sys::open_source_at`]), that descriptor is `fstat`ed for owner and
-//! mode and its attribute names are listed; at commit each value is read
+//! mode and its attribute names are listed. (Where nobody but root and the
+//! caller can write the directory, so nobody else can swap the file, a
+//! listing by name that finds nothing to keep spares all that: see
+//! [`none_by_name`].) At commit each value is read
 //! through it and given to the temp, one at a time (memory does not grow with
 //! the attributes' total size). That is after the owner and before the mode
 //! and the data sync, so the inode is complete before it becomes visible:
@@ -197,6 +200,49 @@ impl Xattrs {
         }
         Ok(bits_changed)
     }
+}
+
+/// Whether the existing target `name` in `dir` certainly has no attribute a
+/// replacement keeps, found out by name — one `fstat` of the directory and
+/// one `listxattrat` — instead of through a descriptor of the target (an
+/// `O_PATH` open, its `fstat`, a listing through `/proc/self/fd`, a close).
+///
+/// Only where that is as good as reading them from the inode whose owner and
+/// mode the write keeps: where nobody but root and the caller can rename
+/// entries of the directory (it is neither group- nor world-writable, an
+/// ACL's mask included, and is root's or the caller's), so nobody else can
+/// swap the file between the `fstatat` that read its owner and mode and the
+/// listing. Anywhere else, where the listing finds something to keep, or
+/// where the call is not there (before Linux 6.13, in a sandbox that refuses
+/// it; not on other systems): `false`, and the caller reads the attributes
+/// through one descriptor as ever.
+///
+/// The listing comes first: where it finds something (a security label on
+/// every file, on an SELinux system), the directory is not even looked at.
+#[cfg(unix)]
+pub(crate) fn none_by_name(dir: &File, name: &std::ffi::OsStr) -> io::Result<bool> {
+    let mut buf = [0u8; 256];
+    let none = match sys::list_xattrs_at(dir, name, &mut buf) {
+        Ok(Some(n)) => !buf[..n].split(|&b| b == 0).any(kept),
+        // The filesystem has no attributes: nothing to keep.
+        Err(e) if is_unsupported(&e) => true,
+        // Not there, too many to list here (`ERANGE`), gone, …: the
+        // descriptor's way decides.
+        Ok(None) | Err(_) => false,
+    };
+    if !none {
+        return Ok(false);
+    }
+    let Ok(d) = sys::fstat(dir) else {
+        return Ok(false);
+    };
+    Ok(d.mode & 0o022 == 0 && (d.uid == 0 || d.uid == sys::euid()))
+}
+
+/// Not known on other systems.
+#[cfg(not(unix))]
+pub(crate) fn none_by_name(_dir: &File, _name: &std::ffi::OsStr) -> io::Result<bool> {
+    Ok(false)
 }
 
 /// Whether the attributes of the file `target` is open on are those a

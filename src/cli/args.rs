@@ -65,7 +65,8 @@ pub(crate) struct Cli {
 
     /// Commit only if the shell command CMD accepts the new content: CMD is
     /// run with `sh -c`, each %s in it replaced by the path of the new
-    /// content (shell-quoted; %% is a %), and must exit 0. Else PATH is left
+    /// content (already shell-quoted: write %s, not '%s'; %% is a %), and
+    /// must exit 0. Else PATH is left
     /// as it was, with exit status 1. The path is the temp file's, beside
     /// PATH (relative includes work), owner-only (0600) until the commit, so
     /// CMD runs as the same user. CMD's output goes to standard error.

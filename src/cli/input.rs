@@ -27,6 +27,9 @@ const CHUNK: u64 = 64 << 20;
 /// Buffer for pipes and terminals, on the stack (no allocation, no `mmap`):
 /// a pipe's default capacity, constant memory whatever the input size.
 const BUF: usize = 64 << 10;
+/// Reads of input that was there without waiting after which the guarded
+/// signals are let through all the same (16 × [`BUF`]: 1 MiB).
+const SIGNAL_EVERY: u32 = 16;
 
 /// Whether standard input is a regular file whose remaining length is not
 /// `size` (a pipe's length is not known: `false`).
@@ -85,15 +88,43 @@ pub(super) fn copy(
         }
     }
     let mut buf = [0u8; BUF];
+    // Reads since the guarded signals were last let through.
+    let mut unchecked = 0;
     loop {
-        wait_readable(src, caught).map_err(|f| match f {
-            Failure::Io(e) => read_failed(e),
-            f => f,
-        })?;
-        let n = match read(src.as_raw_fd(), &mut buf) {
-            Ok(n) => n,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(read_failed(io::Error::from(e))),
+        // What is there already is read without waiting (no `ppoll` for a
+        // short input that has all arrived: `printf … |`); only when the
+        // input has nothing yet does the wait let the signals through.
+        let n = match crate::sys::read_nowait(src, &mut buf) {
+            Ok(Some(n)) => {
+                unchecked += 1;
+                // Input that never stops coming never waits: the signals
+                // are let through every so often all the same.
+                if unchecked == SIGNAL_EVERY {
+                    unchecked = 0;
+                    check_signals(caught)?;
+                }
+                n
+            }
+            Ok(None) => {
+                unchecked = 0;
+                wait_readable(src, caught).map_err(|f| match f {
+                    Failure::Io(e) => read_failed(e),
+                    f => f,
+                })?;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                wait_readable(src, caught).map_err(|f| match f {
+                    Failure::Io(e) => read_failed(e),
+                    f => f,
+                })?;
+                match read(src.as_raw_fd(), &mut buf) {
+                    Ok(n) => n,
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => return Err(read_failed(io::Error::from(e))),
+                }
+            }
+            Err(e) => return Err(read_failed(e)),
         };
         if n == 0 {
             return Ok(copied);

@@ -37,15 +37,17 @@ pub(crate) use access_windows::{dir_real_path, may_write};
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
-    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
-    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    list_dir, list_xattrs_at, list_xattrs_of, open_dir_path, open_source_at, protection,
+    remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted,
+    unavailable, unlinkable,
 };
 
 #[cfg(all(unix, not(target_os = "linux")))]
 pub(crate) use unix::{
     check_written, clone_or_copy, create_temp, fill_random, get_xattr_of, has_xattr, link_unnamed,
-    list_dir, list_xattrs_of, open_dir_path, open_source_at, protection, remove_xattr,
-    rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted, unavailable, unlinkable,
+    list_dir, list_xattrs_at, list_xattrs_of, open_dir_path, open_source_at, protection,
+    remove_xattr, rename_noreplace, set_xattr, start_writeback, sync_fs, syncfs_trusted,
+    unavailable, unlinkable,
 };
 
 #[cfg(unix)]
@@ -55,6 +57,11 @@ pub(crate) use unix::{
     open_read_nofollow_at, read_at, read_link_at, rename, stat_at, sync_dir, sync_file, temp_name,
     try_lock, try_lock_shared, unlink, unlock, Protection,
 };
+
+#[cfg(all(feature = "cli", target_os = "linux"))]
+pub(crate) use linux::read_nowait;
+#[cfg(all(feature = "cli", unix, not(target_os = "linux")))]
+pub(crate) use unix::read_nowait;
 
 /// The OS error codes (`errno` values) the portable code makes and matches.
 #[cfg(unix)]
@@ -76,6 +83,12 @@ pub(crate) use windows::{
     sync_file, sync_fs, syncfs_trusted, temp_name, try_lock, try_lock_shared, unavailable, unlink,
     unlinkable, unlock, Protection,
 };
+
+/// Whether a file can be renamed over while this process holds it open and
+/// locked: on Unix; not on Windows, where the open handle makes the rename
+/// fail (`ERROR_ACCESS_DENIED` without POSIX semantics). Writers with backups
+/// take turns on the target's lock only where it can (see `backup_name`).
+pub(crate) const REPLACE_WHILE_LOCKED: bool = cfg!(unix);
 
 /// A temp file and, once it has one, its name in the target's directory.
 #[derive(Debug)]

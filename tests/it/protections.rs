@@ -389,8 +389,9 @@ fn user_namespace_unmapped_owner() {
 /// Where an unnamed temp could not be named at commit — no
 /// `linkat(AT_EMPTY_PATH)` (an unprivileged writer on a kernel before 6.10:
 /// here `uname` fails and `linkat` is refused, by strace) and no
-/// `/proc/self/fd` (a tmpfs over `/proc`) — `create()` takes a named temp
-/// instead of failing the commit after all the data was written.
+/// `/proc/self/fd` (a tmpfs over `/proc`) — the commit copies the data into
+/// a named temp instead of failing after all the data was written (and the
+/// process's later temps are named from the start).
 #[test]
 #[ignore = "full suite: root, strace, unshare, setpriv"]
 fn no_flink_no_proc_uses_named_temp() {

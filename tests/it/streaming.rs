@@ -275,3 +275,81 @@ fn commit_into_file_returns_the_target() {
         assert_only(d.path(), &["f"]);
     }
 }
+
+/// Input that is always there is read without ever waiting for it
+/// (`preadv2(RWF_NOWAIT)`, issue 16 §4), yet a signal still stops the write:
+/// the guarded signals are let through every 1 MiB read. `yes` keeps a
+/// 1 MiB pipe full while strace slows each write of the CLI down (20 ms), so the
+/// CLI never finds the pipe empty; SIGTERM once the named temp holds more
+/// than 1 MiB: the CLI dies of it, the target keeps its old content and no
+/// temp is left.
+#[test]
+#[ignore = "needs strace"]
+fn endless_input_still_sees_signals() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::process::{Command, Stdio};
+    require("strace");
+    let d = scratch();
+    let target = d.path().join("t");
+    std::fs::write(&target, b"old\n").unwrap();
+    // A 1 MiB pipe: `yes` keeps it far ahead of the CLI even when the
+    // machine is busy and it is not scheduled for a while.
+    let (reader, writer) = std::io::pipe().unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a pipe we own; no pointers.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+        assert!(r >= 1 << 20, "F_SETPIPE_SZ: {r}");
+    }
+    let mut yes = Command::new("yes").stdout(writer).spawn().unwrap();
+    let mut strace = Command::new("strace")
+        .args(["-qq", "-o", "/dev/null", "-e", "trace=write"])
+        .args(["-e", "inject=write:delay_enter=20000"])
+        .arg(bin())
+        .arg(&target)
+        .env("ATOMIC_WRITE_NO_TMPFILE", "1")
+        .stdin(reader)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(20, "a temp over 1 MiB", || {
+        temps(d.path()).iter().any(|t| {
+            let p = d.path().join(std::ffi::OsStr::from_bytes(t));
+            std::fs::metadata(p).is_ok_and(|m| m.len() > 1 << 20)
+        })
+    });
+    // The CLI: strace's one child.
+    let children = format!("/proc/{0}/task/{0}/children", strace.id());
+    let cli: i32 = std::fs::read_to_string(children)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: a plain syscall on the PID of a process we started (through strace).
+    #[allow(unsafe_code)]
+    let killed = unsafe { libc::kill(cli, libc::SIGTERM) };
+    assert_eq!(killed, 0);
+    // 16 reads of 20 ms at most: well within 5 s.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = strace.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > end {
+            let _ = strace.kill();
+            let _ = yes.kill();
+            let _ = strace.wait();
+            let _ = yes.wait();
+            panic!("SIGTERM did not stop the CLI reading endless input");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let _ = yes.kill();
+    let _ = yes.wait();
+    // strace ends as the CLI did: by the signal.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    assert_eq!(read(&target), b"old\n");
+    assert_only(d.path(), &["t"]);
+}

@@ -1,5 +1,4 @@
-//! The running kernel: its version, the calling thread's capabilities, the
-//! link protections it applies.
+//! The running kernel: its version, the link protections it applies.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
@@ -32,39 +31,6 @@ fn parse_kernel_version(release: &str) -> (u32, u32) {
         (Some(major), Some(minor)) => (major, minor),
         _ => (0, 0),
     }
-}
-
-/// Whether the calling thread has capability `cap` (< 32) in its effective set.
-pub(super) fn has_capability(cap: u32) -> bool {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: libc::c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    /// `_LINUX_CAPABILITY_VERSION_3`: two `Data` structs.
-    const VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: `header` and `data` are valid for capget's version 3 layout (a
-    // header and two data structs), and outlive the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut header as *mut Header,
-            data.as_mut_ptr(),
-        )
-    };
-    r == 0 && data[0].effective & (1 << cap) != 0
 }
 
 /// The setting of a kernel link protection (`/proc/sys/fs/protected_*`), read

@@ -7,7 +7,7 @@
 //! commit), [`rename`] (`renameat2`), [`sync`] (`syncfs`, `sync_file_range`),
 //! [`xattr`] (extended attributes), [`dir`] (`O_PATH` directories,
 //! `getdents64`), [`data`] (`FICLONE`), [`random`] (`getrandom`), [`kernel`]
-//! (the running kernel: version, capabilities, link protections); here what
+//! (the running kernel: version, link protections); here what
 //! they share: which calls are not there.
 
 mod data;
@@ -22,6 +22,8 @@ mod xattr;
 use std::io;
 
 pub(crate) use data::clone_or_copy;
+#[cfg(feature = "cli")]
+pub(crate) use data::read_nowait;
 pub(crate) use dir::{list_dir, open_dir_path};
 pub(crate) use kernel::protection;
 pub(crate) use random::fill_random;
@@ -29,7 +31,8 @@ pub(crate) use rename::rename_noreplace;
 pub(crate) use sync::{check_written, start_writeback, sync_fs, syncfs_trusted};
 pub(crate) use tmpfile::{create_temp, link_unnamed, unlinkable};
 pub(crate) use xattr::{
-    get_xattr_of, has_xattr, list_xattrs_of, open_source_at, remove_xattr, set_xattr,
+    get_xattr_of, has_xattr, list_xattrs_at, list_xattrs_of, open_source_at, remove_xattr,
+    set_xattr,
 };
 
 /// Whether `e` says that a system call is not there for this process: `ENOSYS`

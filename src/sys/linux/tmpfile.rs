@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 
-use super::kernel::{has_capability, kernel_version};
 use super::{unavailable, Missing};
 use crate::sys::unix::{self, cstr, cvt_r};
 use crate::sys::Temp;
@@ -27,7 +26,7 @@ pub(crate) fn create_temp(
 ) -> io::Result<Temp> {
     // A named temp, which others could open by its name, is owner-only.
     let named_mode = if owner_only { mode & 0o600 } else { mode };
-    if force_named || NO_TMPFILE.get() || !unnamed_linkable() {
+    if force_named || NO_TMPFILE.get() || NOT_LINKABLE.get() {
         return unix::create_named_temp(dir, target, named_mode);
     }
     let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
@@ -64,22 +63,15 @@ pub(crate) fn create_temp(
     }
 }
 
-/// Whether an unnamed temp can be given a name at commit in this process:
-/// `linkat(AT_EMPTY_PATH)` is open to anyone since Linux 6.10, and to holders
-/// of `CAP_DAC_READ_SEARCH` before; else `/proc/self/fd` must be there. Where
-/// neither holds (an unprivileged writer on an older kernel without `/proc`),
-/// temps are named from the start instead of failing at commit. Found out once
-/// per process: one `uname` on current kernels (shared with [`kernel_version`]).
-fn unnamed_linkable() -> bool {
-    /// `linux/capability.h`.
-    const CAP_DAC_READ_SEARCH: u32 = 2;
-    static LINKABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *LINKABLE.get_or_init(|| {
-        kernel_version() >= (6, 10)
-            || std::path::Path::new("/proc/self/fd").is_dir()
-            || has_capability(CAP_DAC_READ_SEARCH)
-    })
-}
+/// An unnamed temp of this process could be linked neither way (see
+/// [`link_unnamed`]): an unprivileged writer on a kernel before 6.10 without
+/// `/proc`, a sandbox that forbids both calls, or a process whose credentials
+/// changed. Its data was copied into a named temp at commit; from then on the
+/// temps of this process are named from the start, so no later commit pays
+/// for the failed links and the copy. Not found out up front: that took a
+/// `uname` in every process (a one-shot CLI write is one process), for a case
+/// the commit handles anyway.
+static NOT_LINKABLE: Missing = Missing::new();
 
 /// Gives an unnamed temp the name `name` in `dir`; fails with `EEXIST` if taken.
 ///
@@ -120,7 +112,10 @@ pub(crate) fn link_unnamed(file: &File, dir: &File, name: &OsStr) -> io::Result<
             }
             Ok(())
         }
-        Err(e) if unlinkable(&e) => Err(first),
+        Err(e) if unlinkable(&e) => {
+            NOT_LINKABLE.set();
+            Err(first)
+        }
         Err(e) => Err(e),
     }
 }

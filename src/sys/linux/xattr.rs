@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 
+use super::{unavailable, Missing};
 use crate::sys::unix::{cstr, cvt_r};
 
 /// Opens `name` in `dir` as the one source of a replacement's owner, mode and
@@ -62,6 +63,65 @@ pub(crate) fn list_xattrs_of(file: &File, by_proc: bool, buf: &mut [u8]) -> io::
     let p = fd_path(file);
     // SAFETY: `p` is a valid C string; `buf` is writable for `buf.len()` bytes.
     cvt_size(|| unsafe { libc::listxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as _)
+}
+
+/// `listxattrat` (Linux 6.13): the same number on every architecture that
+/// takes new calls from the common syscall table; `None` elsewhere.
+const SYS_LISTXATTRAT: Option<libc::c_long> = if cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "loongarch64",
+    target_arch = "powerpc64",
+    target_arch = "s390x"
+)) {
+    Some(465)
+} else {
+    None
+};
+
+/// `listxattrat` said `ENOSYS` (a kernel before 6.13) or `EPERM` (a sandbox
+/// that does not know it): not asked again.
+static NO_LISTXATTRAT: Missing = Missing::new();
+
+/// The names of the extended attributes of `name` in `dir` looked up by
+/// name (a symlink there is not followed), as [`list_xattrs_of`] gives them:
+/// `listxattrat(dir, name, AT_SYMLINK_NOFOLLOW)`, one lookup and no walk
+/// through `/proc`. `Ok(None)` where the call is not there (see
+/// [`unavailable`]; remembered). Only for a directory where nobody but root
+/// and the caller can swap `name` for another file (see
+/// [`crate::attrs::none_by_name`]).
+pub(crate) fn list_xattrs_at(
+    dir: &File,
+    name: &OsStr,
+    buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    let Some(nr) = SYS_LISTXATTRAT.filter(|_| !NO_LISTXATTRAT.get()) else {
+        return Ok(None);
+    };
+    let c = cstr(name)?;
+    // SAFETY: `dir` is an open fd, `c` a valid C string, and `buf` is
+    // writable for `buf.len()` bytes.
+    let r = cvt_size(|| unsafe {
+        libc::syscall(
+            nr,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    });
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if unavailable(&e) => {
+            NO_LISTXATTRAT.set();
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The value of the extended attribute `attr` of the file `file` is open on

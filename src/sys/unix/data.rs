@@ -23,3 +23,14 @@ pub(crate) fn clone_or_copy(src: &mut File, dst: &mut File) -> io::Result<u64> {
 pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }
+
+/// No read that never waits on the portable path: the caller waits with
+/// `poll` and reads (Linux has its own).
+#[cfg(feature = "cli")]
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn read_nowait(
+    _fd: std::os::fd::BorrowedFd<'_>,
+    _buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    Err(io::ErrorKind::Unsupported.into())
+}

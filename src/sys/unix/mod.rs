@@ -28,6 +28,8 @@ use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 
+#[cfg(all(feature = "cli", not(target_os = "linux")))]
+pub(crate) use data::read_nowait;
 pub(crate) use data::{clone_or_copy, read_at};
 pub(crate) use dir::{mkdir_at, open_dir, open_dir_rel, read_link_at};
 pub(crate) use fork::{fork_count, fork_generation};
@@ -48,7 +50,8 @@ pub(crate) use sync::{check_written, start_writeback, sync_fs, syncfs_trusted};
 pub(crate) use temp::{create_temp, link_unnamed, unlinkable};
 #[cfg(not(target_os = "linux"))]
 pub(crate) use xattr::{
-    get_xattr_of, has_xattr, list_xattrs_of, open_source_at, remove_xattr, set_xattr,
+    get_xattr_of, has_xattr, list_xattrs_at, list_xattrs_of, open_source_at, remove_xattr,
+    set_xattr,
 };
 
 /// `name` as a C string; a NUL byte inside is `InvalidInput`.

@@ -23,6 +23,16 @@ pub(crate) fn list_xattrs_of(_file: &File, _by_proc: bool, _buf: &mut [u8]) -> i
     Ok(0)
 }
 
+/// No attributes are listed by name on the portable path: not known here.
+#[allow(dead_code)] // Linux has its own.
+pub(crate) fn list_xattrs_at(
+    _dir: &File,
+    _name: &OsStr,
+    _buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    Ok(None)
+}
+
 /// Never called where [`list_xattrs_of`] lists nothing.
 #[allow(dead_code)] // Linux has its own.
 pub(crate) fn get_xattr_of(
