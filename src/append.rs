@@ -146,7 +146,7 @@ enum Current {
     /// The existing regular target, locked.
     Held(Held),
     /// Nothing to lock: the target is missing (the commit creates it without
-    /// replacing anything), or of a kind `check_target` refuses.
+    /// replacing anything), or of a kind `Target::replaceable` refuses.
     Unlocked,
     /// The target was replaced meanwhile: resolve again.
     Changed,
@@ -329,7 +329,7 @@ fn lock_current(r: &Resolved, timeout: Duration) -> io::Result<Current> {
                 || format!("cannot append to {}", r.target.path().display_quoted()),
             ))
         }
-        // `check_target` refuses these; nothing to open.
+        // `Target::replaceable` refuses these; nothing to open.
         _ => return Ok(Current::Unlocked),
     }
     let src = match sys::open_nofollow_at(r.target.dir(), r.target.name()) {

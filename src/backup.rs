@@ -37,7 +37,8 @@ use crate::inherit::Inherit;
 use crate::sys::{self, errno};
 
 /// Makes the file now at `name` in `dir` a backup: a hidden second name,
-/// which `place` moves to the backup's name (returning that name), and (if
+/// which `place` moves to the backup's name (returning that name; its errors
+/// say which name), and (if
 /// `durable`) makes that durable with `sync_dir` (the commit's own directory
 /// sync: an `fsync` of the directory, or of its filesystem where the
 /// directory can't be read). Nothing there: nothing to do.
@@ -69,7 +70,7 @@ pub(crate) fn make(
             }
             Err(e) => {
                 let _ = sys::unlink(dir, &tmp);
-                return Err(error::context(e, what));
+                return Err(e);
             }
         };
         // Where the backup's name already was a link of the target (`ln t

@@ -10,7 +10,8 @@
 //!   waits for that lock at most [`Options::lock_timeout`] (then the commit
 //!   fails with `WouldBlock`, the target untouched). A target the writer
 //!   can't open for reading (or a symlink kept as itself) is backed up
-//!   without it.
+//!   without it, and so is every target on Windows, where a file held open
+//!   can't be renamed over.
 //! - **A numbered backup never replaces another**: the hidden link is moved
 //!   to `PATH.~N~` with `renameat2(RENAME_NOREPLACE)` (a `link` where the
 //!   filesystem lacks the flag, as `no_clobber` does), N one more than the
@@ -149,7 +150,7 @@ impl Plan {
         durable: bool,
         sync_dir: impl FnOnce() -> io::Result<()>,
     ) -> io::Result<Turn> {
-        let turn = if locked {
+        let turn = if locked || !sys::REPLACE_WHILE_LOCKED {
             Turn(None)
         } else {
             Turn(self.take_turn(dir, dir_path, name)?)
@@ -203,6 +204,7 @@ impl Plan {
     }
 
     /// Moves the hidden link `tmp` to the backup's name; returns that name.
+    /// An error names the target and the backup.
     fn place(
         &self,
         dir: &File,
@@ -210,19 +212,27 @@ impl Plan {
         name: &OsStr,
         tmp: &OsStr,
     ) -> io::Result<OsString> {
-        let suffix = match &self.kind {
-            Backup::Simple(s) => Some(s),
-            Backup::Numbered => None,
-            Backup::Existing(s) => Some(s),
+        let failed = |e: io::Error, b: &OsStr| {
+            error::context(e, || {
+                format!(
+                    "failed to back up {} as {}",
+                    dir_path.join(name).display_quoted(),
+                    dir_path.join(b).display_quoted()
+                )
+            })
         };
-        let top = match (&self.kind, suffix) {
-            (Backup::Simple(_), _) => None,
+        let suffix = match &self.kind {
+            Backup::Simple(s) | Backup::Existing(s) => Some(s),
+            Backup::Numbered => None,
+        };
+        let top = match &self.kind {
+            Backup::Simple(_) => None,
             _ => highest(name, &sys::list_dir(dir, dir_path).unwrap_or_default()),
         };
         if let (None, Some(s), false) = (&top, suffix, self.kind == Backup::Numbered) {
             let mut b = name.to_os_string();
             b.push(s);
-            sys::rename(dir, tmp, &b)?;
+            sys::rename(dir, tmp, &b).map_err(|e| failed(e, &b))?;
             return Ok(b);
         }
         let mut n = next(top.as_deref().unwrap_or(b"0"));
@@ -240,12 +250,12 @@ impl Plan {
                         Some(errno::EPERM) | Some(errno::EOPNOTSUPP) | Some(errno::ENOSYS)
                     ) =>
                 {
-                    if sys::stat_at(dir, &b)?.is_none() {
-                        sys::rename(dir, tmp, &b)?;
+                    if sys::stat_at(dir, &b).map_err(|e| failed(e, &b))?.is_none() {
+                        sys::rename(dir, tmp, &b).map_err(|e| failed(e, &b))?;
                         return Ok(b);
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(failed(e, &b)),
             }
             n = next(&n);
         }

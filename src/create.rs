@@ -45,7 +45,7 @@ pub(crate) fn create(path: &Path, opts: &Options) -> io::Result<AtomicFile> {
     } = resolved;
     // With `follow_symlinks(false)` a link counts as an existing target.
     let occupied = existing.is_some();
-    let existing = resolve::check_target(existing, target.path())?;
+    let existing = target.replaceable(existing)?;
     if opts.no_clobber && occupied {
         return Err(error::os(errno::EEXIST, target.what("refusing to replace")));
     }

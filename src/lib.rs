@@ -140,19 +140,22 @@
 //! - With [`Durability::None`] nothing is synced: atomic against readers and
 //!   process crashes only, not power loss.
 
-// The house, one concern per module (nothing calls back up this list's
-// dependencies: `file` and `commit` are the two halves of `AtomicFile`):
+// The house, one concern per module. A module uses `sys` and the modules
+// that serve it, never its callers — but for `file` and `commit`, the two
+// halves of `AtomicFile` (the type, and its commit), and `create`, which
+// builds one:
 //
 // - `file`: `AtomicFile`, the public type: I/O, `commit*`, `discard`, drop;
 // - `create`: starting a write: path and `Options` to an `AtomicFile`;
 // - `commit`: the one commit pipeline for N >= 1 files (`commit_all`; a
 //   `commit` is the batch of one), its phases private to it;
 // - `target`: the target's open directory and name; every rename, link,
-//   removal and directory sync by name, and the messages that name it;
+//   removal and directory sync by name, the messages that name it, and what
+//   may be replaced (kind, `protected_regular`, a directory that can't sync);
 // - `temp`: the temp file: unnamed or named, its lock, its hidden name;
 // - `inherit`: owner, mode and attributes the new file gets from the old;
 // - `attrs`: reading, giving and comparing extended attributes;
-// - `resolve`: from a path to a `Target` (symlinks, kernel protections);
+// - `resolve`: from a path to a `Target` (symlinks, `protected_symlinks`);
 // - `append`: appends: the old file locked, its content copied;
 // - `backup`: the replaced version kept under a second name;
 // - `backup_name`: which name (`Backup`: simple, numbered), and the lock
@@ -164,7 +167,8 @@
 // - `os_handle`: `AsFd`/`AsRawFd` (`AsHandle` on Windows) for `AtomicFile`;
 // - `access`: whether the caller may write the target (`Options::force`);
 // - `validate`: `AtomicFile::validate_with`, the new content checked at a path;
-// - `sys`: the one place that knows the platform (system calls).
+// - `sys`: the one place that knows the platform (system calls);
+// - `cli` (feature `cli`): the `atomic-write` command.
 mod access;
 mod append;
 mod attrs;

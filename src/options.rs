@@ -380,6 +380,12 @@ impl Options {
     /// bounded by [`lock_timeout`](Self::lock_timeout). A target the writer
     /// cannot open for reading is backed up without it.
     ///
+    /// # Platform-specific behavior
+    ///
+    /// On Windows writers don't take turns (a file held open there can't be
+    /// renamed over): two writers of one target at once may back up the same
+    /// version twice (under two numbers) and not keep the one in between.
+    ///
     /// # Errors
     ///
     /// [`create`](Self::create) fails with

@@ -1,6 +1,7 @@
 //! Target resolution: from the path the caller gave to an open directory and a
 //! name in it, following symlinks at the last component as the kernel would,
-//! with the kernel's checks (`fs.protected_symlinks`, `fs.protected_regular`).
+//! with the kernel's `fs.protected_symlinks` check. (What may be replaced is
+//! [`Target`]'s to say.)
 //!
 //! Paths are opened as given: relative ones relative to the working directory
 //! (`AT_FDCWD`), a relative symlink relative to the directory holding it. An
@@ -122,39 +123,6 @@ fn check_link(dir: &File, link: &Meta, shown: &Path) -> io::Result<()> {
     }))
 }
 
-/// The kernel's `fs.protected_regular` rule for an existing regular target of
-/// a write that the caller `fsuid` does not own: in a sticky directory that is
-/// world-writable (setting 1 or 2) or group-writable (setting 2), a file owned
-/// by neither the caller nor the directory's owner is refused, as `open(O_CREAT)`
-/// refuses it for `>`. Costs an `fstat` of the directory, only for such a file.
-pub(crate) fn check_regular(dir: &File, target: &Meta, shown: &Path) -> io::Result<()> {
-    let d = sys::fstat(dir).context(|| {
-        format!(
-            "failed to read metadata of the directory of {}",
-            shown.display_quoted()
-        )
-    })?;
-    if d.mode & 0o1000 == 0 || d.mode & 0o022 == 0 || target.uid == d.uid {
-        return Ok(());
-    }
-    if target.uid == sys::euid() {
-        return Ok(());
-    }
-    let level = sys::protection(Protection::Regular);
-    let refused = (level >= 1 && d.mode & 0o002 != 0) || (level >= 2 && d.mode & 0o020 != 0);
-    if !refused {
-        return Ok(());
-    }
-    Err(error::os(errno::EACCES, || {
-        format!(
-            "refusing to replace {}: it is in a sticky {}-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_regular)",
-            shown.display_quoted(),
-            if d.mode & 0o002 != 0 { "world" } else { "group" },
-            target.uid
-        )
-    }))
-}
-
 /// Splits the path to open into its directory (`.` for a bare name) and its
 /// name; `shown` names it in the error.
 fn split<'a>(open: &'a Path, shown: &Path) -> io::Result<(&'a Path, OsString)> {
@@ -190,23 +158,4 @@ fn not_a_file_name(path: &Path) -> io::Error {
     error::os(errno::EISDIR, || {
         format!("cannot replace {}: not a file name", path.display_quoted())
     })
-}
-
-/// Refuses targets that cannot be replaced by a regular file; returns the
-/// metadata of an existing regular target (a symlink not followed is "new").
-pub(crate) fn check_target(meta: Option<Meta>, target: &Path) -> io::Result<Option<Meta>> {
-    match meta.map(|m| m.kind) {
-        None | Some(FileKind::Symlink) => Ok(None),
-        Some(FileKind::Regular) => Ok(meta),
-        Some(FileKind::Directory) => Err(error::os(errno::EISDIR, || {
-            format!("cannot replace {}", target.display_quoted())
-        })),
-        Some(FileKind::Special) => Err(error::context(
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file (FIFO, socket or device)",
-            ),
-            || format!("cannot replace {}", target.display_quoted()),
-        )),
-    }
 }

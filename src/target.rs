@@ -3,7 +3,7 @@
 //! directory goes through here — the rename over the target, the link or
 //! rename that creates it without replacing, the removal of a named temp, the
 //! backup, the directory's sync — and so do the messages that name the
-//! target.
+//! target, and the checks of what may be replaced.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::backup_name::{Plan, Turn};
 use crate::error::{self, DisplayQuoted, ResultExt};
 use crate::options::Durability;
-use crate::sys::{self, errno, Meta};
+use crate::sys::{self, errno, FileKind, Meta, Protection};
 
 /// A resolved target (see [`crate::resolve`]): never opened by its path again.
 #[derive(Debug)]
@@ -98,10 +98,52 @@ impl Target {
         }))
     }
 
-    /// The kernel's `fs.protected_regular` rule for replacing the existing
-    /// target `existing` (see [`crate::resolve::check_regular`]).
+    /// Refuses a target that cannot be replaced by a regular file (`meta`:
+    /// what is there); returns the metadata of an existing regular target (a
+    /// symlink not followed is "new").
+    pub(crate) fn replaceable(&self, meta: Option<Meta>) -> io::Result<Option<Meta>> {
+        match meta.map(|m| m.kind) {
+            None | Some(FileKind::Symlink) => Ok(None),
+            Some(FileKind::Regular) => Ok(meta),
+            Some(FileKind::Directory) => Err(error::os(errno::EISDIR, self.what("cannot replace"))),
+            Some(FileKind::Special) => Err(error::context(
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file (FIFO, socket or device)",
+                ),
+                self.what("cannot replace"),
+            )),
+        }
+    }
+
+    /// The kernel's `fs.protected_regular` rule for an existing regular
+    /// target `existing` of a write that the caller `fsuid` does not own: in
+    /// a sticky directory that is world-writable (setting 1 or 2) or
+    /// group-writable (setting 2), a file owned by neither the caller nor the
+    /// directory's owner is refused, as `open(O_CREAT)` refuses it for `>`.
+    /// Costs an `fstat` of the directory, only for such a file.
     pub(crate) fn check_regular(&self, existing: &Meta) -> io::Result<()> {
-        crate::resolve::check_regular(&self.dir, existing, &self.path)
+        let d = sys::fstat(&self.dir)
+            .context(self.what("failed to read metadata of the directory of"))?;
+        if d.mode & 0o1000 == 0 || d.mode & 0o022 == 0 || existing.uid == d.uid {
+            return Ok(());
+        }
+        if existing.uid == sys::euid() {
+            return Ok(());
+        }
+        let level = sys::protection(Protection::Regular);
+        let refused = (level >= 1 && d.mode & 0o002 != 0) || (level >= 2 && d.mode & 0o020 != 0);
+        if !refused {
+            return Ok(());
+        }
+        Err(error::os(errno::EACCES, || {
+            format!(
+                "refusing to replace {}: it is in a sticky {}-writable directory and owned by uid {}, neither the caller nor the directory's owner (fs.protected_regular)",
+                self.path.display_quoted(),
+                if d.mode & 0o002 != 0 { "world" } else { "group" },
+                existing.uid
+            )
+        }))
     }
 
     /// Renames the sibling `tmp` over the target.

@@ -22,19 +22,21 @@ use mode::Mode;
 #[command(name = "atomic-write", version, max_term_width = 100)]
 #[command(after_help = "\
 Examples:
-  echo '{\"version\": 2}' | atomic-write config.json
-  atomic-write -m 755 script.sh < script.sh.new
   atomic-write out.json -- jq .a in.json     # out.json changes only if jq succeeds
-  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
+  jq .a in.json | atomic-write --no-empty out.json   # a pipe hides jq's failure:
+                                             # --no-empty refuses its empty output
+  atomic-write -m u+x script.sh < script.sh.new
   atomic-write -p -b /etc/app/app.conf < app.conf.new   # keeps app.conf~
   atomic-write --backup=numbered app.conf < new    # keeps app.conf.~1~, .~2~, ...
   atomic-write --validate 'visudo -cf %s' /etc/sudoers.d/deploy < deploy.new
   [ \"$(gen-config | atomic-write --if-changed --print-changed app.conf)\" = changed ] \\
     && systemctl reload app
+  atomic-write ./-file < data                # a PATH starting with '-'
+  atomic-write --sweep /var/lib/app          # remove temps left by killed writers
 
-Exit status: 0 success; 1 an I/O error or a --validate rejection (one line on
-stderr); 2 usage error
-(on Windows, also a Unix-only option);
+Exit status: 0 success; 1 an I/O error, empty input refused by --no-empty or a
+--validate rejection (one line on stderr); 2 usage error (on Windows, also a
+Unix-only option);
 with -- COMMAND, the command's own status (or 128+signal) if it fails.
 
 Environment: VERSION_CONTROL is the backup kind when --backup has no CONTROL
@@ -63,7 +65,8 @@ pub(crate) struct Cli {
 
     /// Commit only if the shell command CMD accepts the new content: CMD is
     /// run with `sh -c`, each %s in it replaced by the path of the new
-    /// content (shell-quoted; %% is a %), and must exit 0. Else PATH is left
+    /// content (already shell-quoted: write %s, not '%s'; %% is a %), and
+    /// must exit 0. Else PATH is left
     /// as it was, with exit status 1. The path is the temp file's, beside
     /// PATH (relative includes work), owner-only (0600) until the commit, so
     /// CMD runs as the same user. CMD's output goes to standard error.

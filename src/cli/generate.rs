@@ -68,12 +68,7 @@ fn render(kind: Kind) -> Vec<u8> {
     let name = cmd.get_name().to_owned();
     let mut text = Vec::new();
     let shell = match kind {
-        Kind::Man => {
-            clap_mangen::Man::new(cmd)
-                .render(&mut text)
-                .expect("writing to a Vec cannot fail");
-            return text;
-        }
+        Kind::Man => return super::man::render(cmd),
         Kind::CompleteBash => Shell::Bash,
         Kind::CompleteZsh => Shell::Zsh,
         Kind::CompleteFish => Shell::Fish,

@@ -40,8 +40,10 @@ mod backup;
 #[cfg(unix)]
 mod command;
 mod generate;
+mod hint;
 #[cfg(unix)]
 mod input;
+mod man;
 #[cfg(unix)]
 mod signals;
 #[cfg(unix)]
@@ -105,7 +107,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
     let args: Vec<OsString> = args.into_iter().collect();
     let matches = match generate::command().try_get_matches_from(&args) {
         Ok(m) => m,
-        Err(e) => {
+        Err(mut e) => {
+            hint::dash_path(&args, &mut e);
             let status = usage(&e);
             if let Some(tip) = backup::hint(&args, &e) {
                 eprintln!("{tip}");

@@ -84,6 +84,12 @@ pub(crate) use windows::{
     unlinkable, unlock, Protection,
 };
 
+/// Whether a file can be renamed over while this process holds it open and
+/// locked: on Unix; not on Windows, where the open handle makes the rename
+/// fail (`ERROR_ACCESS_DENIED` without POSIX semantics). Writers with backups
+/// take turns on the target's lock only where it can (see `backup_name`).
+pub(crate) const REPLACE_WHILE_LOCKED: bool = cfg!(unix);
+
 /// A temp file and, once it has one, its name in the target's directory.
 #[derive(Debug)]
 pub(crate) struct Temp {

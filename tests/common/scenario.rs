@@ -65,6 +65,21 @@ pub const BACKUP_MODE: u32 = 0o600;
 /// The backup's name beside the target `t` (the CLI's default suffix).
 pub const BACKUP: &str = "t~";
 
+/// A numbered backup's name (`--backup=numbered` with none before): where it
+/// exists, it is the backup the checks look at, [`BACKUP`] being the
+/// previous one.
+pub const NUMBERED: &str = "t.~1~";
+
+/// The backup to check in `dir`: [`NUMBERED`] if it exists, else [`BACKUP`].
+fn backup_in(dir: &Path) -> PathBuf {
+    let n = dir.join(NUMBERED);
+    if fs::symlink_metadata(&n).is_ok() {
+        n
+    } else {
+        dir.join(BACKUP)
+    }
+}
+
 /// A prepared run: a scratch directory with `d/` (the target's directory) and
 /// the input beside it.
 pub struct Setup {
@@ -140,13 +155,13 @@ impl Setup {
     pub fn temps(&self) -> Vec<String> {
         super::names(&self.scene.dir)
             .into_iter()
-            .filter(|n| n != "t" && n != "lnk" && n != BACKUP)
+            .filter(|n| n != "t" && n != "lnk" && n != BACKUP && n != NUMBERED)
             .collect()
     }
 
     /// The backup now: content and inode, if there is one.
     pub fn backup(&self) -> Option<(Vec<u8>, u64, u32)> {
-        let p = self.scene.dir.join(BACKUP);
+        let p = backup_in(&self.scene.dir);
         let m = fs::symlink_metadata(&p).ok()?;
         Some((fs::read(&p).ok()?, m.ino(), m.mode() & 0o7777))
     }
@@ -263,7 +278,7 @@ impl Snap {
         let link = (scene.given != scene.target)
             .then(|| fs::read_link(&scene.given).ok())
             .flatten();
-        let b = scene.dir.join(BACKUP);
+        let b = backup_in(&scene.dir);
         let backup = fs::symlink_metadata(&b)
             .ok()
             .map(|m| (fs::read(&b).unwrap_or_default(), m.ino(), m.mode() & 0o7777));

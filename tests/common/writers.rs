@@ -29,6 +29,9 @@ pub enum Writer {
     CliAppend,
     /// The CLI with `--backup`: the old version is kept as `PATH~`.
     CliBackup,
+    /// The CLI with `--backup=numbered`: the old version is kept as
+    /// `PATH.~1~` (the scenarios have no numbered backup before).
+    CliNumbered,
     /// The CLI with `--if-changed --backup` (and new content: it commits).
     CliIfChanged,
     /// The library's batch path: `examples/batch_writer.rs`, `AtomicFile` +
@@ -74,6 +77,7 @@ impl Writer {
             Writer::CliNoClobber => "atomic-write --no-clobber".into(),
             Writer::CliAppend => "atomic-write --append".into(),
             Writer::CliBackup => "atomic-write --backup".into(),
+            Writer::CliNumbered => "atomic-write --backup=numbered".into(),
             Writer::CliIfChanged => "atomic-write --if-changed --backup".into(),
             Writer::LibBatch(scheme) => format!("commit_all ({scheme})"),
             Writer::Py(kind) => format!("python:{kind}"),
@@ -89,14 +93,18 @@ impl Writer {
                 | Writer::CliNoClobber
                 | Writer::CliAppend
                 | Writer::CliBackup
+                | Writer::CliNumbered
                 | Writer::CliIfChanged
                 | Writer::LibBatch(_)
         )
     }
 
-    /// Whether this writer keeps a backup `PATH~`.
+    /// Whether this writer keeps a backup (`PATH~`, or `PATH.~1~`).
     pub fn backs_up(&self) -> bool {
-        matches!(self, Writer::CliBackup | Writer::CliIfChanged)
+        matches!(
+            self,
+            Writer::CliBackup | Writer::CliNumbered | Writer::CliIfChanged
+        )
     }
 
     /// Program, arguments and extra environment to replace `target` with stdin.
@@ -117,6 +125,14 @@ impl Writer {
             ),
             Writer::CliBackup => (
                 vec![super::bin().into(), "--backup".into(), target.into()],
+                vec![],
+            ),
+            Writer::CliNumbered => (
+                vec![
+                    super::bin().into(),
+                    "--backup=numbered".into(),
+                    target.into(),
+                ],
                 vec![],
             ),
             Writer::CliIfChanged => (

@@ -334,3 +334,51 @@ fn cli_environment_as_cp_reads_it() {
         }
     }
 }
+
+/// Locks `path` exclusively (`flock`), as another writer that makes backups
+/// (or an appender) holds it; released when the returned file is dropped.
+fn lock_exclusively(path: &Path) -> fs::File {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(path).unwrap();
+    // SAFETY: `f` is an open descriptor; flock takes no pointer.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(r, 0, "flock {}", path.display());
+    f
+}
+
+/// A writer making a backup waits for another's lock on the target (the
+/// turn that keeps each backup the version its write replaces): it
+/// proceeds once the lock is released, and past `lock_timeout` fails with
+/// `WouldBlock`, the target untouched, no backup made, no temp left.
+#[test]
+fn a_backup_waits_its_turn() {
+    let d = scratch();
+    let p = d.path().join("f");
+    fs::write(&p, "v0").unwrap();
+    let held = lock_exclusively(&p);
+    let err = Options::new()
+        .backup_kind(Backup::Numbered)
+        .lock_timeout(std::time::Duration::from_millis(200))
+        .write_text(&p, "v1")
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "{err}");
+    assert!(err.to_string().contains("cannot back up"), "{err}");
+    assert_only(d.path(), &["f"]);
+    assert_eq!(read(&p), b"v0");
+    let start = std::time::Instant::now();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    Options::new()
+        .backup_kind(Backup::Numbered)
+        .write_text(&p, "v1")
+        .unwrap();
+    release.join().unwrap();
+    assert!(start.elapsed() >= std::time::Duration::from_millis(250));
+    assert_eq!(
+        state(d.path()),
+        [("f", "v1"), ("f.~1~", "v0")].map(|(a, b)| (a.into(), b.into()))
+    );
+}

@@ -10,7 +10,7 @@
 // Linux only: the suites share tests/common, which drives the Linux CLI
 // and reads attributes with Linux calls (`lsetxattr`, …); elsewhere (macOS,
 // FreeBSD type-checks, Windows) this binary is empty and the library's own
-// tests (src/tests.rs) are what runs.
+// tests (src/tests/) are what runs.
 #![cfg(target_os = "linux")]
 
 #[macro_use]
@@ -22,6 +22,8 @@ mod backup_kinds;
 mod backups;
 mod batch;
 mod cli;
+mod cli_docs;
+mod cli_hints;
 mod cli_modes;
 mod cli_no_empty;
 mod concurrency;
