@@ -15,6 +15,7 @@ mod no_clobber;
 mod parents;
 mod sweep;
 mod temp_names;
+mod validate;
 mod write;
 
 use std::fs;
