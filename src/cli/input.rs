@@ -1,7 +1,8 @@
 //! Reading the input: standard input checked before anything is created,
 //! then streamed (or the command's output) into the temp, a block or a
 //! `copy_file_range` chunk at a time, with the guarded signals let through
-//! only while waiting for it.
+//! while waiting for it (a pipe's data that is there already is read without
+//! waiting, `preadv2(RWF_NOWAIT)`) and between chunks.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
