@@ -46,6 +46,7 @@ hook.
 from __future__ import annotations
 
 import io as _io
+import math as _math
 import operator as _operator
 import os as _os
 import warnings as _warnings
@@ -71,7 +72,9 @@ __version__ = "0.1.0"
 _CHUNK = 8 << 20
 
 
-def _options(mode, durable, follow_symlinks, exclusive, append, preserve_xattrs, backup, parents):
+def _options(
+    mode, durable, follow_symlinks, exclusive, append, preserve_xattrs, backup, parents, force, lock_timeout
+):
     """The options of a write as the native half takes them; argument errors
     (TypeError, ValueError) before anything touches the disk."""
     if mode is not None:
@@ -96,6 +99,14 @@ def _options(mode, durable, follow_symlinks, exclusive, append, preserve_xattrs,
         raise TypeError(
             f"backup must be a bool, 'numbered', 'existing' or a suffix (str), not {type(backup).__name__}"
         )
+    if lock_timeout is not None:
+        if hasattr(lock_timeout, "total_seconds"):
+            lock_timeout = lock_timeout.total_seconds()
+        elif isinstance(lock_timeout, (bool, str, bytes)):
+            raise TypeError(f"lock_timeout must be a number of seconds or None, not {type(lock_timeout).__name__}")
+        lock_timeout = float(lock_timeout)
+        if not _math.isfinite(lock_timeout) or lock_timeout < 0:
+            raise ValueError(f"lock_timeout must be a non-negative finite number of seconds, not {lock_timeout!r}")
     return {
         "mode": mode,
         "durable": bool(durable),
@@ -106,6 +117,8 @@ def _options(mode, durable, follow_symlinks, exclusive, append, preserve_xattrs,
         "backup": suffix,
         "backup_kind": kind,
         "parents": bool(parents),
+        "force": bool(force),
+        "lock_timeout": lock_timeout,
     }
 
 
@@ -124,6 +137,8 @@ def atomic_write_text(
     backup=False,
     parents=False,
     if_changed=False,
+    force=False,
+    lock_timeout=None,
 ):
     """Atomically replace ``path`` with the string ``data``, encoded with ``encoding``.
 
@@ -155,12 +170,29 @@ def atomic_write_text(
     rename, no backup, nothing synced) if it already has this content and
     mode, and returns whether it replaced it; otherwise this returns ``None``.
 
+    An existing target the caller may not write (say a root-owned ``0644``
+    file in the caller's own directory) is refused with ``PermissionError``,
+    as the built-in ``open(path, "w")`` refuses it, although the rename
+    could replace it; ``force=True`` replaces it anyway (the new file is
+    then the caller's), as ``mv -f`` does.  Root may write any file.
+
+    ``lock_timeout`` is how long, in seconds (a number or a
+    ``datetime.timedelta``), a write that makes a backup waits for another
+    writer of this library holding the target's lock (from its backup to its
+    rename, or an appender's from opening to committing); ``None`` is the
+    library's default, 10 seconds, and ``0`` does not wait.  Then the write
+    fails with ``BlockingIOError`` (``errno.EAGAIN``), the target untouched.
+    Writes without ``backup`` take no lock and never wait.  A negative or
+    non-finite value is a ``ValueError``.
+
     Raises ``FileNotFoundError`` (parent directory missing),
     ``IsADirectoryError`` (``path`` is a directory), ``PermissionError`` (the
-    temp file cannot be created or the target replaced), ``FileExistsError``
-    (``exclusive``), ``OSError`` for any other failure (``ENOSPC``, ``EIO``,
-    ...), ``TypeError`` if ``data`` is not a ``str``.  On any error the target
-    is untouched and no temp file is left.
+    temp file cannot be created or the target replaced, or the caller may
+    not write the target and not ``force``), ``FileExistsError``
+    (``exclusive``), ``BlockingIOError`` (``lock_timeout`` ran out),
+    ``OSError`` for any other failure (``ENOSPC``, ``EIO``, ...),
+    ``TypeError`` if ``data`` is not a ``str``.  On any error the target is
+    untouched and no temp file is left.
     """
     if not isinstance(data, str):
         raise TypeError(f"data must be str, not {type(data).__name__}")
@@ -172,7 +204,9 @@ def atomic_write_text(
     if eol and eol != "\n":
         data = data.replace("\n", eol)
     encoded = data.encode(encoding, errors)
-    opts = _options(mode, durable, follow_symlinks, exclusive, False, preserve_xattrs, backup, parents)
+    opts = _options(
+        mode, durable, follow_symlinks, exclusive, False, preserve_xattrs, backup, parents, force, lock_timeout
+    )
     changed = _native.write(path, encoded, opts, bool(if_changed))
     return changed if if_changed else None
 
@@ -189,6 +223,8 @@ def atomic_write_bytes(
     backup=False,
     parents=False,
     if_changed=False,
+    force=False,
+    lock_timeout=None,
 ):
     """Atomically replace ``path`` with ``data``, a bytes-like object.
 
@@ -197,7 +233,9 @@ def atomic_write_bytes(
     the same contract and options as :func:`atomic_write_text`; ``TypeError``
     if ``data`` is not bytes-like (a ``str`` included).
     """
-    opts = _options(mode, durable, follow_symlinks, exclusive, False, preserve_xattrs, backup, parents)
+    opts = _options(
+        mode, durable, follow_symlinks, exclusive, False, preserve_xattrs, backup, parents, force, lock_timeout
+    )
     if_changed = bool(if_changed)
     if isinstance(data, bytes):
         changed = _native.write(path, data, opts, if_changed)
@@ -430,6 +468,8 @@ def open(
     preserve_xattrs=True,
     backup=False,
     parents=False,
+    force=False,
+    lock_timeout=None,
 ):
     """Open ``file`` for writing as the built-in ``open`` does; its content
     replaces ``file`` atomically when the file object is closed.
@@ -455,8 +495,18 @@ def open(
 
     ``perms`` is the exact permission bits (default: the existing file's,
     else ``0o666`` less the umask).  ``durable``, ``follow_symlinks``,
-    ``preserve_xattrs``, ``backup`` and ``parents`` are as for
-    :func:`atomic_write_text`.
+    ``preserve_xattrs``, ``backup``, ``parents`` and ``force`` are as for
+    :func:`atomic_write_text`: without ``force``, a file the caller may not
+    write is refused here, with ``PermissionError``.
+
+    ``lock_timeout`` (seconds, or a ``datetime.timedelta``; ``None``: the
+    library's default, 10 seconds; ``0``: don't wait) bounds the waits for
+    the target's lock, held by another writer of this library that appends
+    or makes a backup: in ``"a"`` modes this call waits for it (two
+    appenders take turns, so neither loses the other's lines), and with
+    ``backup`` the commit does.  When it runs out, ``BlockingIOError``
+    (``errno.EAGAIN``) with the target untouched.  Other writes take no lock
+    and never wait.  A negative or non-finite value is a ``ValueError``.
 
     Errors are as for :func:`atomic_write_text`, raised here for everything
     knowable before writing (missing directory, a directory at ``file``, no
@@ -509,7 +559,9 @@ def open(
         if newline not in (None, "", "\n", "\r", "\r\n"):
             raise ValueError(f"illegal newline value: {newline}")
     appending = "a" in chars
-    opts = _options(perms, durable, follow_symlinks, "x" in chars, appending, preserve_xattrs, backup, parents)
+    opts = _options(
+        perms, durable, follow_symlinks, "x" in chars, appending, preserve_xattrs, backup, parents, force, lock_timeout
+    )
     native = _native.create(file, opts)
     fd = raw = None
     try:

@@ -21,6 +21,8 @@ __all__ = [
 _Path = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 # True (PATH~), a suffix, or "numbered" / "existing" (PATH.~N~ as cp numbers them).
 _Backup = Union[bool, str]
+# lock_timeout: seconds, or None for the library's default.
+_Seconds = Union[float, datetime.timedelta, None]
 
 # The built-in's write modes (typeshed's spelling), in text and binary.
 _TextMode = Literal[
@@ -53,6 +55,8 @@ def atomic_write_text(
     backup: _Backup = False,
     parents: bool = False,
     if_changed: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> Optional[bool]: ...
 def atomic_write_bytes(
     path: _Path,
@@ -66,6 +70,8 @@ def atomic_write_bytes(
     backup: _Backup = False,
     parents: bool = False,
     if_changed: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> Optional[bool]: ...
 
 class _Atomic:
@@ -107,6 +113,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> AtomicTextFile: ...
 @overload
 def open(
@@ -123,6 +131,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> AtomicRawFile: ...
 @overload
 def open(
@@ -139,6 +149,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> AtomicBinaryFile: ...
 @overload
 def open(
@@ -155,6 +167,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> AtomicRandomFile: ...
 @overload
 def open(
@@ -171,6 +185,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> Union[AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]: ...
 @overload
 def open(
@@ -187,6 +203,8 @@ def open(
     preserve_xattrs: bool = True,
     backup: _Backup = False,
     parents: bool = False,
+    force: bool = False,
+    lock_timeout: _Seconds = None,
 ) -> Union[AtomicTextFile, AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]: ...
 def commit_all(files: Iterable[Union[AtomicTextFile, AtomicBinaryFile, AtomicRandomFile, AtomicRawFile]]) -> None: ...
 def sweep(dir: _Path, older_than: Union[float, datetime.timedelta] = 3600.0) -> int: ...

@@ -1,7 +1,7 @@
 """The Rust half of atomic_write (private: use the package's functions)."""
 
 import os
-from typing import List, Optional, TypedDict, Union, final
+from typing import List, NotRequired, Optional, TypedDict, Union, final
 
 __all__ = ["AtomicFile", "cli_main", "commit_all", "create", "sweep", "write"]
 
@@ -15,7 +15,10 @@ class _Opts(TypedDict):
     append: bool
     preserve_xattrs: bool
     backup: Optional[str]
+    backup_kind: NotRequired[str]
     parents: bool
+    force: NotRequired[bool]
+    lock_timeout: NotRequired[Optional[float]]
 
 @final
 class AtomicFile:

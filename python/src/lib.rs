@@ -84,6 +84,13 @@ struct Opts {
     #[pyo3(default)]
     backup_kind: Option<String>,
     parents: bool,
+    /// Replace a target the caller may not write (`Options::force`).
+    #[pyo3(default)]
+    force: bool,
+    /// Seconds to wait for another writer's lock on the target
+    /// (`Options::lock_timeout`); `None`: the crate's default.
+    #[pyo3(default)]
+    lock_timeout: Option<f64>,
 }
 
 impl Opts {
@@ -107,7 +114,11 @@ impl Opts {
         .append(self.append)
         .preserve_xattrs(self.preserve_xattrs)
         .create_parents(self.parents)
+        .force(self.force)
         .unnamed_temp(!no_tmpfile());
+        if let Some(secs) = self.lock_timeout {
+            opts.lock_timeout(lock_timeout(secs)?);
+        }
         if let Some(suffix) = &self.backup {
             opts.backup_kind(match self.backup_kind.as_deref().unwrap_or("simple") {
                 "numbered" => Backup::Numbered,
@@ -117,6 +128,17 @@ impl Opts {
         }
         Ok(opts)
     }
+}
+
+/// `lock_timeout` seconds as a `Duration`: a negative or non-finite number is
+/// a `ValueError`; one too large for a `Duration` waits as long as it takes.
+fn lock_timeout(secs: f64) -> PyResult<Duration> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "lock_timeout must be a non-negative finite number of seconds, not {secs}"
+        )));
+    }
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 /// `OSError(errno, strerror, filename)`: the subclass for the errno

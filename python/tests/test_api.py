@@ -3,6 +3,7 @@ symlinks and the errors a user can cause without privileges."""
 
 from __future__ import annotations
 
+import datetime
 import errno
 import inspect
 import os
@@ -26,7 +27,7 @@ def file_mode(path) -> int:
 
 OPTIONS = (
     "mode=None, durable=True, exclusive=False, follow_symlinks=True, "
-    "preserve_xattrs=True, backup=False, parents=False, if_changed=False"
+    "preserve_xattrs=True, backup=False, parents=False, if_changed=False, force=False, lock_timeout=None"
 )
 
 
@@ -410,3 +411,27 @@ def test_numbered_backups(scratch, func):
     (scratch / "t.~3~").rename(scratch / "t.~9~")
     write(target, "v5" if func == "text" else b"v5", backup="numbered")
     assert (scratch / "t.~10~").read_text() == "v4"
+
+
+@pytest.mark.parametrize("func", ["text", "bytes", "open"])
+def test_lock_timeout_argument_checks(scratch, func):
+    # Refused before anything touches the disk: a negative or non-finite
+    # number (ValueError), a non-number (TypeError).
+    def write(**kw):
+        if func == "text":
+            atomic_write_text(scratch / "t", "x", **kw)
+        elif func == "bytes":
+            atomic_write_bytes(scratch / "t", b"x", **kw)
+        else:
+            atomic_write.open(scratch / "t", "a", **kw).discard()
+
+    for bad in (-1, -0.001, float("nan"), float("inf"), float("-inf"), datetime.timedelta(seconds=-1)):
+        with pytest.raises(ValueError, match="lock_timeout must be a non-negative finite number"):
+            write(lock_timeout=bad)
+    for bad in ("1", b"1", True, [1]):
+        with pytest.raises(TypeError):
+            write(lock_timeout=bad)
+    assert_only(scratch, [])
+    for good in (None, 0, 0.5, 3, datetime.timedelta(seconds=1), 1e300):
+        write(lock_timeout=good, force=True)
+    assert_only(scratch, ["t"] if func != "open" else [])

@@ -3,12 +3,17 @@ the GIL released while the disk works."""
 
 from __future__ import annotations
 
+import datetime
+import errno
+import os
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import zlib
+
+import pytest
 
 import atomic_write
 
@@ -157,3 +162,76 @@ def test_gil_is_released_while_writing(scratch):
     print(f"4 threads / 1 thread, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}")
     # Held (a build without detach): medians 5.3 and 7.2 here; released: 0.8 to 1.2.
     assert ratio < 3.0, ratios
+
+
+# -- lock_timeout: another writer holds the target's lock -----------------------
+
+
+def _held(target):
+    """An exclusive flock on `target` (as another appender or backup writer
+    holds it), on an open file description of its own."""
+    import fcntl
+
+    fd = os.open(target, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@pytest.mark.parametrize("how", ["open-a", "open-ab", "text-backup", "bytes-backup", "open-w-backup"])
+def test_lock_timeout_gives_up_after_that_long(scratch, how):
+    target = scratch / "log"
+    target.write_text("old\n")
+    fd = _held(target)
+    try:
+        start = time.monotonic()
+        with pytest.raises(BlockingIOError) as e:
+            if how == "open-a":
+                with atomic_write.open(target, "a", lock_timeout=0.2) as f:
+                    f.write("new\n")
+            elif how == "open-ab":
+                with atomic_write.open(target, "ab", lock_timeout=datetime.timedelta(milliseconds=200)) as b:
+                    b.write(b"new\n")
+            elif how == "text-backup":
+                atomic_write.atomic_write_text(target, "new\n", backup=True, lock_timeout=0.2)
+            elif how == "bytes-backup":
+                atomic_write.atomic_write_bytes(target, bytearray(b"new\n"), backup=".bak", lock_timeout=0.2)
+            else:
+                with atomic_write.open(target, "w", backup="numbered", lock_timeout=0.2) as f:
+                    f.write("new\n")
+        took = time.monotonic() - start
+    finally:
+        os.close(fd)
+    assert e.value.errno == errno.EAGAIN == errno.EWOULDBLOCK
+    assert e.value.filename == os.fspath(target)
+    # Waited for about the timeout: not at once, and far from the default 10 s.
+    assert 0.15 <= took < 3, took
+    assert target.read_text() == "old\n"
+    assert_only(scratch, ["log"])
+
+
+def test_lock_timeout_zero_does_not_wait_and_the_lock_released_lets_it_through(scratch):
+    target = scratch / "log"
+    target.write_text("old\n")
+    fd = _held(target)
+    try:
+        start = time.monotonic()
+        with pytest.raises(BlockingIOError):
+            atomic_write.open(target, "a", lock_timeout=0)
+        assert time.monotonic() - start < 0.15
+        # Released while the writer waits: it goes on.
+        threading.Timer(0.2, os.close, (fd,)).start()
+        fd = None
+        with atomic_write.open(target, "a", lock_timeout=5) as f:
+            f.write("new\n")
+    finally:
+        if fd is not None:
+            os.close(fd)
+    assert target.read_text() == "old\nnew\n"
+    # No lock held: a write without backup or append never waits for one.
+    fd = _held(target)
+    try:
+        atomic_write.atomic_write_text(target, "plain\n", lock_timeout=0)
+    finally:
+        os.close(fd)
+    assert target.read_text() == "plain\n"
+    assert_only(scratch, ["log"])

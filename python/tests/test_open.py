@@ -27,7 +27,7 @@ def test_open_signature():
     assert str(sig) == (
         "(file, mode='w', buffering=-1, encoding=None, errors=None, newline=None, *, "
         "perms=None, durable=True, follow_symlinks=True, preserve_xattrs=True, "
-        "backup=False, parents=False)"
+        "backup=False, parents=False, force=False, lock_timeout=None)"
     )
     builtin = list(inspect.signature(open).parameters)[:6]
     assert list(sig.parameters)[:6] == builtin

@@ -135,3 +135,79 @@ def test_cli_enospc(small_tmpfs):
     err = out.stderr.decode()
     assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err, err
     assert_only(small_tmpfs, [])
+
+
+# Runs as user 65534: each write of "new" to its own target, with the keyword
+# arguments given, and the exception it got (or None).
+FORCE_AS_NOBODY = r'''
+import json, sys, atomic_write
+kw = json.loads(sys.argv[2])
+results = []
+for how, path in json.loads(sys.argv[1]):
+    try:
+        if how == "text":
+            atomic_write.atomic_write_text(path, "new", **kw)
+        elif how == "text-if-changed":
+            atomic_write.atomic_write_text(path, "new", if_changed=True, **kw)
+        elif how == "bytes":
+            atomic_write.atomic_write_bytes(path, b"new", **kw)
+        elif how == "bytearray":
+            atomic_write.atomic_write_bytes(path, bytearray(b"new"), **kw)
+        elif how == "open-w":
+            with atomic_write.open(path, "w", **kw) as f:
+                f.write("new")
+        else:
+            with atomic_write.open(path, "ab", **kw) as f:
+                f.write(b"new")
+        results.append(None)
+    except OSError as e:
+        results.append([type(e).__name__, e.errno, e.filename, e.strerror])
+print(json.dumps(results))
+'''
+FORCE_CASES = ["text", "text-if-changed", "bytes", "bytearray", "open-w", "open-ab"]
+
+
+def test_a_target_the_user_may_not_write_is_refused_unless_force(nobody_dir):
+    # A directory user 65534 may write, holding root's 0644 files: the rename
+    # could replace them, but `open(path, "w")` could not open them.
+    own = os.path.join(nobody_dir, "own")
+    os.mkdir(own, 0o755)
+    os.chown(own, 65534, 65534)
+    cases = []
+    for how in FORCE_CASES:
+        path = os.path.join(own, how)
+        with open(path, "w") as f:
+            f.write("old")
+        os.chmod(path, 0o644)
+        cases.append([how, path])
+    # The built-in refuses it too (the reference).
+    ref = subprocess.run(NOBODY + [sys.executable, "-c", "open(__import__('sys').argv[1], 'w')", cases[0][1]],
+                         capture_output=True)
+    assert ref.returncode != 0 and b"PermissionError" in ref.stderr
+
+    def run(**kw):
+        out = subprocess.run(NOBODY + [sys.executable, "-c", FORCE_AS_NOBODY, json.dumps(cases), json.dumps(kw)],
+                             capture_output=True)
+        assert out.returncode == 0, out.stderr.decode()
+        return json.loads(out.stdout)
+
+    for (how, path), result in zip(cases, run()):
+        assert result is not None, how
+        name, code, filename, strerror = result
+        assert (name, code, filename) == ("PermissionError", errno.EACCES, path), (how, result)
+        assert "refusing to replace" in strerror and "force" in strerror, (how, strerror)
+        with open(path) as f:
+            assert f.read() == "old", how
+        st = os.stat(path)
+        assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o644), how
+    assert_only(own, FORCE_CASES)
+    # force=False is the default, said explicitly.
+    assert all(r is not None and r[0] == "PermissionError" for r in run(force=False))
+
+    assert run(force=True) == [None] * len(cases)
+    for how, path in cases:
+        with open(path) as f:
+            assert f.read() == ("oldnew" if how == "open-ab" else "new"), how
+        # The new file is the writer's: it may not give it to root.
+        assert os.stat(path).st_uid == 65534, how
+    assert_only(own, FORCE_CASES)
