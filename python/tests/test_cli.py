@@ -92,21 +92,31 @@ def test_usage_errors_exit_two(scratch):
     assert out.returncode == 0 and b"Usage: atomic-write [OPTIONS] <PATH> [-- <COMMAND>...]" in out.stdout
 
 
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @pytest.mark.parametrize(
-    "mode, ok",
-    [("644", True), ("0o644", True), ("7777", True), ("0", True), (" +7_7_7 ", False), ("+644", False),
-     ("7_7_7", False), ("10000", False), ("-1", False), ("", False), ("0x1ff", False), ("8", False)],
+    "mode, expected",
+    [("644", 0o644), ("0o644", 0o644), ("7777", 0o7777), ("0", 0), ("u=rw,go=r", 0o644), ("a=rwx", 0o777),
+     # Symbolic as chmod: applied to a new file's mode (0666 less the umask).
+     ("+644", lambda new: new | 0o644), ("-1", lambda new: new & ~0o001), ("u+x", lambda new: new | 0o100),
+     (" +7_7_7 ", None), ("7_7_7", None), ("10000", None), ("", None), ("0x1ff", None), ("8", None)],
 )
-def test_mode_parsing_as_the_rust_cli(scratch, mode, ok):
-    # Octal digits after an optional 0o, at most 7777; before, int(x, 8) took
-    # signs, spaces and underscores (" +7_7_7 " was 0o777).
+def test_mode_parsing_as_the_rust_cli(scratch, mode, expected):
+    # Octal digits after an optional 0o, at most 7777, or chmod's symbolic
+    # modes; before, int(x, 8) took spaces and underscores (" +7_7_7 " was 0o777).
     out = run([f"--mode={mode}", str(scratch / "t")], b"x")
-    if ok:
+    if expected is not None:
         assert out.returncode == 0, out.stderr
-        assert os.stat(scratch / "t").st_mode & 0o7777 == int(mode.replace("0o", ""), 8)
+        if callable(expected):
+            expected = expected(0o666 & ~_umask())
+        assert os.stat(scratch / "t").st_mode & 0o7777 == expected
     else:
         assert out.returncode == 2, out
-        assert b"is not an octal mode between 0 and 7777" in out.stderr
+        assert b"is not a mode: octal (644, at most 7777), or symbolic as chmod takes it" in out.stderr
         assert_only(scratch, [])
 
 
