@@ -116,6 +116,28 @@ pub(crate) fn wait(child: &mut Child, caught: &AtomicUsize) -> Result<ExitStatus
     }
 }
 
+/// What reading the command's output came to, with the command seen to:
+/// a signal is passed on to it ([`stop`]), another failure kills it (ours
+/// to stop: we started it, by this PID); either way it is waited for.
+pub(crate) fn after_read<T>(
+    child: &mut Child,
+    read: Result<T, Failure>,
+    caught: &AtomicUsize,
+) -> Result<T, Failure> {
+    match read {
+        Ok(r) => Ok(r),
+        Err(Failure::Signal(sig)) => {
+            stop(child, sig, caught);
+            Err(Failure::Signal(sig))
+        }
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
 /// Passes `sig` on to the command and waits for it (passing on any further
 /// signal meanwhile); then ends what it left running.
 pub(crate) fn stop(child: &mut Child, sig: i32, caught: &AtomicUsize) {

@@ -123,19 +123,7 @@ pub(super) fn write_if_changed(
             .and_then(|()| read_lazily(cli, opts, current, out.as_fd(), caught, input_name(cli)));
         // As in `fill`: our end of the pipe closed first.
         drop(out);
-        let (off, file) = match read {
-            Ok(r) => r,
-            Err(Failure::Signal(sig)) => {
-                command::stop(&mut child, sig, caught);
-                return Err(Failure::Signal(sig));
-            }
-            Err(e) => {
-                // Ours to stop: we started it, by this PID.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-        };
+        let (off, file) = command::after_read(&mut child, read, caught)?;
         let status = command::wait(&mut child, caught).and_then(|status| {
             if status.success() {
                 Ok(())
@@ -319,19 +307,7 @@ fn fill(cli: &Cli, file: &mut AtomicFile, caught: &AtomicUsize) -> Result<(), Fa
         // Our end of the pipe closed first: a command that goes on writing
         // after a signal gets EPIPE instead of blocking on a full pipe.
         drop(out);
-        let n = match copied {
-            Ok(n) => n,
-            Err(Failure::Signal(sig)) => {
-                command::stop(&mut child, sig, caught);
-                return Err(Failure::Signal(sig));
-            }
-            Err(e) => {
-                // Ours to stop: we started it, by this PID.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(e);
-            }
-        };
+        let n = command::after_read(&mut child, copied, caught)?;
         let status = command::wait(&mut child, caught)?;
         if !status.success() {
             return Err(Failure::Command(status));
