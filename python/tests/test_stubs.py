@@ -10,7 +10,7 @@ import sys
 from conftest import missing
 
 USES = """
-import json, pathlib
+import datetime, json, pathlib
 from typing import Optional
 import atomic_write
 from atomic_write import atomic_write_bytes, atomic_write_text
@@ -44,6 +44,10 @@ h = atomic_write.open("t", "w")
 h.commit()
 atomic_write.commit_all([atomic_write.open("a", "wb"), atomic_write.open("b", "w")])
 removed: int = atomic_write.sweep(".", older_than=60)
+atomic_write_text("t", "x", force=True, backup=True, lock_timeout=0.5)
+atomic_write_bytes("blob", b"x", force=False, lock_timeout=None)
+with atomic_write.open("log", "a", force=True, lock_timeout=datetime.timedelta(seconds=2)) as lg:
+    lg.write("line\\n")
 """
 
 
