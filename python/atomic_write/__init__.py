@@ -506,7 +506,9 @@ def open(
     appenders take turns, so neither loses the other's lines), and with
     ``backup`` the commit does.  When it runs out, ``BlockingIOError``
     (``errno.EAGAIN``) with the target untouched.  Other writes take no lock
-    and never wait.  A negative or non-finite value is a ``ValueError``.
+    and never wait.  A negative or non-finite value is a ``ValueError``.  A
+    thread that opens for appending a file it is appending to already gets
+    that error at once, whatever ``lock_timeout`` (it would wait for itself).
 
     Errors are as for :func:`atomic_write_text`, raised here for everything
     knowable before writing (missing directory, a directory at ``file``, no

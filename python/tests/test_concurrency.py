@@ -235,3 +235,30 @@ def test_lock_timeout_zero_does_not_wait_and_the_lock_released_lets_it_through(s
         os.close(fd)
     assert target.read_text() == "plain\n"
     assert_only(scratch, ["log"])
+
+
+def test_appending_twice_in_one_thread_fails_at_once_another_thread_waits(scratch):
+    target = scratch / "log"
+    target.write_text("old\n")
+    first = atomic_write.open(target, "a", lock_timeout=5)
+    first.write("first\n")
+    start = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        atomic_write.open(target, "a", lock_timeout=5)
+    assert time.monotonic() - start < 1
+    # Another thread waits for the first to be committed, then appends.
+    done = []
+
+    def second():
+        with atomic_write.open(target, "a", lock_timeout=5) as f:
+            f.write("second\n")
+        done.append(True)
+
+    t = threading.Thread(target=second)
+    t.start()
+    time.sleep(0.2)
+    assert not done
+    first.close()
+    t.join(10)
+    assert done and target.read_text() == "old\nfirst\nsecond\n"
+    assert_only(scratch, ["log"])
