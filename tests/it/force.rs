@@ -289,6 +289,17 @@ fn root_and_immutable() {
         shell_quote(&i),
         shell_quote(&i_sh)
     ));
+    // The flag off again however this test ends, so the scratch directory
+    // can be removed.
+    struct Mutable(String);
+    impl Drop for Mutable {
+        fn drop(&mut self) {
+            let _ = Command::new("sh")
+                .args(["-c", &format!("chattr -i {}", self.0)])
+                .status();
+        }
+    }
+    let _mutable = Mutable(format!("{} {}", shell_quote(&i), shell_quote(&i_sh)));
     let shell = run(Command::new("sh")
         .args(["-c", "echo new > \"$1\"", "sh"])
         .arg(&i_sh));
@@ -301,11 +312,6 @@ fn root_and_immutable() {
         );
         assert_eq!(read(&i), b"old\n");
     }
-    sh(&format!(
-        "chattr -i {} {}",
-        shell_quote(&i),
-        shell_quote(&i_sh)
-    ));
     assert!(!shell.status.success(), "`>` wrote an immutable file");
     assert!(temps(d.path()).is_empty());
 }
