@@ -31,7 +31,9 @@ pub(crate) fn may_write(dir: &File, name: &OsStr, file: Option<&File>) -> io::Re
     let name = cstr(name)?;
     let first = match file {
         Some(file) => faccessat2(file.as_raw_fd(), c"", libc::AT_EMPTY_PATH),
-        None => faccessat2(dir.as_raw_fd(), &name, 0),
+        // Not followed: the name was resolved to a regular file, and one
+        // swapped for a link since is not asked about in its stead.
+        None => faccessat2(dir.as_raw_fd(), &name, libc::AT_SYMLINK_NOFOLLOW),
     };
     match first {
         Err(e)

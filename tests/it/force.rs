@@ -206,6 +206,39 @@ fn force_replaces() {
     assert!(temps(&d).is_empty());
 }
 
+/// `--no-follow` replaces a symlink itself, which has no write permission
+/// of its own (`mv` replaces it too): root's link to root's read-only file,
+/// in user 65534's directory, is replaced without `-f`, the file it pointed
+/// to untouched; followed, the same link is refused, as `>` refuses it.
+#[test]
+#[ignore = "needs root, setpriv"]
+fn a_link_replaced_itself_is_not_asked_about() {
+    require_root();
+    require("setpriv");
+    let (_t, d) = nobodys_dir();
+    let target = file(&d, "protected", 0, 0, 0o444);
+    let link = d.join("link");
+    std::os::unix::fs::symlink("protected", &link).unwrap();
+    sh(&format!("chown -h 0:0 {}", shell_quote(&link)));
+    assert!(!shell_writes(&link), "`>` wrote through the link");
+    let line = assert_io_failure(&aw_as_nobody(&[], &link), &link);
+    assert!(line.contains("refusing to replace"), "{line}");
+    assert_eq!(read(&target), b"old\n");
+    let out = aw_as_nobody(&["--no-follow"], &link);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read(&link), b"new\n");
+    assert_eq!(read(&target), b"old\n");
+    assert!(temps(&d).is_empty());
+}
+
 /// The library: `PermissionDenied` (`EACCES`) from `create()`, nothing
 /// created; `Options::force(true)` replaces it (child process as uid 65534).
 #[test]
