@@ -273,6 +273,18 @@ fn no_empty(cli: &Cli, n: u64) -> Result<(), Failure> {
 }
 
 /// With `--print-changed`: "changed" or "unchanged" on standard output.
+/// The commit: with `--if-changed`, only if the content differs (and
+/// `--print-changed` says which).
+fn commit(cli: &Cli, file: AtomicFile) -> io::Result<()> {
+    if cli.if_changed {
+        let changed = file.commit_if_changed()?;
+        print_changed(cli, changed);
+        Ok(())
+    } else {
+        file.commit()
+    }
+}
+
 fn print_changed(cli: &Cli, changed: bool) {
     if cli.print_changed {
         let word = if changed { "changed" } else { "unchanged" };

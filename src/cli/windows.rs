@@ -13,9 +13,7 @@ use std::process::{Command, Stdio};
 
 use super::args::mode::Mode;
 use super::args::Cli;
-use super::{
-    discarded, failed, input_name, no_empty, print_changed, with_mode, Failure, DEFAULT_WAIT,
-};
+use super::{discarded, failed, input_name, no_empty, with_mode, Failure, DEFAULT_WAIT};
 use crate::{AtomicFile, Durability, Options};
 
 /// Input is copied through a buffer this big.
@@ -57,13 +55,7 @@ pub(super) fn write(cli: &Cli) -> Result<(), Failure> {
     if let Err(f) = fill(cli, &mut file) {
         return Err(discarded(cli, file, f));
     }
-    if cli.if_changed {
-        let changed = file.commit_if_changed()?;
-        print_changed(cli, changed);
-    } else {
-        file.commit()?;
-    }
-    Ok(())
+    Ok(super::commit(cli, file)?)
 }
 
 /// Fills `file` from standard input, or from the command's output once it

@@ -86,13 +86,7 @@ pub(super) fn write(cli: &Cli, caught: &AtomicUsize) -> Result<(), Failure> {
     if let Err(f) = validate::check(cli, &mut file, caught) {
         return Err(discarded(cli, file, f));
     }
-    if cli.if_changed {
-        let changed = file.commit_if_changed()?;
-        print_changed(cli, changed);
-    } else {
-        file.commit()?;
-    }
-    Ok(())
+    Ok(super::commit(cli, file)?)
 }
 
 /// `--if-changed` where the result of identical content is known without a
