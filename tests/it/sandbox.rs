@@ -346,8 +346,21 @@ fn getrandom_denied() {
     }
 }
 
+/// `preadv2` (4.6; `RWF_NOWAIT` 4.14): the CLI reads a pipe that has its
+/// input already without a `ppoll` per read; denied, it waits and reads as
+/// before.
+#[test]
+fn preadv2_denied() {
+    for e in ERRNOS {
+        cli_ops_under(
+            &format!("preadv2 ({e})"),
+            &[Deny::call(libc::SYS_preadv2, e)],
+        );
+    }
+}
+
 /// `statx` (4.11) and `copy_file_range` (4.5), which std falls back from,
-/// `syncfs` and `sync_file_range`, all at once with every call above.
+/// `syncfs`, `sync_file_range` and `faccessat2`, all at once with every call above.
 #[test]
 fn all_new_calls_denied() {
     for e in ERRNOS {
@@ -365,6 +378,8 @@ fn all_new_calls_denied() {
                 Deny::call(libc::SYS_copy_file_range, e),
                 Deny::call(libc::SYS_syncfs, e),
                 Deny::call(libc::SYS_sync_file_range, e),
+                Deny::call(libc::SYS_preadv2, e),
+                Deny::call(libc::SYS_faccessat2, e),
             ],
         );
     }
