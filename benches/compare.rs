@@ -34,8 +34,10 @@ const BATCH: usize = 100;
 type Writer = fn(&Path, &[u8]);
 
 /// The implementations compared, floor first.
-const WRITERS: [(&str, Writer); 7] = [
+const WRITERS: [(&str, Writer); 9] = [
     ("floor", floor),
+    ("O_TMPFILE floor", tmpfile_floor),
+    ("SPEC floor", spec_floor),
     ("write_bytes", crate_write_bytes),
     ("AtomicFile", crate_atomic_file),
     ("named temp", crate_named_temp),
@@ -57,6 +59,117 @@ fn floor(path: &Path, data: &[u8]) {
         .unwrap()
         .sync_all()
         .unwrap();
+}
+
+/// The floor with SPEC §3's unnamed temp: `O_TMPFILE` in the directory, write,
+/// fsync, `linkat` to a hidden name, rename, fsync the directory. No checks.
+fn tmpfile_floor(path: &Path, data: &[u8]) {
+    by_hand::write(path, data, false);
+}
+
+/// The fewest calls that do what SPEC asks of this overwrite, and no more:
+/// [`tmpfile_floor`] plus the target's `lstat` (§4: its mode and owner), the
+/// listing of its extended attributes by name (§10: kept), the temp's `fstat`
+/// (§4: did the umask or a default ACL narrow its mode?) and its access ACL
+/// (§10: one inherited from the directory is not the old file's). Without
+/// what this crate adds on top: the directory's `fstat` that makes a listing
+/// by name safe, and the temp's `flock` that `sweep` reads. A lower bound:
+/// it neither acts on what it reads nor checks a result.
+fn spec_floor(path: &Path, data: &[u8]) {
+    by_hand::write(path, data, true);
+}
+
+/// The by-hand `O_TMPFILE` writers.
+#[allow(unsafe_code)]
+mod by_hand {
+    use std::ffi::CString;
+    use std::fs::{File, OpenOptions};
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    use std::path::Path;
+
+    pub(super) fn write(path: &Path, data: &[u8], checks: bool) {
+        let parent = path.parent().unwrap();
+        let dir = File::open(parent).unwrap();
+        let name = CString::new(path.file_name().unwrap().as_bytes()).unwrap();
+        // SAFETY: `stat` is plain data; all zeroes is a valid value.
+        let mut st = unsafe { std::mem::zeroed::<libc::stat>() };
+        if checks {
+            let mut list = [0u8; 256];
+            // SAFETY: a valid descriptor, a NUL-terminated name, buffers of
+            // the sizes given.
+            unsafe {
+                assert_eq!(
+                    libc::fstatat(
+                        dir.as_raw_fd(),
+                        name.as_ptr(),
+                        &mut st,
+                        libc::AT_SYMLINK_NOFOLLOW
+                    ),
+                    0
+                );
+                // listxattrat(2), Linux 6.13: by name, without following a link.
+                libc::syscall(
+                    465,
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                    list.as_mut_ptr(),
+                    list.len(),
+                );
+            }
+        }
+        let mut temp = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .mode(0o640)
+            .open(parent)
+            .unwrap();
+        temp.write_all(data).unwrap();
+        if checks {
+            // SAFETY: a valid descriptor, a NUL-terminated name, no buffer
+            // (size 0), and a `stat` to fill.
+            unsafe {
+                libc::fgetxattr(
+                    temp.as_raw_fd(),
+                    c"system.posix_acl_access".as_ptr(),
+                    std::ptr::null_mut(),
+                    0,
+                );
+                assert_eq!(libc::fstat(temp.as_raw_fd(), &mut st), 0);
+            }
+        }
+        temp.sync_all().unwrap();
+        let hidden = c".by-hand.tmp";
+        // SAFETY: valid descriptors and NUL-terminated names.
+        unsafe {
+            assert_eq!(
+                libc::linkat(
+                    temp.as_raw_fd(),
+                    c"".as_ptr(),
+                    dir.as_raw_fd(),
+                    hidden.as_ptr(),
+                    libc::AT_EMPTY_PATH
+                ),
+                0,
+                "linkat: {}",
+                std::io::Error::last_os_error()
+            );
+            assert_eq!(
+                libc::renameat(
+                    dir.as_raw_fd(),
+                    hidden.as_ptr(),
+                    dir.as_raw_fd(),
+                    name.as_ptr()
+                ),
+                0
+            );
+        }
+        dir.sync_all().unwrap();
+    }
 }
 
 fn crate_write_bytes(path: &Path, data: &[u8]) {

@@ -17,6 +17,7 @@
 //! A failure before the rename of a file removes its temp; the error says
 //! what state the others are in (for `commit`, nothing more to say).
 
+use std::borrow::Cow;
 use std::io::{self, Seek, SeekFrom, Write};
 
 use crate::create;
@@ -179,10 +180,10 @@ fn run(files: &mut [AtomicFile], how: BatchSync, batch: bool) -> io::Result<()> 
             file.prepare_metadata()?;
         }
         // One file needs no grouping: no `fstat` of its directory.
-        let dirs = if one {
-            vec![(0, 0)]
+        let dirs: Cow<'_, [(u64, u64)]> = if one {
+            Cow::Borrowed(&[(0, 0)])
         } else {
-            identify_dirs(files)?
+            Cow::Owned(identify_dirs(files)?)
         };
         sync_data(files, &dirs, how)?;
         Ok(dirs)
@@ -295,6 +296,13 @@ fn identify_dirs(files: &[AtomicFile]) -> io::Result<Vec<(u64, u64)>> {
 /// Makes the data of every durable temp durable, filesystem by filesystem
 /// (see [`commit_all`]).
 fn sync_data(files: &[AtomicFile], dirs: &[(u64, u64)], how: BatchSync) -> io::Result<()> {
+    // One file: its own `fsync`, with nothing to group.
+    if let [file] = files {
+        return match file.durable() {
+            true => file.temp.sync(&file.target),
+            false => Ok(()),
+        };
+    }
     let durable = |i: &usize| files[*i].durable();
     let mut devices: Vec<u64> = (0..files.len())
         .filter(durable)
@@ -362,7 +370,10 @@ fn sync_dirs(files: &[AtomicFile], dirs: &[(u64, u64)]) -> io::Result<()> {
     let mut failed: Option<io::Error> = None;
     for (file, id) in files.iter().zip(dirs) {
         if file.durable() && !done.contains(id) {
-            done.push(*id);
+            // (One file: nothing to remember, nothing to allocate.)
+            if files.len() > 1 {
+                done.push(*id);
+            }
             if let Err(e) = file.target.sync(file.temp.file()) {
                 failed = Some(match failed {
                     None => e,

@@ -9,6 +9,7 @@
 //! [`AtomicFile::target`](crate::AtomicFile::target), so a working directory deeper than `PATH_MAX`
 //! or below a directory the caller can't search works as it does for `>`.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io;
@@ -45,7 +46,7 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
     if ends_in_dot(path) {
         return Err(not_a_file_name(path));
     }
-    let mut shown = match std::path::absolute(path) {
+    let mut shown = match absolute(path) {
         Ok(abs) => abs,
         // An empty path, or a working directory without a name we can get
         // (deeper than `PATH_MAX`): the path as given still opens.
@@ -56,12 +57,13 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
         }
         Err(_) => path.to_path_buf(),
     };
-    // What to open, relative to `base` (`None`: the working directory).
-    let mut open: PathBuf = path.to_path_buf();
+    // What to open, relative to `base` (`None`: the working directory): the
+    // path as given, then the symlinks' targets.
+    let mut open: Cow<'_, Path> = Cow::Borrowed(path);
     let mut base: Option<File> = None;
     for _ in 0..=MAX_SYMLINKS {
         let (dir_rel, name) = split(&open, &shown)?;
-        let dir_path = shown.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        let dir_path = shown.parent().unwrap_or(Path::new(""));
         let (dir, dir_readable) = sys::open_dir_rel(base.as_ref(), dir_rel)
             .context(|| format!("failed to open directory {}", dir_path.display_quoted()))?;
         let meta = sys::stat_at(&dir, &name)
@@ -75,13 +77,14 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
                     return Err(not_a_file_name(&shown));
                 }
                 let to = PathBuf::from(to);
-                shown = std::path::absolute(dir_path.join(&to)).unwrap_or(dir_path.join(&to));
+                let joined = dir_path.join(&to);
+                shown = absolute(&joined).unwrap_or(joined);
                 base = if to.is_absolute() { None } else { Some(dir) };
-                open = to;
+                open = Cow::Owned(to);
             }
             _ => {
                 return Ok(Resolved {
-                    target: Target::new(dir, dir_readable, dir_path, shown, name),
+                    target: Target::new(dir, dir_readable, shown, name),
                     meta,
                 })
             }
@@ -93,6 +96,23 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
             path.display_quoted()
         )
     }))
+}
+
+/// `std::path::absolute`, without its work where `path` is absolute already
+/// and has nothing to normalise (no `.` component, no `//`, no trailing
+/// `/`), as most paths given to a write are.
+fn absolute(path: &Path) -> io::Result<PathBuf> {
+    let b = path.as_os_str().as_encoded_bytes();
+    let clean = b.first() == Some(&b'/')
+        && b.len() > 1
+        && !b.ends_with(b"/")
+        && !b.windows(2).any(|w| w == b"//")
+        && !b.windows(3).any(|w| w == b"/./")
+        && !b.ends_with(b"/.");
+    if cfg!(unix) && clean {
+        return Ok(path.to_path_buf());
+    }
+    std::path::absolute(path)
 }
 
 /// The kernel's `fs.protected_symlinks` rule for a link the crate is about to
@@ -158,4 +178,43 @@ fn not_a_file_name(path: &Path) -> io::Error {
     error::os(errno::EISDIR, || {
         format!("cannot replace {}: not a file name", path.display_quoted())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The shortcut gives what `std::path::absolute` gives, for clean paths
+    /// and for every shape it leaves to std.
+    #[test]
+    fn absolute_is_std_absolute() {
+        for p in [
+            "/a/b",
+            "/",
+            "/a",
+            "/a/b/",
+            "/a//b",
+            "//a/b",
+            "///a",
+            "/a/./b",
+            "/a/.",
+            "/a/..",
+            "/a/../b",
+            "/.a/b.",
+            "/a/.../b",
+            "a/b",
+            "./a",
+            ".",
+            "..",
+            "a/",
+            "/a/b/c.txt",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(
+                super::absolute(p).unwrap(),
+                std::path::absolute(p).unwrap(),
+                "{p:?}"
+            );
+        }
+    }
 }

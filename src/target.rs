@@ -24,9 +24,6 @@ pub(crate) struct Target {
     /// `O_PATH`), its entries are made durable by a `syncfs` through a file
     /// in it.
     dir_readable: bool,
-    /// The directory as an absolute path (where the working directory has
-    /// one), for messages only.
-    dir_path: PathBuf,
     /// The target: absolute, symlinks at its last component resolved; for
     /// messages and `AtomicFile::target()` only, never opened.
     path: PathBuf,
@@ -35,17 +32,10 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub(crate) fn new(
-        dir: File,
-        dir_readable: bool,
-        dir_path: PathBuf,
-        path: PathBuf,
-        name: OsString,
-    ) -> Target {
+    pub(crate) fn new(dir: File, dir_readable: bool, path: PathBuf, name: OsString) -> Target {
         Target {
             dir,
             dir_readable,
-            dir_path,
             path,
             name,
         }
@@ -66,9 +56,10 @@ impl Target {
         &self.dir
     }
 
-    /// The directory's path, for messages.
+    /// The directory's path (absolute where the working directory has a
+    /// name), for messages.
     pub(crate) fn dir_path(&self) -> &Path {
-        &self.dir_path
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     /// A message naming the target: `"{step} \"/the/target\""`.
@@ -78,7 +69,7 @@ impl Target {
 
     /// The sibling `name`, for messages.
     fn shown(&self, name: &OsStr) -> String {
-        self.dir_path.join(name).display_quoted()
+        self.dir_path().join(name).display_quoted()
     }
 
     /// Refuses a durable write where the directory cannot be synced: it can't
@@ -93,7 +84,7 @@ impl Target {
         Err(error::os(errno::EACCES, || {
             format!(
                 "cannot make a rename in {} durable: the directory can't be read, so it can't be synced, and syncing its whole filesystem is not known to cover it (Durability::None would skip the sync)",
-                self.dir_path.display_quoted()
+                self.dir_path().display_quoted()
             )
         }))
     }
@@ -214,7 +205,7 @@ impl Target {
     ) -> io::Result<Turn> {
         plan.make(
             &self.dir,
-            &self.dir_path,
+            self.dir_path(),
             &self.name,
             locked,
             durable,
@@ -228,7 +219,7 @@ impl Target {
         self.sync_entries(via).context(|| {
             format!(
                 "renamed into place but failed to sync directory {}",
-                self.dir_path.display_quoted()
+                self.dir_path().display_quoted()
             )
         })
     }

@@ -37,7 +37,7 @@ pub(crate) fn temp_name(target: &OsStr) -> io::Result<OsString> {
         }
     }
     let t = &t[..cut];
-    let mut name = Vec::with_capacity(NAME_MAX);
+    let mut name = Vec::with_capacity(1 + t.len() + MARKER.len() + RAND_HEX + SUFFIX.len());
     name.push(b'.');
     name.extend_from_slice(t);
     name.extend_from_slice(MARKER);
