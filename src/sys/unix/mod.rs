@@ -12,6 +12,7 @@
 //! [`xattr`] (extended attributes: none here), [`fork`] (counting forks);
 //! here the helpers they share.
 
+mod cname;
 mod data;
 mod dir;
 mod fork;
@@ -24,10 +25,9 @@ mod sync;
 mod temp;
 mod xattr;
 
-use std::ffi::{CStr, CString, OsStr};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 
+pub(crate) use cname::cstr;
 #[cfg(all(feature = "cli", not(target_os = "linux")))]
 pub(crate) use data::read_nowait;
 pub(crate) use data::{clone_or_copy, read_at};
@@ -53,50 +53,6 @@ pub(crate) use xattr::{
     get_xattr_of, has_xattr, list_xattrs_at, list_xattrs_of, open_source_at, remove_xattr,
     set_xattr,
 };
-
-/// Bytes a [`CName`] holds without allocating: any file name (`NAME_MAX`
-/// is 255), and most paths.
-const INLINE: usize = 384;
-
-/// A name or path as a C string: on the stack when it fits, as std does for
-/// its own path calls (a write passes names to half a dozen calls).
-#[allow(clippy::large_enum_variant)] // The point: no allocation.
-pub(crate) enum CName {
-    /// `len` bytes and their NUL terminator.
-    Inline { buf: [u8; INLINE], len: usize },
-    /// Too long for the stack.
-    Heap(CString),
-}
-
-impl std::ops::Deref for CName {
-    type Target = CStr;
-
-    fn deref(&self) -> &CStr {
-        match self {
-            CName::Inline { buf, len } => {
-                CStr::from_bytes_with_nul(&buf[..=*len]).expect("checked for NUL bytes when made")
-            }
-            CName::Heap(c) => c,
-        }
-    }
-}
-
-/// `name` as a C string; a NUL byte inside is `InvalidInput`.
-pub(crate) fn cstr(name: &OsStr) -> io::Result<CName> {
-    let b = name.as_bytes();
-    if b.contains(&0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "file name contains a NUL byte",
-        ));
-    }
-    if b.len() < INLINE {
-        let mut buf = [0u8; INLINE];
-        buf[..b.len()].copy_from_slice(b);
-        return Ok(CName::Inline { buf, len: b.len() });
-    }
-    Ok(CName::Heap(CString::new(b).expect("checked above")))
-}
 
 /// Retries a syscall wrapper while it fails with `EINTR`.
 pub(crate) fn cvt_r(mut f: impl FnMut() -> libc::c_int) -> io::Result<libc::c_int> {
@@ -133,37 +89,4 @@ pub(crate) fn protection(_which: Protection) -> u32 {
 #[allow(dead_code)] // Linux has its own.
 pub(crate) fn unavailable(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::ffi::OsStr;
-    use std::os::unix::ffi::OsStrExt;
-
-    /// On the stack or not, the C string is the name; a NUL inside is refused.
-    #[test]
-    fn cstr_holds_any_length() {
-        for n in [
-            0,
-            1,
-            255,
-            super::INLINE - 1,
-            super::INLINE,
-            super::INLINE + 1,
-            5000,
-        ] {
-            let name = vec![b'x'; n];
-            let c = super::cstr(OsStr::from_bytes(&name)).unwrap();
-            assert_eq!(c.to_bytes(), &name[..], "length {n}");
-            assert_eq!(
-                matches!(c, super::CName::Inline { .. }),
-                n < super::INLINE,
-                "length {n}"
-            );
-        }
-        for bad in [&b"a\0b"[..], b"\0", b"abc\0"] {
-            let e = super::cstr(OsStr::from_bytes(bad)).err().unwrap();
-            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
-        }
-    }
 }
