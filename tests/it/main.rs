@@ -27,6 +27,7 @@ mod cli_hints;
 mod cli_modes;
 mod cli_no_empty;
 mod concurrency;
+mod copies;
 mod dist;
 mod errors;
 mod force;
