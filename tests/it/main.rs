@@ -17,6 +17,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod allocations;
 mod append;
 mod backup_kinds;
 mod backups;
