@@ -217,6 +217,49 @@ fn protected_regular_planted_file_refused() {
     assert_eq!(read(&planted), b"off\n");
 }
 
+/// A caller who is neither root nor the shared directory's owner (uid 65534
+/// in a root-owned sticky `1777` directory, both protections on) replaces
+/// its own file and follows its own link, as its `>` does: the rules spare
+/// what the caller owns (its effective uid), not only what the directory's
+/// owner owns.
+#[test]
+#[ignore = "full suite: root, setpriv"]
+fn protections_spare_a_non_root_callers_own_files() {
+    privileged();
+    let _one = SYSCTL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_d, tmp, _secret) = shared_tmp();
+    let _regular = sysctl("protected_regular", "1");
+    let _symlinks = sysctl("protected_symlinks", "1");
+    let file = tmp.join("file");
+    fs::write(&file, b"old\n").unwrap();
+    chown(&file, 65534, 65534);
+    let link = tmp.join("link");
+    plant_link(&file, &link);
+
+    // The shell's `>` as 65534: both allowed.
+    for p in [&file, &link] {
+        let shell = run(as_nobody("sh")
+            .arg("-c")
+            .arg(format!("echo shell > {}", shell_quote(p))));
+        assert!(shell.status.success(), "`>` on {p:?}: {shell:?}");
+    }
+    for (p, data) in [(&file, &b"own file\n"[..]), (&link, b"own link\n")] {
+        let out = cli_input(as_nobody(bin()).arg(p), data);
+        assert!(
+            out.status.success(),
+            "{p:?} as 65534: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read(&file), data, "{p:?}");
+    }
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(owner(&file), (65534, 65534));
+    assert_only(&tmp, &["file", "link"]);
+}
+
 /// With `no_clobber`, a symlink at the path counts as existing, dangling or
 /// not (`O_CREAT|O_EXCL`, bash's `noclobber`): nothing is created behind it.
 #[test]
