@@ -225,7 +225,7 @@ impl Tmpfs {
         let dir = base.join("tmpfs");
         fs::create_dir_all(&dir).unwrap();
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=512m", "aw-bench"])
+            .args(["-t", "tmpfs", "-o", "size=1g", "aw-bench"])
             .arg(&dir)
             .stderr(std::process::Stdio::null())
             .status()
@@ -320,17 +320,27 @@ fn batch(c: &mut Criterion, base: &Path) {
 }
 
 /// Medians of an interleaved run: round after round, every contender does one
-/// operation, in an order that rotates each round, so the load of a shared
-/// machine falls on all of them alike. Runs for about `budget` (10 rounds at
+/// operation, in an order shuffled each round, so the load of a shared
+/// machine falls on all of them alike, and none always runs after the same
+/// other (two of this crate's writers in a row would find the second's code
+/// in the caches the first warmed). Runs for about `budget` (10 rounds at
 /// least). Returns the median nanoseconds per operation of each contender.
 fn interleaved(contenders: &mut [&mut dyn FnMut()], budget: Duration) -> Vec<f64> {
     let n = contenders.len();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
     let start = Instant::now();
     let mut round = 0;
+    let mut order: Vec<usize> = (0..n).collect();
+    // xorshift64: a fixed, cheap sequence of shuffles.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     while round < 10 || (start.elapsed() < budget && round < 20_000) {
-        for k in 0..n {
-            let i = (k + round) % n;
+        for k in (1..n).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(k, (state % (k as u64 + 1)) as usize);
+        }
+        for &i in &order {
             let t = Instant::now();
             (contenders[i])();
             samples[i].push(t.elapsed().as_nanos() as f64);
