@@ -6,8 +6,8 @@
 //! `exec`, and the test process itself is never filtered.
 //!
 //! Hand-written classic BPF (no dependency): for each rule, "if the call is
-//! `nr` (and, optionally, argument `arg` has a bit of `mask` set), return
-//! `errno`"; everything else is allowed.
+//! `nr` (and, optionally, argument `arg` has a bit of `mask` set, or has none
+//! of them), return `errno`"; everything else is allowed.
 #![allow(dead_code, unsafe_code)]
 
 use std::os::unix::process::CommandExt;
@@ -18,8 +18,9 @@ use std::process::Command;
 pub struct Deny {
     /// The system call number.
     pub nr: i64,
-    /// Only when argument `.0` (low 32 bits) has a bit of mask `.1` set.
-    pub arg: Option<(u32, u32)>,
+    /// Only when argument `.0` (low 32 bits) has a bit of mask `.1` set
+    /// (`.2` true) or none of them (`.2` false).
+    pub arg: Option<(u32, u32, bool)>,
     /// The errno it gets.
     pub errno: i32,
 }
@@ -38,7 +39,16 @@ impl Deny {
     pub fn with_flag(nr: i64, arg: u32, mask: u32, errno: i32) -> Deny {
         Deny {
             nr,
-            arg: Some((arg, mask)),
+            arg: Some((arg, mask, true)),
+            errno,
+        }
+    }
+
+    /// Calls of `nr` whose argument `arg` has no bit of `mask` get `errno`.
+    pub fn without_flag(nr: i64, arg: u32, mask: u32, errno: i32) -> Deny {
+        Deny {
+            nr,
+            arg: Some((arg, mask, false)),
             errno,
         }
     }
@@ -87,7 +97,7 @@ fn program(rules: &[Deny]) -> Vec<libc::sock_filter> {
             None => {
                 p.push(ins(JEQ_K, 0, 1, r.nr as u32));
             }
-            Some((arg, mask)) => {
+            Some((arg, mask, set)) => {
                 // Little-endian: the low half of args[arg].
                 let off = 16 + 8 * arg;
                 let off = if cfg!(target_endian = "big") {
@@ -97,7 +107,12 @@ fn program(rules: &[Deny]) -> Vec<libc::sock_filter> {
                 };
                 p.push(ins(JEQ_K, 0, 3, r.nr as u32));
                 p.push(ins(LD_W_ABS, 0, 0, off));
-                p.push(ins(JSET_K, 0, 1, mask));
+                // Set: on to the errno; clear: past it (and the reverse).
+                if set {
+                    p.push(ins(JSET_K, 0, 1, mask));
+                } else {
+                    p.push(ins(JSET_K, 1, 0, mask));
+                }
             }
         }
         p.push(ins(RET_K, 0, 0, RET_ERRNO | (r.errno as u32 & 0xffff)));

@@ -17,6 +17,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod allocations;
 mod append;
 mod backup_kinds;
 mod backups;
@@ -27,6 +28,7 @@ mod cli_hints;
 mod cli_modes;
 mod cli_no_empty;
 mod concurrency;
+mod copies;
 mod dist;
 mod errors;
 mod force;

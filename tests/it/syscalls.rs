@@ -45,11 +45,14 @@ fn marker(path: &str) {
 /// The write a child process performs, between markers if `marked`.
 fn write_case(case: &str, path: &Path, marked: bool) {
     let data = vec![b'x'; 4096];
+    if case == "crate-new" {
+        fs::remove_file(path).unwrap();
+    }
     if marked {
         marker(BEGIN);
     }
     match case {
-        "crate" => atomic_write::write_bytes(path, &data).unwrap(),
+        "crate" | "crate-new" => atomic_write::write_bytes(path, &data).unwrap(),
         "crate-file" => {
             let mut f = atomic_write::AtomicFile::create(path).unwrap();
             f.write_all(&data).unwrap();
@@ -369,6 +372,36 @@ fn one_shot_overwrite_syscalls() {
     assert_eq!(other.mode, mode);
     assert_eq!(other.calls.len(), ours_warm.calls.len() + 2);
     assert!(pos(&other.calls, "fchown", 0) < pos(&other.calls, "fsync", 0));
+}
+
+/// A write that creates the file (no mode given): the temp is created with
+/// `0666` under the umask, exactly as `open(O_CREAT, 0o666)` creates a file,
+/// and is given nothing: no `fstat` of it, no `fchmod`, no `fchown`, no ACL
+/// check. 11 calls: `openat` of the directory, the target's `fstatat`
+/// (`ENOENT`), `openat(O_TMPFILE)`, `write`, `fsync`, `flock`, `linkat`,
+/// `renameat`, `fsync` of the directory, two `close`.
+#[test]
+#[ignore = "needs root, strace"]
+fn new_file_syscalls() {
+    common::require("strace");
+    common::require_root();
+    let new = trace("crate-new", true, 0o640, None);
+    show("atomic-write, new file (warm)", &new);
+    assert_eq!(new.mode, 0o644, "0666 under the umask 022");
+    let stats = ["newfstatat", "fstat", "statx", "fstatat64", "stat", "lstat"];
+    assert_eq!(
+        new.calls
+            .iter()
+            .filter(|c| stats.contains(&c.as_str()))
+            .count(),
+        1,
+        "the target's lookup only: {:?}",
+        new.calls
+    );
+    for c in ["fchmod", "fchown", "fgetxattr"] {
+        assert!(!new.calls.iter().any(|x| x == c), "{c} in {:?}", new.calls);
+    }
+    assert_eq!(new.calls.len(), 11, "{:?}", new.calls);
 }
 
 /// The strace audit of issue 10: a target's attributes and ACL are set on the
