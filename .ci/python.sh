@@ -20,7 +20,8 @@ export CI="${CI:-true}"
 step_start=$SECONDS
 lap() { echo "python: $1 done at $((SECONDS - step_start)) s"; }
 
-# file and nm (binutils) inspect the extension; strace is for tests/test_syscalls.py.
+# file and nm (binutils) inspect the extension; strace is for tests/test_syscalls.py
+# and the GIL test in tests/test_concurrency.py.
 for pkg in file:file nm:binutils strace:strace; do
     command -v "${pkg%%:*}" >/dev/null || apt-get install -y -qq "${pkg#*:}" >/dev/null
 done

@@ -17,6 +17,10 @@
 //! and the target must hold the old or the new content, and the new one in
 //! every state that a crash after the writer's success could leave.
 //!
+//! Every mount the harness makes lives in a mount namespace of the test's own
+//! thread ([`private_mounts`]), and every crash state is a file of its own:
+//! see [`private_mounts`] for what went wrong without them.
+//!
 //! Root-only, behind `ATOMIC_WRITE_FULL_SUITE=1`.
 // Linux only: loop devices, mkfs and mount of Linux filesystems; on other systems this binary is empty.
 #![cfg(target_os = "linux")]
@@ -249,9 +253,11 @@ fn qemu_opt(p: &Path) -> String {
     p.display().to_string().replace(',', ",,")
 }
 
+/// Whether a FUSE filesystem is mounted on `path`, in the calling thread's
+/// mount namespace ([`private_mounts`]).
 fn is_fuse_mounted(path: &Path) -> bool {
     let want = path.to_string_lossy();
-    fs::read_to_string("/proc/self/mountinfo")
+    fs::read_to_string("/proc/thread-self/mountinfo")
         .unwrap_or_default()
         .lines()
         .any(|l| {
@@ -286,6 +292,40 @@ impl Drop for Daemon {
     }
 }
 
+/// Moves the calling thread, and every thread and process it starts from now
+/// on, into a mount namespace of its own, whose mounts propagate nowhere.
+///
+/// Without it, a program elsewhere on the machine that makes a private mount
+/// namespace (`unshare -m`, a chroot helper such as the cross-env script, a
+/// test's sandbox) while a crash state is mounted takes a copy of that mount;
+/// `umount` then only removes ours, and the filesystem stays alive on its loop
+/// device until that other namespace ends. When it finally goes, it writes its
+/// last transaction into the image file, by then a later crash state: btrfs
+/// printed `using temp-fsid` (its fsid still open), the old state's `last
+/// unmount` came in the middle of the next state's mount, and that mount
+/// failed with `parent transid verify failed ... wanted 37 found 7`. Mounts
+/// made here are in no namespace another program can copy, and they go when
+/// the thread ends, whatever happened to the guards.
+fn private_mounts() {
+    // SAFETY: unshare(2) of the calling thread's mount namespace; no memory is passed.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNS) };
+    assert_eq!(r, 0, "unshare(CLONE_NEWNS): {}", io::Error::last_os_error());
+    // SAFETY: mount(2) changing only the propagation of `/` and the mounts
+    // under it, in the new namespace; static NUL-terminated strings.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "make / private: {}", io::Error::last_os_error());
+}
+
 /// A loop device over `file`, detached on drop.
 struct Loop {
     dev: String,
@@ -310,6 +350,17 @@ impl Drop for Loop {
             eprintln!("warning: could not detach {}", self.dev);
         }
     }
+}
+
+/// A loop device over the crash state image `file`, whose name is removed at
+/// once: the loop device keeps the file, and the next state is built into a
+/// new file. A filesystem that outlives its `umount` (lazily unmounted, or
+/// held by a copy of the mount elsewhere) then only ever writes into its own
+/// image, never into a later state's.
+fn attach_once(file: &Path) -> Loop {
+    let lo = Loop::attach(file);
+    fs::remove_file(file).unwrap_or_else(|e| panic!("remove {}: {e}", file.display()));
+    lo
 }
 
 /// A filesystem mounted on `dir`, unmounted on drop.
@@ -836,7 +887,7 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
                     case.marker
                 )
             };
-            let mut lo = Loop::attach(&state_path);
+            let mut lo = attach_once(&state_path);
             let m = match Mounted::mount(&lo.dev, fs.name, &mnt) {
                 Ok(m) => m,
                 Err(first) => {
@@ -844,7 +895,7 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
                     if let Some(keep) = std::env::var_os("ATOMIC_WRITE_KEEP_FAILED") {
                         let to =
                             Path::new(&keep).join(format!("{}-{}.img", fs.name, report.states));
-                        let _ = fs::copy(&state_path, &to);
+                        let _ = fs::copy(&lo.dev, &to);
                         eprintln!("kept the crash state in {}", to.display());
                     }
                     // Build the same state again and retry once: a state that
@@ -852,7 +903,7 @@ fn check(fs: &Fs, dir: &Path, pristine: &Path, log: &Log, cases: &[Case]) -> Rep
                     // (reported as such); one that fails twice is a finding.
                     drop(lo);
                     build();
-                    lo = Loop::attach(&state_path);
+                    lo = attach_once(&state_path);
                     match Mounted::mount(&lo.dev, fs.name, &mnt) {
                         Ok(m) => {
                             eprintln!(
@@ -960,6 +1011,7 @@ fn run(fs: &Fs) {
     for t in tools {
         common::require(t);
     }
+    private_mounts();
     let scratch = common::scratch();
     let dir = scratch.path();
     let image = dir.join("base.img");
@@ -1090,6 +1142,66 @@ fn power_loss_xfs() {
 #[ignore = "full suite: root, qemu-storage-daemon, mkfs.*"]
 fn power_loss_btrfs() {
     run(&BTRFS);
+}
+
+/// The harness's mounts are out of reach of other mount namespaces: one that
+/// another program makes while a crash state is mounted gets no copy of it
+/// (which would keep that filesystem alive past our `umount`, writing into a
+/// later state: see [`private_mounts`]), and the machine's own namespace never
+/// sees it either.
+#[test]
+#[ignore = "full suite: root, unshare"]
+fn mounts_stay_out_of_other_namespaces() {
+    common::require_root();
+    common::require("unshare");
+    let scratch = common::scratch();
+    let dir = scratch.path().join("mnt");
+    fs::create_dir(&dir).unwrap();
+    let want = format!(" {} ", dir.display());
+    let listed = |mountinfo: &[u8]| {
+        String::from_utf8_lossy(mountinfo)
+            .lines()
+            .any(|l| l.contains(&want))
+    };
+    let (mounted_tx, mounted_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (dir, listed) = (&dir, &listed);
+    std::thread::scope(|s| {
+        let harness = s.spawn(move || {
+            private_mounts();
+            let m = Mounted::mount("tmpfs", "tmpfs", dir).unwrap_or_else(|e| panic!("{e}"));
+            // The harness itself, and what it starts, see the mount.
+            let own = fs::read("/proc/thread-self/mountinfo").unwrap();
+            let child = common::run(Command::new("cat").arg("/proc/self/mountinfo")).stdout;
+            mounted_tx.send(()).unwrap();
+            let _ = done_rx.recv();
+            drop(m);
+            (listed(&own), listed(&child))
+        });
+        mounted_rx.recv().expect("the harness thread mounted");
+        // Meanwhile, from this thread (the process's namespace): the machine's
+        // view, and a private namespace made now, as `unshare -m` makes one.
+        let machine = fs::read("/proc/thread-self/mountinfo").unwrap();
+        let copy = common::run(Command::new("unshare").args([
+            "-m",
+            "--propagation",
+            "private",
+            "cat",
+            "/proc/self/mountinfo",
+        ]));
+        done_tx.send(()).unwrap();
+        let (own, child) = harness.join().unwrap();
+        assert!(own && child, "the harness does not see its own mount");
+        assert!(copy.status.success(), "unshare -m failed");
+        assert!(
+            !listed(&machine),
+            "the harness's mount is in the machine's namespace"
+        );
+        assert!(
+            !listed(&copy.stdout),
+            "a namespace made while the harness had a mount got a copy of it"
+        );
+    });
 }
 
 /// Every broken writer is expected to be caught on at least one filesystem.

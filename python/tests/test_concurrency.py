@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime
 import errno
+import json
 import os
-import statistics
+import platform
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 
 import atomic_write
 
-from conftest import assert_only
+from conftest import assert_only, require_tool
 
 # A version is self-validating: "AW <writer> <seq> <length> <crc32>\n" + payload.
 VERSION_CODE = r'''
@@ -130,38 +131,118 @@ def test_threads_and_processes_readers_never_see_a_mix(scratch):
     assert_only(scratch, ["shared"])
 
 
-def timed_writes(dirs, count, data):
-    """Wall time of one thread per directory, each writing `count` durable files."""
+# The GIL test's child, run under strace, which holds each of the writer
+# thread's write, fsync, fdatasync, rename and link calls at its entry for
+# DELAY_US: a write made slow the same way on any machine. The main thread
+# meanwhile reads, from Python, which call the writer thread is in
+# (/proc/self/task/TID/syscall, read with pread: a call strace does not delay),
+# noting each reading under the step the writer thread had reached.
+GIL_CHILD = r"""
+import json, os, sys, threading, time, atomic_write
+target, size = sys.argv[1], int(sys.argv[2])
+step = ["start"]
+tid = []
 
-    def work(d):
-        for i in range(count):
-            atomic_write.atomic_write_bytes(d / f"f{i}", data)
+def writer():
+    tid.append(threading.get_native_id())
+    step[0] = "write_bytes"
+    atomic_write.atomic_write_bytes(target, b"x" * size)
+    f = atomic_write.open(target, "wb")
+    f.write(b"y")
+    step[0] = "close"
+    f.close()
+    step[0] = "done"
 
-    threads = [threading.Thread(target=work, args=(d,)) for d in dirs]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - start
+t = threading.Thread(target=writer)
+t.start()
+while not tid:
+    time.sleep(0.001)
+fd = os.open(f"/proc/self/task/{tid[0]}/syscall", os.O_RDONLY)
+seen = {}
+while step[0] != "done":
+    at = step[0]
+    try:
+        nr = os.pread(fd, 64, 0).split(b" ", 1)[0].decode()
+    except OSError:
+        break  # the thread has ended
+    seen.setdefault(at, {}).setdefault(nr, 0)
+    seen[at][nr] += 1
+    time.sleep(0.001)
+t.join()
+print(json.dumps(seen))
+"""
+
+# System call numbers (x86_64, aarch64) of the steps the test watches.
+SYSCALLS = {
+    "x86_64": {"write": [1], "fdatasync": [75], "commit": [74, 82, 264, 265, 316]},
+    "aarch64": {"write": [64], "fdatasync": [83], "commit": [82, 37, 38, 276]},
+}
+DELAY_US = 200_000
+CHUNK = 8 << 20  # python/src/lib.rs: a write takes the GIL back between chunks
 
 
 def test_gil_is_released_while_writing(scratch):
-    """Four threads writing durably on disk overlap: if the GIL were held
-    through fsync, their wall time would be about 4x one thread's."""
-    dirs = [scratch / f"d{i}" for i in range(4)]
-    for d in dirs:
-        d.mkdir()
-    data = b"x" * 4096
-    ratios = []
-    for _ in range(5):  # interleaved pairs; the median, on a shared machine
-        one = timed_writes(dirs[:1], 60, data)
-        four = timed_writes(dirs, 60, data)
-        ratios.append(four / one)
-    ratio = statistics.median(ratios)
-    print(f"4 threads / 1 thread, per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}")
-    # Held (a build without detach): medians 5.3 and 7.2 here; released: 0.8 to 1.2.
-    assert ratio < 3.0, ratios
+    """Another thread runs Python while a write is inside each of its blocking
+    steps: the data's `write`s, the `fdatasync` a long write makes before the
+    commit, and the commit's `fsync`s and rename (`atomic_write_bytes`, and
+    `close()` of `atomic_write.open`).
+
+    strace holds each of those calls for 0.2 s, so the steps are slow by
+    construction, not by the disk's speed or the machine's load. The main
+    thread notes, from Python, which call the writer thread is in. It needs
+    the GIL to go from one reading to the next, so if the writer thread held
+    the GIL through a step, the main thread could make at most one reading
+    during that step (the one whose `pread` had already begun): the test asks
+    for at least two in each. With the GIL held through a step (its
+    `Python::detach` removed in python/src/lib.rs) it fails on that step with
+    at most one reading; on a loaded machine the main thread still makes
+    dozens, one every millisecond or so.
+    """
+    require_tool("strace")
+
+    nrs = SYSCALLS.get(platform.machine())
+    if nrs is None:
+        pytest.fail(f"no system call numbers for {platform.machine()} in SYSCALLS")
+    target = scratch / "target"
+    size = CHUNK + 1  # two chunks, and the early fdatasync of a long write
+    delayed = "write,fsync,fdatasync,rename,renameat,renameat2,linkat"
+    out = subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            f"trace={delayed}",
+            "-e",
+            f"inject={delayed}:delay_enter={DELAY_US}",
+            sys.executable,
+            "-c",
+            GIL_CHILD,
+            str(target),
+            str(size),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr.decode()
+    seen = json.loads(out.stdout)
+    print(f"readings of the writer thread's system call, by step: {seen}")
+
+    def readings(at: str, step: str) -> int:
+        return sum(n for nr, n in seen.get(at, {}).items() if nr in map(str, nrs[step]))
+
+    counts = {
+        "atomic_write_bytes: write": readings("write_bytes", "write"),
+        "atomic_write_bytes: fdatasync": readings("write_bytes", "fdatasync"),
+        "atomic_write_bytes: commit": readings("write_bytes", "commit"),
+        "atomic_write.open: close": readings("close", "commit"),
+    }
+    held = [step for step, n in counts.items() if n < 2]
+    assert not held, f"the GIL looks held through {held}: readings {counts}, all {seen}"
+    assert target.read_bytes() == b"y"
+    assert_only(scratch, ["target"])
 
 
 # -- lock_timeout: another writer holds the target's lock -----------------------
