@@ -103,13 +103,14 @@ pub(crate) fn resolve(path: &Path, follow: bool) -> io::Result<Resolved> {
 /// `/`), as most paths given to a write are.
 fn absolute(path: &Path) -> io::Result<PathBuf> {
     let b = path.as_os_str().as_encoded_bytes();
-    let clean = b.first() == Some(&b'/')
+    let clean = cfg!(unix)
+        && b.first() == Some(&b'/')
         && b.len() > 1
         && !b.ends_with(b"/")
         && !b.windows(2).any(|w| w == b"//")
         && !b.windows(3).any(|w| w == b"/./")
         && !b.ends_with(b"/.");
-    if cfg!(unix) && clean {
+    if clean {
         return Ok(path.to_path_buf());
     }
     std::path::absolute(path)

@@ -154,37 +154,35 @@ pub(crate) fn render(cmd: Command) -> Vec<u8> {
 fn synopsis(cmd: &Command) -> Roff {
     let mut r = Roff::new();
     r.control("SH", ["SYNOPSIS"]);
-    let forms: [Vec<Inline>; 3] = [
+    // The two forms of a write start alike.
+    let write = || {
         vec![
             bold("atomic-write"),
             roman(" ["),
             italic("OPTIONS"),
             roman("] "),
             italic("PATH"),
-            roman(" < "),
-            italic("INPUT"),
-        ],
-        vec![
-            bold("atomic-write"),
-            roman(" ["),
-            italic("OPTIONS"),
-            roman("] "),
-            italic("PATH"),
-            bold(" -- "),
-            italic("COMMAND"),
-            roman(" ["),
-            italic("ARG"),
-            roman("...]"),
-        ],
-        vec![
-            bold("atomic-write --sweep"),
-            roman(" ["),
-            bold("--older-than "),
-            italic("SECONDS"),
-            roman("] "),
-            italic("DIR"),
-        ],
+        ]
+    };
+    let mut stdin = write();
+    stdin.extend([roman(" < "), italic("INPUT")]);
+    let mut command = write();
+    command.extend([
+        bold(" -- "),
+        italic("COMMAND"),
+        roman(" ["),
+        italic("ARG"),
+        roman("...]"),
+    ]);
+    let sweep = vec![
+        bold("atomic-write --sweep"),
+        roman(" ["),
+        bold("--older-than "),
+        italic("SECONDS"),
+        roman("] "),
+        italic("DIR"),
     ];
+    let forms: [Vec<Inline>; 3] = [stdin, command, sweep];
     for form in forms {
         r.text(form);
         r.control("br", []);

@@ -272,7 +272,6 @@ fn no_empty(cli: &Cli, n: u64) -> Result<(), Failure> {
     Ok(())
 }
 
-/// With `--print-changed`: "changed" or "unchanged" on standard output.
 /// The commit: with `--if-changed`, only if the content differs (and
 /// `--print-changed` says which).
 fn commit(cli: &Cli, file: AtomicFile) -> io::Result<()> {
@@ -285,6 +284,7 @@ fn commit(cli: &Cli, file: AtomicFile) -> io::Result<()> {
     }
 }
 
+/// With `--print-changed`: "changed" or "unchanged" on standard output.
 fn print_changed(cli: &Cli, changed: bool) {
     if cli.print_changed {
         let word = if changed { "changed" } else { "unchanged" };

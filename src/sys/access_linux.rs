@@ -55,6 +55,10 @@ pub(crate) fn may_write(dir: &File, name: &OsStr, file: Option<&File>) -> io::Re
             r => return r,
         }
     }
+    // The old call follows a link: a name swapped for one since it was
+    // resolved is asked about through it. Only someone who may write the
+    // directory can swap it, and they could replace the file anyway; the
+    // answer is advice (refused as `>` would refuse), not the write.
     faccessat(dir.as_raw_fd(), &name)
 }
 
