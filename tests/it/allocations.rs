@@ -92,8 +92,8 @@ fn overwrite_allocations(rules: &[Deny]) -> u64 {
 
 /// A one-shot overwrite of the writer's own file at a clean absolute path
 /// allocates 3 times: the path shown in messages (the one given, as
-/// `std::path::absolute` would give it, without its work), the
-/// directory's, and the temp's name (C names are on the stack; one file's
+/// `std::path::absolute` would give it, without its work), the target's
+/// name in its directory, and the temp's name (C names are on the stack; one file's
 /// commit groups nothing). Where the kernel has no `listxattrat` (before
 /// 6.13, or a sandbox answering `ENOSYS`), the target's attributes are
 /// listed through a descriptor, by the path `/proc/self/fd/N`: 6 (that path
